@@ -1,0 +1,127 @@
+"""A classification dataset read from a folder or an annotation file."""
+import os
+import os.path as osp
+from typing import List, Optional, Sequence
+
+from mmengine.dataset import BaseDataset
+
+from mbv3.registry import DATASETS
+
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
+                  '.tiff', '.webp')
+
+
+@DATASETS.register_module()
+class CustomDataset(BaseDataset):
+    """ImageNet-style folder dataset (mmpretrain's ``CustomDataset``).
+
+    Either ``data_root/data_prefix/<class>/**/<image>`` with classes sorted
+    by folder name, or an ``ann_file`` of ``relative/path label`` lines
+    (paths relative to ``data_root/data_prefix``).
+
+    Each item is ``dict(img_path=..., gt_label=int)`` before the pipeline.
+    ``metainfo['classes']`` holds the class names.
+
+    Args:
+        data_root (str): Root folder.
+        data_prefix (str | dict): Sub-folder of the images, or mmengine's
+            ``dict(img_path=...)``.
+        ann_file (str): Optional annotation file, relative to
+            ``data_root``.
+        classes (Sequence[str], optional): Class names; for ``ann_file``
+            without folders these name the label indices.
+        extensions (Sequence[str]): Image suffixes scanned in folder mode.
+        pipeline (Sequence[dict]): Transforms.
+        test_mode (bool): mmengine's flag.
+        lazy_init (bool): Defer reading the file list.
+
+    Raises:
+        FileNotFoundError: If the folder or ``ann_file`` is missing, or an
+            ``ann_file`` line names a missing image (the message gives the
+            line and the path).
+        ValueError: For a malformed ``ann_file`` line or an empty folder.
+    """
+
+    def __init__(self, data_root: str = '', data_prefix='',
+                 ann_file: str = '', classes: Optional[Sequence[str]] = None,
+                 extensions: Sequence[str] = IMG_EXTENSIONS,
+                 metainfo: Optional[dict] = None, pipeline=(),
+                 test_mode: bool = False, lazy_init: bool = False, **kwargs):
+        if isinstance(data_prefix, str):
+            data_prefix = dict(img_path=data_prefix)
+        self.extensions = tuple(e.lower() for e in extensions)
+        metainfo = dict(metainfo or {})
+        if classes is not None:
+            metainfo['classes'] = tuple(classes)
+        super().__init__(ann_file=ann_file, metainfo=metainfo,
+                         data_root=data_root, data_prefix=data_prefix,
+                         pipeline=list(pipeline), test_mode=test_mode,
+                         lazy_init=lazy_init, **kwargs)
+
+    @property
+    def img_prefix(self) -> str:
+        return self.data_prefix['img_path']
+
+    @property
+    def CLASSES(self):
+        return self._metainfo.get('classes')
+
+    def load_data_list(self) -> List[dict]:
+        if self.ann_file:
+            return self._load_ann_file()
+        return self._scan_folder()
+
+    def _scan_folder(self) -> List[dict]:
+        root = self.img_prefix
+        if not osp.isdir(root):
+            raise FileNotFoundError(f'dataset folder {root!r} does not exist')
+        classes = sorted(d.name for d in os.scandir(root) if d.is_dir())
+        if not classes:
+            raise ValueError(f'dataset folder {root!r} has no class '
+                             'sub-folders (expected root/<class>/<image>)')
+        if 'classes' in self._metainfo and \
+                tuple(self._metainfo['classes']) != tuple(classes):
+            raise ValueError(f'classes {self._metainfo["classes"]} do not '
+                             f'match the folders of {root!r}: {classes}')
+        self._metainfo['classes'] = tuple(classes)
+        data_list = []
+        for label, name in enumerate(classes):
+            for dirpath, _, files in sorted(os.walk(osp.join(root, name))):
+                for file in sorted(files):
+                    if file.lower().endswith(self.extensions):
+                        data_list.append(
+                            dict(img_path=osp.join(dirpath, file),
+                                 gt_label=label))
+        if not data_list:
+            raise ValueError(f'dataset folder {root!r} holds no images with '
+                             f'suffixes {self.extensions}')
+        return data_list
+
+    def _load_ann_file(self) -> List[dict]:
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'ann_file {self.ann_file!r} does not exist')
+        data_list = []
+        with open(self.ann_file, encoding='utf-8') as f:
+            for lineno, line in enumerate(f, start=1):
+                line = line.strip()
+                if not line:
+                    continue
+                path, _, label = line.rpartition(' ')
+                if not path or not label.lstrip('-').isdigit() or \
+                        int(label) < 0:
+                    raise ValueError(
+                        f'{self.ann_file}:{lineno}: expected "path label" '
+                        f'with a label >= 0, got {line!r}')
+                img_path = osp.join(self.img_prefix, path)
+                if not osp.isfile(img_path):
+                    raise FileNotFoundError(
+                        f'{self.ann_file}:{lineno}: image {img_path!r} does '
+                        'not exist')
+                data_list.append(dict(img_path=img_path,
+                                      gt_label=int(label)))
+        if 'classes' not in self._metainfo:
+            num = max(d['gt_label'] for d in data_list) + 1 \
+                if data_list else 0
+            self._metainfo['classes'] = tuple(str(i) for i in range(num))
+        return data_list

@@ -1,0 +1,47 @@
+"""Packing a transformed image and its label for the model."""
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+
+from mbv3.registry import TRANSFORMS
+from mbv3.structures import DataSample
+
+
+@TRANSFORMS.register_module()
+class PackInputs(BaseTransform):
+    """Pack ``img`` into ``inputs`` and the rest into a ``DataSample``
+    (mmpretrain's ``PackInputs``).
+
+    Shape: ``img`` ``(H, W, C)`` or ``(H, W)`` uint8 -> ``inputs``
+    ``(C, H, W)`` uint8 tensor (contiguous).
+
+    Args:
+        input_key (str): The image key. Defaults to 'img'.
+        meta_keys (tuple[str]): Keys copied into the sample's meta.
+    """
+
+    def __init__(self, input_key='img',
+                 meta_keys=('sample_idx', 'img_path', 'ori_shape',
+                            'img_shape', 'scale_factor', 'flip',
+                            'flip_direction')):
+        self.input_key = input_key
+        self.meta_keys = meta_keys
+
+    def transform(self, results: dict) -> dict:
+        packed = {}
+        if self.input_key in results:
+            img = results[self.input_key]
+            if img.ndim == 2:
+                img = img[..., None]
+            packed['inputs'] = torch.from_numpy(
+                np.ascontiguousarray(img.transpose(2, 0, 1)))
+        sample = DataSample()
+        if 'gt_label' in results:
+            sample.set_gt_label(results['gt_label'])
+        sample.set_metainfo(
+            {k: results[k] for k in self.meta_keys if k in results})
+        packed['data_samples'] = sample
+        return packed
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(input_key={self.input_key!r})'

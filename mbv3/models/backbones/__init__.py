@@ -1,0 +1,7 @@
+from .mobilenet_v3 import (ARCH_SETTINGS, BlockConfig, LayerSpec, MobileNetV3,
+                           parse_arch, plan_layers)
+
+__all__ = [
+    'ARCH_SETTINGS', 'BlockConfig', 'LayerSpec', 'MobileNetV3', 'parse_arch',
+    'plan_layers'
+]

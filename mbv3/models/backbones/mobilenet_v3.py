@@ -1,0 +1,577 @@
+"""MobileNetV3 backbone (Howard et al., "Searching for MobileNetV3", 2019,
+arXiv 1905.02244).
+
+Reads top to bottom: the typed row of the arch tables, the tables, the
+function that turns (arch, widen_factor, output_stride, reduction_factor)
+into concrete layer specs, then the network.
+"""
+import numbers
+from typing import NamedTuple, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.model import BaseModule
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mbv3.registry import MODELS
+from ..layers import ConvNormAct, InvertedResidual, make_divisible
+
+
+class BlockConfig(NamedTuple):
+    """One bneck row of the paper's Tables 1 and 2."""
+    kernel_size: int  # depthwise kernel, 3 or 5
+    mid_channels: int  # "exp size": the expanded (depthwise) width
+    out_channels: int  # "#out"
+    with_se: bool  # "SE"
+    act: str  # "NL": 'ReLU' (RE) or 'HSwish' (HS)
+    stride: int  # "s", of the depthwise conv
+
+
+class LayerSpec(NamedTuple):
+    """A layer of a concrete network: what it outputs and where.
+
+    ``stride`` is the total reduction of the output relative to the input
+    image (``H_out = ceil(H / stride)``), ``dilation`` that of the layer's
+    depthwise conv. For an expansion tap (``'13.expand'``) they describe
+    the expand conv's output.
+    """
+    index: Union[int, str]
+    module: str
+    channels: int
+    stride: int
+    dilation: int
+
+
+def _b(k, mid, out, se, act, s):
+    return BlockConfig(k, mid, out, se, 'HSwish' if act == 'HS' else 'ReLU',
+                       s)
+
+
+def _minimal(rows):
+    """The paper's minimalistic variant: no SE, ReLU only, 3x3 kernels
+    (TensorFlow ``mobilenet_v3.py`` ``*_MINIMALISTIC``; timm ``*_minimal``).
+    """
+    return tuple(row._replace(kernel_size=3, with_se=False, act='ReLU')
+                 for row in rows)
+
+
+# Table 1 of the paper (also torchvision and mmpretrain 'large').
+#     kernel, exp size, #out, SE, NL, s
+LARGE = (
+    _b(3, 16, 16, False, 'RE', 1),
+    _b(3, 64, 24, False, 'RE', 2),
+    _b(3, 72, 24, False, 'RE', 1),
+    _b(5, 72, 40, True, 'RE', 2),
+    _b(5, 120, 40, True, 'RE', 1),
+    _b(5, 120, 40, True, 'RE', 1),
+    _b(3, 240, 80, False, 'HS', 2),
+    _b(3, 200, 80, False, 'HS', 1),
+    _b(3, 184, 80, False, 'HS', 1),
+    _b(3, 184, 80, False, 'HS', 1),
+    _b(3, 480, 112, True, 'HS', 1),
+    _b(3, 672, 112, True, 'HS', 1),
+    _b(5, 672, 160, True, 'HS', 2),
+    _b(5, 960, 160, True, 'HS', 1),
+    _b(5, 960, 160, True, 'HS', 1),
+)
+# Table 2 of the paper.
+SMALL = (
+    _b(3, 16, 16, True, 'RE', 2),
+    _b(3, 72, 24, False, 'RE', 2),
+    _b(3, 88, 24, False, 'RE', 1),
+    _b(5, 96, 40, True, 'HS', 2),
+    _b(5, 240, 40, True, 'HS', 1),
+    _b(5, 240, 40, True, 'HS', 1),
+    _b(5, 120, 48, True, 'HS', 1),
+    _b(5, 144, 48, True, 'HS', 1),
+    _b(5, 288, 96, True, 'HS', 2),
+    _b(5, 576, 96, True, 'HS', 1),
+    _b(5, 576, 96, True, 'HS', 1),
+)
+# mmpretrain's 'small_075' and 'small_050' (timm's mobilenetv3_small_075 /
+# _050): widths from timm's expansion ratios times scaled input widths,
+# which differ from scaling Table 2 by widen_factor.
+SMALL_075 = (
+    _b(3, 16, 16, True, 'RE', 2),
+    _b(3, 72, 24, False, 'RE', 2),
+    _b(3, 88, 24, False, 'RE', 1),
+    _b(5, 96, 32, True, 'HS', 2),
+    _b(5, 192, 32, True, 'HS', 1),
+    _b(5, 192, 32, True, 'HS', 1),
+    _b(5, 96, 40, True, 'HS', 1),
+    _b(5, 120, 40, True, 'HS', 1),
+    _b(5, 240, 72, True, 'HS', 2),
+    _b(5, 432, 72, True, 'HS', 1),
+    _b(5, 432, 72, True, 'HS', 1),
+)
+SMALL_050 = (
+    _b(3, 16, 8, True, 'RE', 2),
+    _b(3, 40, 16, False, 'RE', 2),
+    _b(3, 56, 16, False, 'RE', 1),
+    _b(5, 64, 24, True, 'HS', 2),
+    _b(5, 144, 24, True, 'HS', 1),
+    _b(5, 144, 24, True, 'HS', 1),
+    _b(5, 72, 24, True, 'HS', 1),
+    _b(5, 72, 24, True, 'HS', 1),
+    _b(5, 144, 48, True, 'HS', 2),
+    _b(5, 288, 48, True, 'HS', 1),
+    _b(5, 288, 48, True, 'HS', 1),
+)
+
+ARCH_SETTINGS = {
+    'large': LARGE,
+    'small': SMALL,
+    'small_075': SMALL_075,
+    'small_050': SMALL_050,
+    'large_minimal': _minimal(LARGE),
+    'small_minimal': _minimal(SMALL),
+}
+# Archs whose stem and last conv use ReLU instead of h-swish.
+RELU_ONLY_ARCHS = ('large_minimal', 'small_minimal')
+
+STEM_CHANNELS = 16
+LAST_CONV_RATIO = 6  # last 1x1 conv: 6x the last bneck's width (960, 576)
+OUTPUT_STRIDES = (8, 16, 32)
+
+
+def _check_int(name, value, allowed, low=None, high=None):
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if ok and low is not None:
+        ok = value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        raise ValueError(f'{name} must be {allowed}, got {value!r}')
+
+
+def parse_arch(arch) -> Tuple[BlockConfig, ...]:
+    """Turn an arch name or a user table into typed rows.
+
+    Args:
+        arch (str | Sequence[Sequence]): A key of :data:`ARCH_SETTINGS`, or
+            rows ``(kernel_size, mid_channels, out_channels, with_se, act,
+            stride)`` with ``act`` in {'ReLU', 'HSwish'} and stride 1 or 2.
+
+    Returns:
+        tuple[BlockConfig, ...]: The rows.
+
+    Raises:
+        ValueError: Unknown name, empty table, or a malformed row (the
+            message names the row and the field).
+        TypeError: If ``arch`` is neither a str nor a sequence of rows.
+    """
+    if isinstance(arch, str):
+        if arch not in ARCH_SETTINGS:
+            raise ValueError(f'arch must be one of {sorted(ARCH_SETTINGS)} '
+                             f'or a list of rows, got {arch!r}')
+        return ARCH_SETTINGS[arch]
+    if not isinstance(arch, Sequence):
+        raise TypeError(f'arch must be a str or a sequence of rows, got '
+                        f'{type(arch).__name__}')
+    if len(arch) == 0:
+        raise ValueError('arch table must have at least one row, got []')
+    rows = []
+    for i, row in enumerate(arch):
+        if not isinstance(row, Sequence) or len(row) != len(
+                BlockConfig._fields):
+            raise ValueError(
+                f'arch row {i} must have the 6 fields {BlockConfig._fields}, '
+                f'got {row!r}')
+        row = BlockConfig(*row)
+        where = f'arch row {i} {tuple(row)}:'
+        _check_int(f'{where} kernel_size', row.kernel_size,
+                   'an odd int >= 1', low=1)
+        if row.kernel_size % 2 == 0:
+            raise ValueError(f'{where} kernel_size must be an odd int >= 1, '
+                             f'got {row.kernel_size}')
+        _check_int(f'{where} mid_channels', row.mid_channels, 'an int >= 1',
+                   low=1)
+        _check_int(f'{where} out_channels', row.out_channels, 'an int >= 1',
+                   low=1)
+        if not isinstance(row.with_se, bool):
+            raise ValueError(f'{where} with_se must be a bool, got '
+                             f'{row.with_se!r}')
+        if row.act not in ('ReLU', 'HSwish'):
+            raise ValueError(f"{where} act must be 'ReLU' or 'HSwish', got "
+                             f'{row.act!r}')
+        if row.stride not in (1, 2) or isinstance(row.stride, bool):
+            raise ValueError(f'{where} stride must be 1 or 2, got '
+                             f'{row.stride!r}')
+        rows.append(row)
+    return tuple(rows)
+
+
+class _LayerPlan(NamedTuple):
+    """A bneck row made concrete: widths scaled, stride/dilation set."""
+    in_channels: int
+    row: BlockConfig
+    stride: int
+    dilation: int
+    out_stride: int
+
+
+def plan_layers(arch='small', widen_factor=1.0, output_stride=32,
+                reduction_factor=1):
+    """Compute every layer of a MobileNetV3 without building it.
+
+    * ``widen_factor`` scales every width with ``make_divisible(c * w, 8)``
+      (torchvision's ``width_mult``), the stem included.
+    * ``output_stride``: once the total stride reaches it, a stride-2 row
+      runs at stride 1 and it and the rows after it are dilated by the
+      stride they lost (torchvision ``dilated=True``, mmseg's dilated
+      backbone).
+    * ``reduction_factor`` divides the widths of the last stage (the rows
+      from the last stride-2 row on, and the last conv), as torchvision's
+      ``reduced_tail``: the first row of that stage keeps its expansion
+      width, because its input is not reduced.
+
+    Args:
+        arch (str | Sequence): See :func:`parse_arch`.
+        widen_factor (float): Width multiplier, > 0.
+        output_stride (int): 8, 16 or 32.
+        reduction_factor (int): >= 1.
+
+    Returns:
+        tuple: ``(stem_channels, plans, last_channels, layer_specs)`` where
+        ``layer_specs`` lists a :class:`LayerSpec` for layers
+        ``0 .. len(rows) + 1``.
+
+    Raises:
+        ValueError: For any argument out of its range.
+    """
+    rows = parse_arch(arch)
+    if (not isinstance(widen_factor, numbers.Real)
+            or isinstance(widen_factor, bool) or not widen_factor > 0
+            or widen_factor == float('inf')):
+        raise ValueError(f'widen_factor must be a finite float > 0, got '
+                         f'{widen_factor!r}')
+    if output_stride not in OUTPUT_STRIDES or isinstance(output_stride, bool):
+        raise ValueError(f'output_stride must be one of {OUTPUT_STRIDES}, '
+                         f'got {output_stride!r}')
+    _check_int('reduction_factor', reduction_factor, 'an int >= 1', low=1)
+
+    def width(c):
+        return make_divisible(c * widen_factor, 8)
+
+    last_stage = max(i for i, r in enumerate(rows) if r.stride == 2) \
+        if any(r.stride == 2 for r in rows) else 0
+    stem = width(STEM_CHANNELS)
+    specs = [LayerSpec(0, 'layer0', stem, 2, 1)]
+    plans = []
+    in_channels, total_stride, dilation = stem, 2, 1
+    for i, row in enumerate(rows):
+        mid, out = row.mid_channels, row.out_channels
+        if i >= last_stage:
+            out //= reduction_factor
+            if i > last_stage:
+                mid //= reduction_factor
+        if mid < 1 or out < 1:
+            raise ValueError(f'reduction_factor={reduction_factor} leaves '
+                             f'arch row {i} with no channels')
+        row = row._replace(mid_channels=width(mid), out_channels=width(out))
+        stride = row.stride
+        if total_stride * stride > output_stride:
+            dilation *= stride
+            stride = 1
+        total_stride *= stride
+        plans.append(_LayerPlan(in_channels, row, stride, dilation,
+                                total_stride))
+        specs.append(LayerSpec(i + 1, f'layer{i + 1}', row.out_channels,
+                               total_stride, dilation))
+        in_channels = row.out_channels
+    last = LAST_CONV_RATIO * in_channels
+    specs.append(LayerSpec(len(rows) + 1, f'layer{len(rows) + 1}', last,
+                           total_stride, 1))
+    return stem, tuple(plans), last, tuple(specs)
+
+
+@MODELS.register_module()
+class MobileNetV3(BaseModule):
+    """MobileNetV3 backbone, returning the outputs ``out_indices`` select.
+
+    Layers follow mmpretrain's layout, so its ``out_indices`` numbering and
+    state-dict keys hold and mmpretrain/mmcls checkpoints load unchanged:
+
+    * ``layer0``: stem, 3x3 stride-2 conv to 16 channels + BN + h-swish;
+    * ``layer1`` .. ``layerN``: one :class:`InvertedResidual` per arch row;
+    * ``layer{N+1}``: 1x1 conv + BN + h-swish to 6x the last row's width
+      (960 for large, 576 for small).
+
+    Layer ``i`` is torchvision's ``features[i]``. Parameter counts equal
+    torchvision's ``mobilenet_v3_large/small`` backbones.
+
+    Shape: ``(N, in_channels, H, W) -> tuple of (N, C_i, ceil(H / s_i),
+    ceil(W / s_i))``, one per entry of ``out_indices``, in that order, with
+    ``C_i``/``s_i`` given by :attr:`feature_info` (channels, stride).
+
+    Args:
+        arch (str | Sequence): 'large', 'small' (paper Tables 1 and 2),
+            mmpretrain's 'small_075' / 'small_050', 'large_minimal' /
+            'small_minimal' (no SE, ReLU, 3x3), or a table of rows
+            ``(kernel_size, mid_channels, out_channels, with_se, act,
+            stride)``. Defaults to 'small'.
+        widen_factor (float): Width multiplier (> 0) applied to every width
+            with ``make_divisible(c * widen_factor, 8)``. Defaults to 1.0.
+        out_indices (int | str | Sequence): Layers to return, in
+            ``0 .. N+1``; negative values count from the end. A string
+            ``'<i>.expand'`` taps the expand conv of bneck ``i`` (the SSDLite
+            C4 tap is ``'13.expand'`` in large). Defaults to the last layer.
+        out_strides (Sequence[int], optional): Instead of ``out_indices``,
+            return the last layer at each of these strides, e.g.
+            ``(4, 8, 16, 32)``.
+        output_stride (int): 8, 16 or 32. Strides past it become dilations.
+            Defaults to 32.
+        reduction_factor (int): Divides the widths of the last stage
+            (torchvision ``reduced_tail`` is 2). Defaults to 1.
+        in_channels (int): Channels of the input image. Defaults to 3.
+        frozen_stages (int): Layers ``0 .. frozen_stages`` are frozen
+            (``requires_grad=False``, norm in eval mode); -1 freezes none.
+        norm_eval (bool): Keep every norm layer in eval mode while
+            training. Defaults to False.
+        with_cp (bool): Gradient checkpointing in each bneck.
+        conv_cfg (dict, optional): Conv config, e.g. a registered conv
+            type. Defaults to ``nn.Conv2d``.
+        norm_cfg (dict): Norm config. Defaults to
+            ``dict(type='BN', eps=0.001, momentum=0.01)`` (the paper's
+            TensorFlow values, as torchvision and mmpretrain use).
+        act_cfg (dict, optional): If given, replaces every ReLU/h-swish of
+            the stem, the bnecks and the last conv (not those inside SE).
+        init_cfg (dict | list[dict]): mmengine init config; the default is
+            Kaiming (fan_out) for convs, N(0, 0.01) for linears, BN ones.
+
+    Raises:
+        ValueError / TypeError: For any argument out of range; the message
+            names the argument, the value and what is allowed.
+
+    Example:
+        >>> model = MobileNetV3('large', out_indices=(3, 6, 12, 16)).eval()
+        >>> [o.shape for o in model(torch.rand(1, 3, 224, 224))]
+        [torch.Size([1, 24, 56, 56]), torch.Size([1, 40, 28, 28]),
+         torch.Size([1, 112, 14, 14]), torch.Size([1, 960, 7, 7])]
+    """
+
+    arch_settings = ARCH_SETTINGS
+
+    def __init__(self,
+                 arch='small',
+                 widen_factor=1.0,
+                 out_indices=None,
+                 out_strides=None,
+                 output_stride=32,
+                 reduction_factor=1,
+                 in_channels=3,
+                 frozen_stages=-1,
+                 norm_eval=False,
+                 with_cp=False,
+                 conv_cfg=None,
+                 norm_cfg=dict(type='BN', eps=0.001, momentum=0.01),
+                 act_cfg=None,
+                 init_cfg=[
+                     dict(type='Kaiming', layer=['Conv2d'], mode='fan_out',
+                          nonlinearity='relu'),
+                     dict(type='Normal', layer=['Linear'], std=0.01),
+                     dict(type='Constant', layer=['BatchNorm2d'], val=1)
+                 ]):
+        super().__init__(init_cfg)
+        stem, plans, last, specs = plan_layers(arch, widen_factor,
+                                               output_stride,
+                                               reduction_factor)
+        _check_int('in_channels', in_channels, 'an int >= 1', low=1)
+        num_layers = len(specs)
+        _check_int('frozen_stages', frozen_stages,
+                   f'an int in [-1, {num_layers - 1}]', low=-1,
+                   high=num_layers - 1)
+        if act_cfg is None and arch in RELU_ONLY_ARCHS:
+            act_cfg = dict(type='ReLU')
+        self.arch = arch
+        self.widen_factor = widen_factor
+        self.output_stride = output_stride
+        self.reduction_factor = reduction_factor
+        self.in_channels = in_channels
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+        self.layer_info = specs
+        self.out_indices = self._parse_out_indices(out_indices, out_strides,
+                                                   plans)
+
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        hswish = act_cfg or dict(type='HSwish')
+        self.layer0 = ConvNormAct(in_channels, stem, 3, stride=2,
+                                  act_cfg=hswish, **common)
+        for i, plan in enumerate(plans, start=1):
+            row = plan.row
+            self.add_module(
+                f'layer{i}',
+                InvertedResidual(
+                    plan.in_channels, row.out_channels, row.mid_channels,
+                    kernel_size=row.kernel_size, stride=plan.stride,
+                    dilation=plan.dilation, with_se=row.with_se,
+                    act_cfg=act_cfg or dict(type=row.act), with_cp=with_cp,
+                    **common))
+        self.add_module(
+            f'layer{num_layers - 1}',
+            ConvNormAct(plans[-1].row.out_channels, last, 1, act_cfg=hswish,
+                        **common))
+        self.layers = [f'layer{i}' for i in range(num_layers)]
+        self._freeze_stages()
+
+    def _parse_out_indices(self, out_indices, out_strides, plans):
+        num_layers = len(self.layer_info)
+        if out_strides is not None:
+            if out_indices is not None:
+                raise ValueError('give out_indices or out_strides, not both '
+                                 f'(got {out_indices!r} and {out_strides!r})')
+            return self._indices_for_strides(out_strides)
+        if out_indices is None:
+            return (num_layers - 1, )
+        if isinstance(out_indices, (numbers.Integral, str)):
+            out_indices = (out_indices, )
+        if not isinstance(out_indices, Sequence) or len(out_indices) == 0:
+            raise ValueError(f'out_indices must be an int, a str or a '
+                             f'non-empty sequence of them, got '
+                             f'{out_indices!r}')
+        parsed = []
+        for index in out_indices:
+            parsed.append(self._parse_index(index, num_layers, plans))
+        if len(set(parsed)) != len(parsed):
+            raise ValueError(f'out_indices must not repeat a layer, got '
+                             f'{tuple(out_indices)!r}')
+        return tuple(parsed)
+
+    @staticmethod
+    def _parse_index(index, num_layers, plans):
+        allowed = (f'an int in [{-num_layers}, {num_layers - 1}] or '
+                   f"'<i>.expand' with i a bneck in [1, {num_layers - 2}] "
+                   'that has an expand conv')
+        if isinstance(index, str):
+            block, _, tap = index.partition('.')
+            if tap != 'expand' or not block.lstrip('-').isdigit():
+                raise ValueError(f'out_indices entry must be {allowed}, got '
+                                 f'{index!r}')
+            block = int(block)
+            if block < 0:
+                block += num_layers
+            if not 1 <= block <= num_layers - 2 or \
+                    plans[block - 1].in_channels == \
+                    plans[block - 1].row.mid_channels:
+                raise ValueError(f'out_indices entry must be {allowed}, got '
+                                 f'{index!r}')
+            return f'{block}.expand'
+        if not isinstance(index, numbers.Integral) or isinstance(index, bool) \
+                or not -num_layers <= index < num_layers:
+            raise ValueError(f'out_indices entry must be {allowed}, got '
+                             f'{index!r}')
+        return int(index) % num_layers
+
+    def _indices_for_strides(self, strides):
+        if isinstance(strides, numbers.Integral):
+            strides = (strides, )
+        last_at = {spec.stride: spec.index for spec in self.layer_info}
+        indices = []
+        for stride in strides:
+            if stride not in last_at:
+                raise ValueError(
+                    f'out_strides entry {stride!r} is not a stride of this '
+                    f'network; allowed: {sorted(last_at)}')
+            indices.append(last_at[stride])
+        if len(set(indices)) != len(indices):
+            raise ValueError(f'out_strides must not repeat, got {strides!r}')
+        return tuple(indices)
+
+    @property
+    def feature_info(self) -> Tuple[LayerSpec, ...]:
+        """Channels and stride of each output, in ``out_indices`` order.
+
+        Necks are sized from it without running the model (timm's
+        ``feature_info``): ``[f.channels for f in model.feature_info]``.
+        """
+        info = []
+        for index in self.out_indices:
+            if isinstance(index, str):
+                block = int(index.split('.')[0])
+                prev = self.layer_info[block - 1]
+                mid = getattr(self, f'layer{block}').expand_conv.out_channels
+                info.append(LayerSpec(index, f'layer{block}.expand_conv', mid,
+                                      prev.stride, 1))
+            else:
+                info.append(self.layer_info[index])
+        return tuple(info)
+
+    @property
+    def out_channels(self) -> Tuple[int, ...]:
+        """Channels of each output, in ``out_indices`` order."""
+        return tuple(f.channels for f in self.feature_info)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Run the layers up to the last one ``out_indices`` needs.
+
+        Args:
+            x (Tensor): Images, ``(N, in_channels, H, W)``, floating point.
+
+        Returns:
+            tuple[Tensor]: One ``(N, C_i, ceil(H / s_i), ceil(W / s_i))``
+            tensor per ``out_indices`` entry, in that order.
+
+        Raises:
+            ValueError: If ``x`` is not 4-D, has the wrong channel count or
+                an empty batch.
+            TypeError: If ``x`` is not floating point.
+        """
+        self._check_input(x)
+        wanted = {}
+        for pos, index in enumerate(self.out_indices):
+            wanted.setdefault(index, pos)
+        last = max(int(str(i).split('.')[0]) for i in self.out_indices)
+        outs = [None] * len(self.out_indices)
+        for i in range(last + 1):
+            layer = getattr(self, f'layer{i}')
+            tap = f'{i}.expand'
+            if tap in wanted:
+                x, expanded = layer.forward_with_expand(x)
+                outs[wanted[tap]] = expanded
+            else:
+                x = layer(x)
+            if i in wanted:
+                outs[wanted[i]] = x
+        return tuple(outs)
+
+    def _check_input(self, x):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f'MobileNetV3 input must be a Tensor of shape '
+                            f'(N, {self.in_channels}, H, W), got '
+                            f'{type(x).__name__}')
+        if x.dim() != 4:
+            raise ValueError(
+                f'MobileNetV3 input must be 4-D (N, {self.in_channels}, H, '
+                f'W), got shape {tuple(x.shape)}')
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f'MobileNetV3 input must have {self.in_channels} channels '
+                f'(N, {self.in_channels}, H, W), got shape '
+                f'{tuple(x.shape)}')
+        if x.shape[0] == 0:
+            raise ValueError(f'MobileNetV3 input batch is empty, got shape '
+                             f'{tuple(x.shape)}')
+        if not x.is_floating_point():
+            raise TypeError(f'MobileNetV3 input must be floating point, got '
+                            f'{x.dtype}; convert images with .float() and '
+                            'normalise them')
+
+    def _freeze_stages(self):
+        for i in range(self.frozen_stages + 1):
+            layer = getattr(self, f'layer{i}')
+            layer.eval()
+            for param in layer.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'MobileNetV3':
+        """Set train mode, then re-apply ``frozen_stages`` and
+        ``norm_eval``. Returns ``self``."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self

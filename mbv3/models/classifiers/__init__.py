@@ -1,0 +1,4 @@
+from .data_preprocessor import ClsDataPreprocessor
+from .image import ImageClassifier
+
+__all__ = ['ClsDataPreprocessor', 'ImageClassifier']

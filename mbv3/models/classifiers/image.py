@@ -1,0 +1,82 @@
+"""Image classifier: backbone -> neck -> head."""
+from typing import List, Optional
+
+import torch
+from mmengine.model import BaseModel
+
+from mbv3.registry import MODELS
+from mbv3.structures import DataSample
+
+
+@MODELS.register_module()
+class ImageClassifier(BaseModel):
+    """Backbone, then an optional neck, then a classification head
+    (mmpretrain's ``ImageClassifier``: same config fields and state-dict
+    keys ``backbone.*``, ``neck.*``, ``head.*``).
+
+    ``forward(inputs, data_samples=None, mode='tensor')``:
+
+    * ``'tensor'``: logits ``(N, num_classes)`` from ``(N, 3, H, W)``;
+    * ``'loss'``: ``dict(loss=...)``; data samples carry ``gt_label``;
+    * ``'predict'``: data samples with ``pred_score`` ``(num_classes,)`` and
+      ``pred_label``.
+
+    Args:
+        backbone (dict): Backbone config, e.g. ``dict(type='MobileNetV3')``.
+        neck (dict, optional): Neck config (``GlobalAveragePooling``).
+        head (dict, optional): Head config (``StackedLinearClsHead``).
+        data_preprocessor (dict, optional): Defaults to
+            ``ClsDataPreprocessor`` without normalisation.
+        init_cfg (dict, optional): mmengine init config, e.g.
+            ``dict(type='Pretrained', checkpoint=...)``.
+
+    Raises:
+        ValueError: For an unknown ``mode``.
+    """
+
+    def __init__(self, backbone: dict, neck: Optional[dict] = None,
+                 head: Optional[dict] = None, pretrained=None,
+                 train_cfg=None, data_preprocessor: Optional[dict] = None,
+                 init_cfg=None):
+        if pretrained is not None:
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ClsDataPreprocessor')
+        elif isinstance(data_preprocessor, dict):
+            data_preprocessor = dict(data_preprocessor)
+            data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        if neck is not None:
+            self.neck = MODELS.build(neck)
+        if head is not None:
+            self.head = MODELS.build(head)
+
+    @property
+    def with_neck(self) -> bool:
+        return hasattr(self, 'neck')
+
+    @property
+    def with_head(self) -> bool:
+        return hasattr(self, 'head')
+
+    def extract_feat(self, inputs: torch.Tensor):
+        """Backbone (and neck) features: a tuple of tensors."""
+        x = self.backbone(inputs)
+        if self.with_neck:
+            x = self.neck(x)
+        return x
+
+    def forward(self, inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'tensor'):
+        if mode == 'tensor':
+            feats = self.extract_feat(inputs)
+            return self.head(feats) if self.with_head else feats
+        if mode == 'loss':
+            return self.head.loss(self.extract_feat(inputs), data_samples)
+        if mode == 'predict':
+            return self.head.predict(self.extract_feat(inputs), data_samples)
+        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got "
+                         f'{mode!r}')

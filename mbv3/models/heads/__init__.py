@@ -1,0 +1,3 @@
+from .stacked_head import LinearBlock, StackedLinearClsHead
+
+__all__ = ['LinearBlock', 'StackedLinearClsHead']

@@ -1,0 +1,135 @@
+"""The classification head MobileNetV3 uses (paper Fig. 5, "Efficient last
+stage"): pooled features -> 1x1 (here linear) layer + h-swish -> dropout ->
+classifier."""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import nn
+
+from mbv3.registry import MODELS
+from mbv3.structures import DataSample
+from ..layers import build_activation
+
+
+class LinearBlock(nn.Module):
+    """``fc -> [norm] -> [act] -> [dropout]`` with mmpretrain's child names
+    (``fc``, ``norm``, ``act``, ``dropout``).
+
+    Shape: ``(N, in_channels) -> (N, out_channels)``.
+    """
+
+    def __init__(self, in_channels, out_channels, dropout_rate=0.0,
+                 norm_cfg=None, act_cfg=None, bias=True):
+        super().__init__()
+        self.fc = nn.Linear(in_channels, out_channels, bias=bias)
+        self.norm = MODELS.build(dict(norm_cfg, num_features=out_channels)) \
+            if norm_cfg else None
+        self.act = build_activation(act_cfg) if act_cfg else None
+        self.dropout = nn.Dropout(dropout_rate) if dropout_rate > 0 else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.fc(x)
+        if self.norm is not None:
+            x = self.norm(x)
+        if self.act is not None:
+            x = self.act(x)
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return x
+
+
+@MODELS.register_module()
+class StackedLinearClsHead(BaseModule):
+    """Hidden linear layers then a linear classifier (mmpretrain's
+    ``StackedLinearClsHead``; torchvision's MobileNetV3 ``classifier``).
+
+    For MobileNetV3 large: 960 -> 1280 -> K, small: 576 -> 1024 -> K, with
+    h-swish and dropout 0.2 after the hidden layer.
+
+    Shape: tuple of features whose last is ``(N, in_channels)`` -> logits
+    ``(N, num_classes)``.
+
+    Args:
+        num_classes (int): ``K`` >= 1.
+        in_channels (int): Width of the pooled feature.
+        mid_channels (Sequence[int]): Widths of the hidden layers.
+        dropout_rate (float): Dropout after each hidden layer, in [0, 1).
+        norm_cfg (dict, optional): Norm after each hidden fc.
+        act_cfg (dict): Activation after each hidden layer. Defaults to
+            ``dict(type='HSwish')``.
+        hidden_bias (bool): Bias on the hidden fcs. Defaults to True.
+        loss (dict): Loss config. Defaults to cross-entropy.
+        topk (int | tuple): Kept for mmpretrain config compatibility
+            (accuracy is computed by :class:`mbv3.evaluation.Accuracy`).
+        init_cfg (dict, optional): mmengine init config, e.g. mmpretrain's
+            ``dict(type='Normal', layer='Linear', std=0.01)``.
+
+    Raises:
+        ValueError: If ``num_classes``, ``mid_channels`` or
+            ``dropout_rate`` is out of range.
+    """
+
+    def __init__(self, num_classes: int, in_channels: int,
+                 mid_channels: Sequence[int], dropout_rate: float = 0.0,
+                 norm_cfg: Optional[dict] = None,
+                 act_cfg: Optional[dict] = dict(type='HSwish'),
+                 hidden_bias: bool = True,
+                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
+                 topk=(1, ), init_cfg=None):
+        super().__init__(init_cfg)
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f'num_classes must be an int >= 1, got '
+                             f'{num_classes!r}')
+        if isinstance(mid_channels, int):
+            mid_channels = [mid_channels]
+        if not isinstance(mid_channels, Sequence) or not all(
+                isinstance(c, int) and c >= 1 for c in mid_channels):
+            raise ValueError(f'mid_channels must be a sequence of ints >= 1, '
+                             f'got {mid_channels!r}')
+        if not 0 <= dropout_rate < 1:
+            raise ValueError(f'dropout_rate must be in [0, 1), got '
+                             f'{dropout_rate!r}')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.loss_module = MODELS.build(loss) if isinstance(loss, dict) \
+            else loss
+        self.layers = nn.ModuleList()
+        for width in mid_channels:
+            self.layers.append(
+                LinearBlock(in_channels, width, dropout_rate, norm_cfg,
+                            act_cfg, bias=hidden_bias))
+            in_channels = width
+        self.layers.append(LinearBlock(in_channels, num_classes))
+
+    def pre_logits(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """The last hidden layer's output, ``(N, mid_channels[-1])``."""
+        x = feats[-1] if isinstance(feats, (tuple, list)) else feats
+        if x.dim() != 2 or x.shape[1] != self.in_channels:
+            raise ValueError(f'StackedLinearClsHead expects pooled features '
+                             f'(N, {self.in_channels}), got shape '
+                             f'{tuple(x.shape)}')
+        for layer in self.layers[:-1]:
+            x = layer(x)
+        return x
+
+    def forward(self, feats) -> torch.Tensor:
+        """Logits ``(N, num_classes)``."""
+        return self.layers[-1](self.pre_logits(feats))
+
+    def loss(self, feats, data_samples: List[DataSample]) -> dict:
+        """``dict(loss=...)`` over targets from ``data_samples``."""
+        target = torch.cat([s.gt_label for s in data_samples]).to(
+            feats[-1].device)
+        return dict(loss=self.loss_module(self(feats), target))
+
+    def predict(self, feats, data_samples=None) -> List[DataSample]:
+        """Data samples with ``pred_score`` (softmax) and ``pred_label``."""
+        scores = F.softmax(self(feats), dim=1)
+        labels = scores.argmax(dim=1)
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(scores.shape[0])]
+        for sample, score, label in zip(data_samples, scores, labels):
+            sample.set_pred_score(score).set_pred_label(label)
+        return data_samples

@@ -1,0 +1,89 @@
+"""The inverted residual ("bneck") block of MobileNetV2/V3."""
+import torch
+import torch.utils.checkpoint as cp
+from torch import nn
+
+from .conv_norm_act import ConvNormAct
+from .se_layer import SELayer
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV3 bneck (paper Fig. 4): 1x1 expand -> kxk depthwise ->
+    optional SE -> linear 1x1 projection, plus an identity shortcut iff
+    ``stride == 1 and in_channels == out_channels``.
+
+    The expand conv exists only when ``mid_channels != in_channels``. Child
+    names (``expand_conv``, ``depthwise_conv``, ``se``, ``linear_conv``)
+    follow mmpretrain's ``InvertedResidual``; torchvision's
+    ``InvertedResidual`` computes the same function.
+
+    Shape: ``(N, in_channels, H, W) -> (N, out_channels, ceil(H / stride),
+    ceil(W / stride))`` for odd ``kernel_size``.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        mid_channels (int): Expanded channels (the depthwise width).
+        kernel_size (int): Depthwise kernel size. Defaults to 3.
+        stride (int): Depthwise stride, 1 or 2. Defaults to 1.
+        dilation (int): Depthwise dilation. Defaults to 1.
+        with_se (bool): Add the SE layer. Defaults to False.
+        conv_cfg (dict, optional): Conv config.
+        norm_cfg (dict): Norm config. Defaults to BN.
+        act_cfg (dict): Activation of the expand and depthwise convs.
+        with_cp (bool): Gradient checkpointing of the block (only used when
+            the input requires grad): less memory, a slower step.
+    """
+
+    def __init__(self, in_channels, out_channels, mid_channels,
+                 kernel_size=3, stride=1, dilation=1, with_se=False,
+                 conv_cfg=None, norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='ReLU'), with_cp=False):
+        super().__init__()
+        self.with_res_shortcut = stride == 1 and in_channels == out_channels
+        self.with_cp = with_cp
+        self.with_expand_conv = mid_channels != in_channels
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        if self.with_expand_conv:
+            self.expand_conv = ConvNormAct(in_channels, mid_channels, 1,
+                                           act_cfg=act_cfg, **common)
+        self.depthwise_conv = ConvNormAct(
+            mid_channels, mid_channels, kernel_size, stride=stride,
+            dilation=dilation, groups=mid_channels, act_cfg=act_cfg,
+            **common)
+        if with_se:
+            self.se = SELayer(mid_channels)
+        self.linear_conv = ConvNormAct(mid_channels, out_channels, 1,
+                                       act_cfg=None, **common)
+
+    def _forward(self, x: torch.Tensor, tap_expand: bool = False):
+        out = self.expand_conv(x) if self.with_expand_conv else x
+        expanded = out
+        out = self.depthwise_conv(out)
+        if hasattr(self, 'se'):
+            out = self.se(out)
+        out = self.linear_conv(out)
+        if self.with_res_shortcut:
+            out = x + out
+        return (out, expanded) if tap_expand else out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.with_cp and x.requires_grad:
+            return cp.checkpoint(self._forward, x, use_reentrant=False)
+        return self._forward(x)
+
+    def forward_with_expand(self, x: torch.Tensor):
+        """Return ``(output, expand_conv output)``; the latter is the
+        SSDLite "C4" tap (paper Section 6.2) when taken in bneck 13 of
+        large. Shapes: ``(N, out_channels, H', W')`` and
+        ``(N, mid_channels, H, W)``.
+
+        Raises:
+            ValueError: If the block has no expand conv.
+        """
+        if not self.with_expand_conv:
+            raise ValueError('this block has no expand conv '
+                             '(mid_channels == in_channels) to tap')
+        if self.with_cp and x.requires_grad:
+            return cp.checkpoint(self._forward, x, True, use_reentrant=False)
+        return self._forward(x, tap_expand=True)

@@ -1,0 +1,3 @@
+from .cross_entropy import CrossEntropyLoss, LabelSmoothLoss
+
+__all__ = ['CrossEntropyLoss', 'LabelSmoothLoss']

@@ -1,0 +1,58 @@
+"""Packaging for mbv3.
+
+The ``mmcv`` import is provided either by the pure-Python ``mmcv-lite``
+(the ``lite`` extra, also pulled in by ``dev``) or by a full ``mmcv`` build
+that mmdet/mmseg users already have. Both distributions ship the same
+``mmcv`` package, so the runtime requirements name neither: installing mbv3
+next to a full mmcv never puts a second copy over it.
+"""
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r"__version__ = '([^']+)'",
+                    (HERE / 'mbv3' / 'version.py').read_text()).group(1)
+
+RUNTIME = [
+    'torch>=2.1',
+    'mmengine>=0.10.4,<1',
+    'numpy',
+    'pillow',
+]
+LITE = ['mmcv-lite>=2.0']
+TESTS = [
+    'pytest',
+    'hypothesis',
+    'scikit-learn',
+    'scikit-image',
+    # torchvision 0.29.1 pins torch 2.14.1, the pair that imports together on
+    # the CPU machines this project is tested on; newer pairs are fine too.
+    'torchvision>=0.29.1',
+    'timm>=1.0',
+    'mmpretrain>=1.2',
+    'safetensors',
+    'onnx',
+    'onnxruntime',
+    'onnxscript',
+    'matplotlib',
+]
+
+setup(
+    name='mbv3',
+    version=VERSION,
+    description='MobileNetV3 backbones for PyTorch and OpenMMLab',
+    long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.9',
+    packages=find_packages(include=['mbv3', 'mbv3.*']),
+    include_package_data=True,
+    install_requires=RUNTIME,
+    extras_require={
+        'lite': LITE,
+        'full': ['mmcv>=2.0'],
+        'dev': LITE + TESTS,
+    },
+)

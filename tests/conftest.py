@@ -1,0 +1,53 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DIGITS_CONFIG = os.path.join(REPO, 'configs', 'mobilenet_v3',
+                             'mobilenet-v3-small_digits.py')
+
+
+@pytest.fixture(autouse=True)
+def _mbv3_scope():
+    from mmengine.registry import init_default_scope
+    init_default_scope('mbv3')
+
+
+@pytest.fixture(scope='session')
+def photos():
+    """scikit-image's bundled real photos as (N, 3, 224, 224) float
+    tensors in [0, 1], plus the raw RGB arrays."""
+    from skimage import data
+    from skimage.transform import resize
+    raw = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
+    batch = np.stack([resize(im, (224, 224), anti_aliasing=True)
+                      for im in raw]).astype(np.float32)
+    return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous(), raw
+
+
+@pytest.fixture(scope='session')
+def digits_subset(tmp_path_factory):
+    """The digits with a 10x smaller training split (about 140 images)."""
+    from mbv3.datasets.digits import prepare_digits
+    root = str(tmp_path_factory.mktemp('digits_subset'))
+    info = prepare_digits(root, train_subset=0.1)
+    return root, info
+
+
+def run_tool(script, *args, timeout=600, env=None):
+    """Run a tools/ script in a subprocess; return CompletedProcess."""
+    cmd = [sys.executable, os.path.join(REPO, 'tools', script), *args]
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run(cmd, capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, env=full_env)
+
+
+def data_root_options(root):
+    return [f'{loader}.dataset.data_root={root}'
+            for loader in ('train_dataloader', 'val_dataloader',
+                           'test_dataloader')] + [
+                               f'data_preparation.root={root}']

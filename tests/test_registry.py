@@ -1,0 +1,55 @@
+import subprocess
+import sys
+
+import torch
+
+from tests.test_models.test_classifiers.test_image_classifier import \
+    randomise_bn
+
+
+def test_build_in_mbv3_scope_by_plain_name():
+    from mbv3.registry import MODELS
+    model = MODELS.build(dict(type='MobileNetV3', arch='large'))
+    assert type(model).__module__ == 'mbv3.models.backbones.mobilenet_v3'
+    assert model.out_channels == (960, )
+
+
+def test_build_from_other_scopes_with_custom_imports():
+    # A fresh interpreter, as an mmpretrain/mmdet/mmseg user has: the root
+    # registry and mmpretrain's registry resolve 'mbv3.MobileNetV3' after
+    # custom_imports.
+    code = '''
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
+cfg = Config(dict(custom_imports=dict(imports=['mbv3'],
+                                      allow_failed_imports=False)))
+model = MODELS.build(dict(type='mbv3.MobileNetV3', arch='small',
+                          out_indices=(3, 8, 11)))
+print('root', model.out_channels)
+from mmpretrain.registry import MODELS as PRETRAIN_MODELS
+with DefaultScope.overwrite_default_scope('mmpretrain'):
+    m = PRETRAIN_MODELS.build(dict(type='mbv3.MobileNetV3', arch='large'))
+print('mmpretrain', type(m).__module__, m.out_channels)
+'''
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert 'root (24, 48, 96)' in out.stdout
+    assert ('mmpretrain mbv3.models.backbones.mobilenet_v3 (960,)'
+            in out.stdout)
+
+
+def test_mmpretrain_checkpoint_loads_unchanged_and_matches(photos):
+    from mmpretrain.models.backbones import MobileNetV3 as PretrainMBV3
+
+    from mbv3.models import MobileNetV3
+    for arch in ('large', 'small'):
+        torch.manual_seed(0)
+        ref = PretrainMBV3(arch, out_indices=(3, 8, 12))
+        ref.eval()  # mmpretrain's train() returns None
+        randomise_bn(ref)
+        ours = MobileNetV3(arch, out_indices=(3, 8, 12)).eval()
+        ours.load_state_dict(ref.state_dict(), strict=True)
+        with torch.no_grad():
+            for a, b in zip(ref(photos[0]), ours(photos[0])):
+                assert (a - b).abs().max().item() <= 1e-5
