@@ -50,6 +50,9 @@ def init_model(config, checkpoint: Optional[str] = None,
     model_cfg = cfg.model.copy()
     backbone = model_cfg.get('backbone', {})
     backbone.pop('init_cfg', None)  # the checkpoint provides the weights
+    if cfg.get('data_preprocessor') is not None:
+        # mmengine's Runner applies a top-level data_preprocessor likewise
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(model_cfg)
     model.cfg = cfg
     model.dataset_meta = {}
