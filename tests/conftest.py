@@ -41,7 +41,10 @@ def digits_subset(tmp_path_factory):
 def run_tool(script, *args, timeout=600, env=None):
     """Run a tools/ script in a subprocess; return CompletedProcess."""
     cmd = [sys.executable, os.path.join(REPO, 'tools', script), *args]
-    full_env = dict(os.environ, **(env or {}))
+    # This checkout's mbv3 first, also when another one is pip-installed.
+    pythonpath = os.pathsep.join(
+        p for p in (REPO, os.environ.get('PYTHONPATH')) if p)
+    full_env = dict(os.environ, PYTHONPATH=pythonpath, **(env or {}))
     return subprocess.run(cmd, capture_output=True, text=True,
                           timeout=timeout, cwd=REPO, env=full_env)
 

@@ -1,8 +1,10 @@
+import os
 import subprocess
 import sys
 
 import torch
 
+from tests.conftest import REPO
 from tests.test_models.test_classifiers.test_image_classifier import \
     randomise_bn
 
@@ -32,7 +34,8 @@ with DefaultScope.overwrite_default_scope('mmpretrain'):
 print('mmpretrain', type(m).__module__, m.out_channels)
 '''
     out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, timeout=300)
+                         text=True, timeout=300, cwd=REPO,
+                         env=dict(os.environ, PYTHONPATH=REPO))
     assert out.returncode == 0, out.stderr
     assert 'root (24, 48, 96)' in out.stdout
     assert ('mmpretrain mbv3.models.backbones.mobilenet_v3 (960,)'
