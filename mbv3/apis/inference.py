@@ -24,17 +24,37 @@ def _to_config(config) -> Config:
                     f'{type(config).__name__}')
 
 
+def _config_from_checkpoint(checkpoint) -> Config:
+    from mbv3.convert import config_from_metadata, read_metadata
+    if checkpoint is None:
+        raise ValueError('init_model needs a config, or a checkpoint written '
+                         'by tools/convert_checkpoint.py; got neither')
+    if not osp.isfile(str(checkpoint)):
+        raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+    meta = read_metadata(checkpoint)
+    if meta is None:
+        raise ValueError(f'checkpoint {checkpoint!r} has no conversion '
+                         'metadata, so config=None cannot build its model: '
+                         'pass its config, or convert it with '
+                         'tools/convert_checkpoint.py')
+    return config_from_metadata(meta)
+
+
 def init_model(config, checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu'):
     """Build a classifier from a config and optionally load a checkpoint.
 
     The checkpoint is read safely (``weights_only``; see
     :func:`mbv3.utils.checkpoint.load_checkpoint_file`). Class names come
-    from the checkpoint's ``meta['dataset_meta']`` when present.
+    from the checkpoint's ``meta['dataset_meta']`` when present. With
+    ``config=None`` the model, its normalisation and its test pipeline come
+    from the metadata ``tools/convert_checkpoint.py`` writes
+    (:func:`mbv3.convert.config_from_metadata`).
 
     Args:
-        config (str | Config): Config path or object.
-        checkpoint (str, optional): Checkpoint path.
+        config (str | Config | None): Config path or object, or None for a
+            converted checkpoint.
+        checkpoint (str, optional): Checkpoint path (.pth or .safetensors).
         device (str | torch.device): Where to put the model.
 
     Returns:
@@ -43,9 +63,12 @@ def init_model(config, checkpoint: Optional[str] = None,
 
     Raises:
         FileNotFoundError: If the config or checkpoint is missing.
-        TypeError: If ``config`` is neither a path nor a Config.
+        TypeError: If ``config`` is neither a path, a Config nor None.
+        ValueError: If ``config`` is None and the checkpoint has no
+            conversion metadata.
     """
-    cfg = _to_config(config)
+    cfg = _config_from_checkpoint(checkpoint) if config is None else \
+        _to_config(config)
     init_default_scope(cfg.get('default_scope', 'mbv3'))
     model_cfg = cfg.model.copy()
     backbone = model_cfg.get('backbone', {})
@@ -57,7 +80,8 @@ def init_model(config, checkpoint: Optional[str] = None,
     model.cfg = cfg
     model.dataset_meta = {}
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
+                               strict=config is None)
         model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta', {})
     if not model.dataset_meta.get('classes'):
         classes = cfg.get('test_dataloader', {}).get('dataset', {}).get(

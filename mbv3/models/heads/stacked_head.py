@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import nn
 
@@ -38,6 +39,23 @@ class LinearBlock(nn.Module):
         if self.dropout is not None:
             x = self.dropout(x)
         return x
+
+
+def _skip_mismatched_shapes(module, state_dict, prefix, *args):
+    """Load-time hook: drop the checkpoint's head tensors whose shape differs
+    from the model's (another class count), so that those layers keep their
+    initial values, and log their names. A strict load then fails on them
+    as missing keys; a non-strict one (``load_from``, ``Pretrained`` init)
+    fine-tunes from the rest."""
+    own = {prefix + k: v.shape for k, v in module.state_dict().items()}
+    skipped = [k for k, shape in own.items()
+               if k in state_dict and state_dict[k].shape != shape]
+    for key in skipped:
+        del state_dict[key]
+    if skipped:
+        MMLogger.get_current_instance().warning(
+            f'head shapes differ from the checkpoint\'s (another class '
+            f'count?): keeping the initial {", ".join(skipped)}')
 
 
 @MODELS.register_module()
@@ -102,6 +120,7 @@ class StackedLinearClsHead(BaseModule):
                             act_cfg, bias=hidden_bias))
             in_channels = width
         self.layers.append(LinearBlock(in_channels, num_classes))
+        self.register_load_state_dict_pre_hook(_skip_mismatched_shapes)
 
     def pre_logits(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
         """The last hidden layer's output, ``(N, mid_channels[-1])``."""

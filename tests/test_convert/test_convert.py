@@ -1,0 +1,198 @@
+"""Converted third-party MobileNetV3 checkpoints reproduce their source.
+
+Each source model gets random weights and random BN statistics, its state
+dict is converted, loaded strictly into mbv3, and both run in fp32 eval
+mode on real photos: max abs diff <= 1e-4 (the issue's bound).
+"""
+import pytest
+import torch
+from mmengine.registry import DefaultScope
+
+from mbv3.convert import (convert_checkpoint, convert_state_dict,
+                          detect_source, save_converted)
+from mbv3.registry import MODELS
+from tests.test_models.test_classifiers.test_image_classifier import \
+    randomise_bn
+
+TOL = 1e-4
+
+
+def build_converted(state_dict, **kwargs):
+    converted, meta = convert_checkpoint(state_dict, **kwargs)
+    model = MODELS.build(meta['model']).eval()
+    model.load_state_dict(converted, strict=True)
+    return model, meta
+
+
+def max_diff(source, ours, batch):
+    with torch.no_grad():
+        return (source(batch) - ours(batch)).abs().max().item()
+
+
+@pytest.mark.parametrize('arch', ['large', 'small'])
+def test_torchvision(arch, photos):
+    import torchvision
+    torch.manual_seed(0)
+    source = getattr(torchvision.models, f'mobilenet_v3_{arch}')().eval()
+    randomise_bn(source)
+    ours, meta = build_converted(source.state_dict())
+    assert meta['source'] == 'torchvision' and meta['arch'] == arch
+    assert meta['model']['backbone']['norm_cfg']['eps'] == 1e-3
+    assert max_diff(source, ours, photos[0]) <= TOL
+
+
+# name: (mbv3 arch, BN eps, 'SAME' padding); timm/models/mobilenetv3.py
+TIMM_MODELS = {
+    'mobilenetv3_large_100': ('large', 1e-5, False),
+    'mobilenetv3_small_050': ('small_050', 1e-5, False),
+    'mobilenetv3_small_075': ('small_075', 1e-5, False),
+    'mobilenetv3_small_100': ('small', 1e-5, False),
+    'tf_mobilenetv3_large_100': ('large', 1e-3, True),
+    'tf_mobilenetv3_small_100': ('small', 1e-3, True),
+    'tf_mobilenetv3_large_minimal_100': ('large_minimal', 1e-3, True),
+    'tf_mobilenetv3_small_minimal_100': ('small_minimal', 1e-3, True),
+}
+
+
+@pytest.mark.parametrize('name', list(TIMM_MODELS))
+def test_timm(name, photos):
+    import timm
+    torch.manual_seed(0)
+    source = timm.create_model(name, pretrained=False).eval()
+    randomise_bn(source)
+    ours, meta = build_converted(source.state_dict(), hint=name)
+    arch, eps, same = TIMM_MODELS[name]
+    backbone = meta['model']['backbone']
+    assert (meta['arch'], backbone['norm_cfg']['eps']) == (arch, eps)
+    assert ('conv_cfg' in backbone) == same
+    assert max_diff(source, ours, photos[0]) <= TOL
+
+
+def build_mmpretrain(arch):
+    """mmpretrain's ImageClassifier as its configs/mobilenet_v3 build it."""
+    import mmpretrain.models  # noqa: F401
+    from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+    in_channels = {'large': 960, 'small': 576, 'small_075': 432,
+                   'small_050': 288}[arch]
+    backbone = dict(type='MobileNetV3', arch=arch)
+    if arch in ('small_050', 'small_075'):
+        backbone['norm_cfg'] = dict(type='BN', eps=1e-5, momentum=0.1)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MMPRETRAIN_MODELS.build(dict(
+            type='ImageClassifier', backbone=backbone,
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='StackedLinearClsHead', num_classes=1000,
+                      in_channels=in_channels,
+                      mid_channels=[1280 if arch == 'large' else 1024],
+                      dropout_rate=0.2, act_cfg=dict(type='HSwish'))))
+
+
+@pytest.mark.parametrize('arch', ['large', 'small', 'small_075',
+                                  'small_050'])
+def test_mmpretrain(arch, photos):
+    torch.manual_seed(0)
+    source = build_mmpretrain(arch)
+    source.init_weights()
+    source.eval()
+    randomise_bn(source)
+    checkpoint = {'meta': {}, 'state_dict': source.state_dict()}
+    ours, meta = build_converted(checkpoint)
+    assert (meta['source'], meta['arch']) == ('mmpretrain', arch)
+    assert max_diff(source, ours, photos[0]) <= TOL
+
+
+def build_mmseg_backbone(arch, out_indices):
+    """mmseg's MobileNetV3 (mmseg/models/backbones/mobilenet_v3.py, mmseg
+    not installed): mmpretrain's backbone has the same modules and keys;
+    mmseg then uses mmcv's Conv2dAdaptivePadding for the stem and every
+    stride-2 depthwise conv, sets layer7/13 (large) or layer4/9 (small) to
+    stride 1 and dilates the layers from them on by 2 and 4. BN eps 1e-3:
+    configs/_base_/models/lraspp_m-v3-d8.py."""
+    from mmcv.cnn.bricks import Conv2dAdaptivePadding
+    from mmpretrain.models.backbones import MobileNetV3
+    model = MobileNetV3(arch, norm_cfg=dict(type='BN', eps=1e-3),
+                        out_indices=out_indices)
+
+    def adaptive(conv):
+        return Conv2dAdaptivePadding(conv.in_channels, conv.out_channels,
+                                     conv.kernel_size, conv.stride, 0,
+                                     conv.dilation, conv.groups,
+                                     conv.bias is not None)
+
+    model.layer0.conv = adaptive(model.layer0.conv)
+    names = model.layers
+    for name in names[1:-1]:
+        block = getattr(model, name)
+        if block.depthwise_conv.conv.stride == (2, 2):
+            block.depthwise_conv.conv = adaptive(block.depthwise_conv.conv)
+    first, second = (7, 13) if arch == 'large' else (4, 9)
+    for index in (first, second):
+        getattr(model, f'layer{index}').depthwise_conv.conv.stride = (1, 1)
+    for index in range(first, len(names)):
+        layer = getattr(model, names[index])
+        conv = layer.depthwise_conv.conv if hasattr(
+            layer, 'depthwise_conv') else layer.conv
+        dilation = 2 if index < second else 4
+        conv.dilation = (dilation, dilation)
+        if not isinstance(conv, Conv2dAdaptivePadding):
+            pad = dilation * (conv.kernel_size[0] - 1) // 2
+            conv.padding = (pad, pad)
+    return model
+
+
+@pytest.mark.parametrize('arch,out_indices', [
+    ('large', (1, 3, 16)),  # lraspp_m-v3-d8
+    ('small', (0, 1, 12)),  # lraspp_m-v3s-d8
+])
+def test_mmseg_backbone_features(arch, out_indices, photos):
+    torch.manual_seed(0)
+    source = build_mmseg_backbone(arch, out_indices)
+    source.init_weights()
+    source.eval()
+    randomise_bn(source)
+    state_dict = {f'backbone.{k}': v for k, v in source.state_dict().items()}
+    state_dict['decode_head.conv_seg.weight'] = torch.zeros(19, 128, 1, 1)
+    converted, meta = convert_checkpoint(state_dict)
+    assert meta['source'] == 'mmseg' and 'head' not in meta['model']
+    assert all(k.startswith('backbone.') for k in converted)
+    ours = MODELS.build(dict(meta['model']['backbone'],
+                             out_indices=out_indices)).eval()
+    ours.load_state_dict({k[len('backbone.'):]: v
+                          for k, v in converted.items()}, strict=True)
+    with torch.no_grad():
+        theirs, mine = source(photos[0]), ours(photos[0])
+    assert [t.shape for t in theirs] == [m.shape for m in mine]
+    assert mine[-1].shape[-1] == 224 // 8  # output stride 8
+    assert max((t - m).abs().max().item()
+               for t, m in zip(theirs, mine)) <= TOL
+
+
+def test_detect_source_and_errors():
+    assert detect_source({'features.0.0.weight': 0}) == 'torchvision'
+    assert detect_source({'conv_stem.weight': 0}) == 'timm'
+    assert detect_source({'layer0.conv.weight': 0}) == 'mmpretrain'
+    with pytest.raises(ValueError, match='cannot tell the source'):
+        detect_source({'fc.weight': 0})
+    with pytest.raises(ValueError, match="source must be one of"):
+        convert_state_dict({}, source='keras')
+    with pytest.raises(ValueError, match="not part of timm's"):
+        convert_state_dict({'conv_stem.weight': 0, 'fc.weight': 0})
+
+
+def test_safetensors_round_trip_is_bit_exact(tmp_path, photos):
+    from mbv3.apis import init_model
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='ImageClassifier', backbone=dict(type='MobileNetV3'),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='StackedLinearClsHead', num_classes=1000,
+                  in_channels=576, mid_channels=[1024]))).eval()
+    randomise_bn(model)
+    state_dict, meta = convert_checkpoint(model.state_dict())
+    path = tmp_path / 'mbv3_small.safetensors'
+    save_converted(path, state_dict, meta)
+    loaded = init_model(None, str(path))
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    with torch.no_grad():
+        assert torch.equal(loaded(photos[0]), model(photos[0]))
