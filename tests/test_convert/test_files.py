@@ -10,7 +10,7 @@ from mmengine.logging import MMLogger
 from mmengine.runner import load_checkpoint
 
 from mbv3.apis import inference_model, init_model
-from mbv3.convert import convert_checkpoint, read_metadata, save_converted
+from mbv3.convert import read_metadata
 from mbv3.convert.cli import main as convert_main
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import UnsafeCheckpointError
@@ -153,3 +153,11 @@ def test_fine_tune_digits_from_converted_weights(converted_small, tmp_path):
     assert f'Load checkpoint from {path}' in log
     assert 'keeping the initial head.layers.1.fc.weight' in log
     assert os.path.isfile(os.path.join(work_dir, 'epoch_1.pth'))
+
+
+def test_init_model_without_config_needs_metadata(torchvision_small):
+    src, _ = torchvision_small
+    with pytest.raises(ValueError, match='has no conversion metadata'):
+        init_model(None, str(src))
+    with pytest.raises(ValueError, match='needs a config'):
+        init_model(None)

@@ -330,7 +330,8 @@ class MobileNetV3(BaseModule):
             training. Defaults to False.
         with_cp (bool): Gradient checkpointing in each bneck.
         conv_cfg (dict, optional): Conv config, e.g. a registered conv
-            type. Defaults to ``nn.Conv2d``.
+            type: ``dict(type='Conv2dSame')`` pads like TensorFlow's
+            'SAME' (timm's ``tf_`` ports, mmseg). Defaults to ``nn.Conv2d``.
         norm_cfg (dict): Norm config. Defaults to
             ``dict(type='BN', eps=0.001, momentum=0.01)`` (the paper's
             TensorFlow values, as torchvision and mmpretrain use).

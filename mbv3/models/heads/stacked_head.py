@@ -64,7 +64,9 @@ class StackedLinearClsHead(BaseModule):
     ``StackedLinearClsHead``; torchvision's MobileNetV3 ``classifier``).
 
     For MobileNetV3 large: 960 -> 1280 -> K, small: 576 -> 1024 -> K, with
-    h-swish and dropout 0.2 after the hidden layer.
+    h-swish and dropout 0.2 after the hidden layer. When a checkpoint's
+    head has other shapes (another class count), loading keeps this head's
+    initial values for those tensors and logs their names.
 
     Shape: tuple of features whose last is ``(N, in_channels)`` -> logits
     ``(N, num_classes)``.
