@@ -91,9 +91,7 @@ def build_mmpretrain(arch):
                                   'small_050'])
 def test_mmpretrain(arch, photos):
     torch.manual_seed(0)
-    source = build_mmpretrain(arch)
-    source.init_weights()
-    source.eval()
+    source = build_mmpretrain(arch).eval()  # torch's default random init
     randomise_bn(source)
     checkpoint = {'meta': {}, 'state_dict': source.state_dict()}
     ours, meta = build_converted(checkpoint)
@@ -147,8 +145,7 @@ def build_mmseg_backbone(arch, out_indices):
 def test_mmseg_backbone_features(arch, out_indices, photos):
     torch.manual_seed(0)
     source = build_mmseg_backbone(arch, out_indices)
-    source.init_weights()
-    source.eval()
+    source.eval()  # mmpretrain's MobileNetV3.train() returns None
     randomise_bn(source)
     state_dict = {f'backbone.{k}': v for k, v in source.state_dict().items()}
     state_dict['decode_head.conv_seg.weight'] = torch.zeros(19, 128, 1, 1)
