@@ -193,3 +193,27 @@ def test_safetensors_round_trip_is_bit_exact(tmp_path, photos):
         assert torch.equal(loaded.state_dict()[key], value), key
     with torch.no_grad():
         assert torch.equal(loaded(photos[0]), model(photos[0]))
+
+
+def test_timm_weights_named_from_paths():
+    from mbv3.convert.presets import preprocess, timm_name
+    hub = ('/cache/models--timm--tf_mobilenetv3_large_100.in1k/snapshots/'
+           '0a1b/model.safetensors')
+    assert timm_name(hub) == 'tf_mobilenetv3_large_100.in1k'
+    assert timm_name('mobilenetv3_small_050_lambc-4b7bbe87.pth') == \
+        'mobilenetv3_small_050.lamb_in1k'
+    assert timm_name('model.safetensors') is None
+    # timm default_cfgs: ra4_e3600_r224_in1k has crop_pct 0.95 and
+    # mean = std = 0.5; resize = floor(224 / 0.95)
+    ra4 = preprocess('timm', 'large',
+                     'mobilenetv3_large_100.ra4_e3600_r224_in1k', None)
+    assert (ra4.resize, ra4.crop, ra4.interpolation) == (235, 224, 'bicubic')
+    assert ra4.mean == ra4.std == (127.5, 127.5, 127.5)
+
+
+def test_timm_without_a_name_warns():
+    import timm
+    state_dict = timm.create_model('mobilenetv3_small_050').state_dict()
+    with pytest.warns(UserWarning, match='no timm model name'):
+        _, meta = convert_checkpoint(state_dict, hint='model.safetensors')
+    assert meta['model']['backbone']['norm_cfg']['eps'] == 1e-5
