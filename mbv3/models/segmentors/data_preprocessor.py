@@ -1,6 +1,7 @@
 """Batch collation and normalisation for segmentors."""
 import torch.nn.functional as F
 from mmengine.model import ImgDataPreprocessor
+from mmengine.structures import PixelData
 
 from mbv3.registry import MODELS
 
@@ -43,7 +44,7 @@ class SegDataPreprocessor(ImgDataPreprocessor):
             sample.set_metainfo(dict(batch_input_shape=(height, width)))
             if 'gt_sem_seg' in sample:
                 seg = sample.gt_sem_seg.data
-                sample.gt_sem_seg.data = F.pad(
+                sample.gt_sem_seg = PixelData(data=F.pad(
                     seg, (0, width - seg.shape[-1], 0, height - seg.shape[-2]),
-                    value=self.seg_pad_val)
+                    value=self.seg_pad_val))
         return data
