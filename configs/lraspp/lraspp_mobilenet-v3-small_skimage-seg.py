@@ -1,6 +1,7 @@
 # LR-ASPP (paper Section 6.3) on MobileNetV3-Small, trained from scratch on
 # tiles of scikit-image photos, on CPU.
-#   python tools/train.py configs/lraspp/lraspp_mobilenet-v3-small_skimage-seg.py
+#   python tools/train.py \
+#       configs/lraspp/lraspp_mobilenet-v3-small_skimage-seg.py
 _base_ = [
     '../_base_/datasets/skimage_seg.py',
     '../_base_/default_runtime.py',

@@ -8,7 +8,7 @@ import torch
 from mmengine.registry import MODELS as ROOT_MODELS
 
 import mbv3  # noqa: F401  (registers mbv3.* in mmengine's root registry)
-from mbv3.models import MobileNetV3
+from mbv3.models import InvertedResidual, MobileNetV3
 from tests.test_models.test_backbones.test_mobilenet_v3 import EXPECTED
 from tests.test_models.test_classifiers.test_image_classifier import (
     randomise_bn, torchvision_to_mbv3)
@@ -173,3 +173,14 @@ def test_torchvision_fasterrcnn_fpn_taps(photos):
         outs = ours(image)
     assert outs[0].shape == feats['0'].shape == (1, 160, 7, 7)
     assert outs[1].shape == feats['1'].shape == (1, 960, 7, 7)
+
+
+def test_dilated_stride_two_bneck_keeps_no_shortcut():
+    # small, reduced tail, output stride 16: bneck 9 runs 48 -> 48 channels
+    # at stride 1 but, as in torchvision and mmseg, without a shortcut.
+    model = MobileNetV3('small', output_stride=16, reduction_factor=2)
+    assert not model.layer9.with_res_shortcut
+    assert model.layer10.with_res_shortcut
+    with pytest.raises(ValueError, match=r'with_res_shortcut=True needs '
+                       r'stride 1 .* got stride=2'):
+        InvertedResidual(16, 16, 64, stride=2, with_res_shortcut=True)
