@@ -109,17 +109,22 @@ def init_dist_cpu_safe(launcher: str) -> None:
 
 def prepare_data(cfg: Config) -> None:
     """Create the data set a config declares in ``data_preparation`` when
-    it is missing (the digits recipe writes scikit-learn's digits)."""
+    it is missing: 'digits' writes scikit-learn's digits
+    (:func:`~mbv3.datasets.digits.prepare_digits`), 'skimage_seg' tiles of
+    scikit-image photos with their masks
+    (:func:`~mbv3.datasets.skimage_seg.prepare_skimage_seg`)."""
     prep = cfg.get('data_preparation')
     if not prep:
         return
     prep = dict(prep)
     kind = prep.pop('type')
-    if kind != 'digits':
-        raise ValueError(f"data_preparation type must be 'digits', got "
-                         f'{kind!r}')
     from mbv3.datasets.digits import prepare_digits
-    prepare_digits(**prep)
+    from mbv3.datasets.skimage_seg import prepare_skimage_seg
+    preparers = dict(digits=prepare_digits, skimage_seg=prepare_skimage_seg)
+    if kind not in preparers:
+        raise ValueError(f'data_preparation type must be one of '
+                         f'{sorted(preparers)}, got {kind!r}')
+    preparers[kind](**prep)
 
 
 def train(argv=None):

@@ -1,3 +1,4 @@
 from .accuracy import Accuracy
+from .iou import IoUMetric
 
-__all__ = ['Accuracy']
+__all__ = ['Accuracy', 'IoUMetric']

@@ -409,6 +409,8 @@ class MobileNetV3(BaseModule):
                     kernel_size=row.kernel_size, stride=plan.stride,
                     dilation=plan.dilation, with_se=row.with_se,
                     act_cfg=act_cfg or dict(type=row.act), with_cp=with_cp,
+                    with_res_shortcut=row.stride == 1
+                    and plan.in_channels == row.out_channels,
                     **common))
         self.add_module(
             f'layer{num_layers - 1}',

@@ -9,8 +9,8 @@ from .se_layer import SELayer
 
 class InvertedResidual(nn.Module):
     """MobileNetV3 bneck (paper Fig. 4): 1x1 expand -> kxk depthwise ->
-    optional SE -> linear 1x1 projection, plus an identity shortcut iff
-    ``stride == 1 and in_channels == out_channels``.
+    optional SE -> linear 1x1 projection, plus an identity shortcut (by
+    default iff ``stride == 1 and in_channels == out_channels``).
 
     The expand conv exists only when ``mid_channels != in_channels``. Child
     names (``expand_conv``, ``depthwise_conv``, ``se``, ``linear_conv``)
@@ -33,14 +33,31 @@ class InvertedResidual(nn.Module):
         act_cfg (dict): Activation of the expand and depthwise convs.
         with_cp (bool): Gradient checkpointing of the block (only used when
             the input requires grad): less memory, a slower step.
+        with_res_shortcut (bool, optional): Force the identity shortcut on
+            or off. A stride-2 block run at stride 1 and dilated keeps the
+            no-shortcut of its stride (torchvision ``dilated=True`` and
+            mmseg decide by the configured stride). None (default): iff
+            ``stride == 1 and in_channels == out_channels``.
+
+    Raises:
+        ValueError: If ``with_res_shortcut`` is True but the shapes of the
+            input and output differ.
     """
 
     def __init__(self, in_channels, out_channels, mid_channels,
                  kernel_size=3, stride=1, dilation=1, with_se=False,
                  conv_cfg=None, norm_cfg=dict(type='BN'),
-                 act_cfg=dict(type='ReLU'), with_cp=False):
+                 act_cfg=dict(type='ReLU'), with_cp=False,
+                 with_res_shortcut=None):
         super().__init__()
-        self.with_res_shortcut = stride == 1 and in_channels == out_channels
+        same_shape = stride == 1 and in_channels == out_channels
+        if with_res_shortcut and not same_shape:
+            raise ValueError(
+                f'with_res_shortcut=True needs stride 1 and in_channels == '
+                f'out_channels, got stride={stride}, in_channels='
+                f'{in_channels}, out_channels={out_channels}')
+        self.with_res_shortcut = same_shape if with_res_shortcut is None \
+            else with_res_shortcut
         self.with_cp = with_cp
         self.with_expand_conv = mid_channels != in_channels
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)

@@ -14,29 +14,35 @@ class CrossEntropyLoss(nn.Module):
     is mmpretrain's ``LabelSmoothLoss`` argument, applied as in
     ``torch.nn.functional.cross_entropy(label_smoothing=...)``.
 
-    Shape: logits ``(N, K)``, targets ``(N,)`` class indices -> scalar.
+    Shape: logits ``(N, K)``, targets ``(N,)`` class indices -> scalar;
+    per pixel, logits ``(N, K, H, W)`` and targets ``(N, H, W)``.
 
     Args:
         loss_weight (float): Multiplies the loss. Defaults to 1.
         label_smooth_val (float): Smoothing in [0, 1). Defaults to 0.
+        ignore_index (int): Target value left out of the mean (255 for
+            segmentation masks). Defaults to -100, torch's.
 
     Raises:
         ValueError: If ``label_smooth_val`` is outside [0, 1).
     """
 
     def __init__(self, loss_weight: float = 1.0,
-                 label_smooth_val: float = 0.0, **kwargs):
+                 label_smooth_val: float = 0.0, ignore_index: int = -100,
+                 **kwargs):
         super().__init__()
         if not 0 <= label_smooth_val < 1:
             raise ValueError(f'label_smooth_val must be in [0, 1), got '
                              f'{label_smooth_val!r}')
         self.loss_weight = loss_weight
         self.label_smooth_val = label_smooth_val
+        self.ignore_index = ignore_index
 
     def forward(self, cls_score: torch.Tensor,
                 label: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * F.cross_entropy(
-            cls_score, label, label_smoothing=self.label_smooth_val)
+            cls_score, label, label_smoothing=self.label_smooth_val,
+            ignore_index=self.ignore_index)
 
 
 @MODELS.register_module()

@@ -1,0 +1,50 @@
+"""Batch collation and normalisation for segmentors."""
+import torch.nn.functional as F
+from mmengine.model import ImgDataPreprocessor
+from mmengine.structures import PixelData
+
+from mbv3.registry import MODELS
+
+
+@MODELS.register_module()
+class SegDataPreprocessor(ImgDataPreprocessor):
+    """Stack images of any sizes, padding them bottom-right to the largest
+    (and to a multiple of ``pad_size_divisor``), normalise them, and pad
+    each sample's ``gt_sem_seg`` the same way with ``seg_pad_val``
+    (mmseg's ``SegDataPreProcessor`` fields).
+
+    Sets ``batch_input_shape`` ``(H, W)`` in each sample's meta.
+
+    Shape: list of ``(3, H_i, W_i)`` uint8 tensors -> ``(N, 3, H, W)``
+    float; masks ``(1, H_i, W_i)`` -> ``(1, H, W)``.
+
+    Args:
+        mean (Sequence[float]): Per-channel mean, 0..255 units.
+        std (Sequence[float]): Per-channel std, same units.
+        bgr_to_rgb (bool): Swap BGR (OpenCV's order) to RGB.
+        pad_size_divisor (int): Pad H and W to a multiple of it.
+        pad_val (float): Image padding value. Defaults to 0.
+        seg_pad_val (int): Mask padding value, the ignored label 255 by
+            default, so padding never counts in the loss.
+    """
+
+    def __init__(self, mean=None, std=None, bgr_to_rgb=False,
+                 pad_size_divisor=1, pad_val=0, seg_pad_val=255,
+                 non_blocking=False):
+        super().__init__(mean=mean, std=std,
+                         pad_size_divisor=pad_size_divisor,
+                         pad_value=pad_val, bgr_to_rgb=bgr_to_rgb,
+                         non_blocking=non_blocking)
+        self.seg_pad_val = seg_pad_val
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        data = super().forward(data, training)
+        height, width = data['inputs'].shape[-2:]
+        for sample in data.get('data_samples') or ():
+            sample.set_metainfo(dict(batch_input_shape=(height, width)))
+            if 'gt_sem_seg' in sample:
+                seg = sample.gt_sem_seg.data
+                sample.gt_sem_seg = PixelData(data=F.pad(
+                    seg, (0, width - seg.shape[-1], 0, height - seg.shape[-2]),
+                    value=self.seg_pad_val))
+        return data
