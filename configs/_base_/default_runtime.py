@@ -6,6 +6,14 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Reliability (README "Reliability"): resume reproduces an
+    # uninterrupted run; a NaN/inf loss stops training (action='skip' drops
+    # the step instead); SIGTERM/SIGINT save a checkpoint before exiting
+    # (signals=() turns it off); the head must match the data set's classes.
+    resume_seed=dict(type='DeterministicResumeHook'),
+    nonfinite_loss=dict(type='NonFiniteLossHook', action='error'),
+    signal_checkpoint=dict(type='SignalCheckpointHook'),
+    num_classes_check=dict(type='NumClassesCheckHook'),
 )
 
 env_cfg = dict(

@@ -1,11 +1,14 @@
 """What ``tools/train.py`` does, as importable functions."""
 import argparse
+import logging
 import os
 import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.runner import find_latest_checkpoint
+from mmengine.logging import print_log
+
+from mbv3.utils.checkpoint import find_intact_checkpoint
 
 
 def parse_train_args(argv=None) -> argparse.Namespace:
@@ -37,24 +40,32 @@ def resolve_resume(resume, work_dir: str):
 
     Args:
         resume (str | None): None, 'auto' (latest in ``work_dir``) or a path.
+            With 'auto', a damaged latest checkpoint (e.g. cut off by a
+            crash before mbv3 wrote checkpoints atomically) is skipped for
+            the newest intact one, and a warning names both.
         work_dir (str): The run's work dir.
 
     Returns:
         str | None: The checkpoint path, or None when not resuming.
 
     Raises:
-        FileNotFoundError: When asked to resume and there is nothing to
-            resume: training never silently starts over.
+        FileNotFoundError: When asked to resume and there is nothing
+            (intact) to resume: training never silently starts over.
     """
     if resume is None:
         return None
     if resume == 'auto':
-        latest = find_latest_checkpoint(work_dir) if osp.isdir(work_dir) \
-            else None
+        latest, skipped = find_intact_checkpoint(work_dir) \
+            if osp.isdir(work_dir) else (None, [])
         if latest is None:
             raise FileNotFoundError(
-                f'--resume: no checkpoint to resume in work dir '
-                f'{work_dir!r}; train without --resume to start a new run')
+                f'--resume: no intact checkpoint to resume in work dir '
+                f'{work_dir!r}{"".join("; " + s for s in skipped)}; train '
+                'without --resume to start a new run')
+        for line in skipped:
+            print_log(f'--resume: skipping {line}; resuming from the newest '
+                      f'intact checkpoint {latest!r}', logger='current',
+                      level=logging.WARNING)
         return latest
     if not osp.isfile(resume):
         raise FileNotFoundError(f'--resume: checkpoint {resume!r} does not '
