@@ -1,14 +1,17 @@
-from mmcv.transforms import (CenterCrop, LoadImageFromFile, Normalize,
-                             RandomFlip, RandomGrayscale, RandomResize,
-                             Resize)
+from mmcv.transforms import (CenterCrop, Normalize, RandomFlip,
+                             RandomGrayscale, RandomResize, Resize)
 
 from mbv3.registry import TRANSFORMS
 from .formatting import PackInputs
+from .loading import (ImageDecodeError, LoadImageFromFile, decode_image,
+                      skipped_files, to_rgb8)
 from .processing import RandomResizedCrop, ResizeEdge
 
 # mmcv's generic transforms, under mbv3's scope too.
-for _transform in (CenterCrop, LoadImageFromFile, Normalize, RandomFlip,
-                   RandomGrayscale, RandomResize, Resize):
+for _transform in (CenterCrop, Normalize, RandomFlip, RandomGrayscale,
+                   RandomResize, Resize):
     TRANSFORMS.register_module(module=_transform)
 
-__all__ = ['PackInputs', 'RandomResizedCrop', 'ResizeEdge']
+__all__ = ['ImageDecodeError', 'LoadImageFromFile', 'PackInputs',
+           'RandomResizedCrop', 'ResizeEdge', 'decode_image', 'skipped_files',
+           'to_rgb8']
