@@ -1,12 +1,16 @@
 """What ``tools/train.py`` does, as importable functions."""
 import argparse
+import difflib
+import inspect
 import logging
 import os
 import os.path as osp
+import warnings
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
+from mmengine.runner import Runner
 
 from mbv3.utils.checkpoint import find_intact_checkpoint
 
@@ -73,13 +77,63 @@ def resolve_resume(resume, work_dir: str):
     return resume
 
 
+# Top-level keys mmengine 0.10.7's Runner reads (``Runner.__init__``'s
+# arguments, plus those ``Runner`` looks up in ``self.cfg``) and those mbv3's
+# tools read.
+RUNNER_KEYS = frozenset(
+    set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
+    | {'runner_type', 'model_wrapper_cfg', 'compile', 'sync_bn',
+       'find_unused_parameters', 'efficient_conv_bn_eval',
+       'activation_checkpointing', 'data_preparation'})
+
+
+def misspelled_keys(cfg: Config, cutoff: float = 0.8) -> dict:
+    """Top-level config keys that look like a misspelt Runner key.
+
+    A config's top level also holds plain helper variables for its
+    ``_base_`` files and interpolation (``data_root``, ``input_size``,
+    ``max_epochs``, ``train_pipeline``, ...), which the Runner ignores by
+    design. Warning for every unknown key would flag those, so only keys
+    that are not known but close to a known one (``difflib`` similarity
+    >= ``cutoff``) are reported: ``randomnes`` -> ``randomness``,
+    ``optim_wraper`` -> ``optim_wrapper``. A typo far from every known key
+    is not caught.
+
+    Args:
+        cfg (Config): The loaded config.
+        cutoff (float): ``difflib.get_close_matches`` ratio in [0, 1].
+
+    Returns:
+        dict[str, str]: Unknown key -> the known key it resembles.
+    """
+    found = {}
+    for key in cfg.keys():
+        if key in RUNNER_KEYS or key.startswith('_'):
+            continue
+        close = difflib.get_close_matches(key, RUNNER_KEYS, n=1,
+                                          cutoff=cutoff)
+        if close:
+            found[key] = close[0]
+    return found
+
+
+def warn_misspelled_keys(cfg: Config) -> None:
+    """Warn, naming each top-level key of :func:`misspelled_keys`."""
+    for key, known in misspelled_keys(cfg).items():
+        warnings.warn(
+            f'config key {key!r} is not read by the Runner and is ignored; '
+            f'did you mean {known!r}?', UserWarning, stacklevel=2)
+
+
 def build_train_config(args: argparse.Namespace) -> Config:
-    """Load the config and apply the command line to it."""
+    """Load the config and apply the command line to it; warn about
+    top-level keys that look misspelt (:func:`misspelled_keys`)."""
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config {args.config!r} does not exist')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    warn_misspelled_keys(cfg)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -139,7 +193,6 @@ def train(argv=None):
     Returns:
         nn.Module: The trained model.
     """
-    from mmengine.runner import Runner
     args = parse_train_args(argv)
     cfg = build_train_config(args)
     init_dist_cpu_safe(args.launcher)
