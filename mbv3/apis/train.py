@@ -203,4 +203,9 @@ def train(argv=None):
         if dist.is_initialized():
             dist.barrier()
     runner = Runner.from_cfg(cfg)
-    return runner.train()
+    try:
+        return runner.train()
+    finally:
+        for hook in runner.hooks:
+            if hasattr(hook, 'restore_handlers'):
+                hook.restore_handlers()

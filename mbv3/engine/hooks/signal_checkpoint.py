@@ -23,6 +23,9 @@ class SignalCheckpointHook(Hook):
     that iteration (``DeterministicResumeHook`` drops the epoch's batches
     already trained). A second signal before the save restores the
     previous handler's behaviour (e.g. an immediate ``KeyboardInterrupt``).
+    The handlers are restored after training, after the save, and by
+    :meth:`restore_handlers`, which ``mbv3.apis.train`` also calls when
+    training ends with an exception.
 
     Args:
         signals (Sequence[str]): Signal names to handle. Defaults to
@@ -47,7 +50,7 @@ class SignalCheckpointHook(Hook):
 
     def _handle(self, signum, frame) -> None:
         if self.received is not None:
-            self._restore()
+            self.restore_handlers()
             signal.raise_signal(signum)
             return
         self.received = signum
@@ -61,7 +64,8 @@ class SignalCheckpointHook(Hook):
         for signum in self.signums:
             self._previous[signum] = signal.signal(signum, self._handle)
 
-    def _restore(self) -> None:
+    def restore_handlers(self) -> None:
+        """Put back the handlers found at ``before_train``."""
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
         self._previous = {}
@@ -79,8 +83,8 @@ class SignalCheckpointHook(Hook):
         name = signal.Signals(self.received).name
         print_log(f'{name}: saved {path!r}; continue with --resume',
                   logger='current', level=logging.WARNING)
-        self._restore()
+        self.restore_handlers()
         raise SystemExit(128 + self.received)
 
     def after_train(self, runner) -> None:
-        self._restore()
+        self.restore_handlers()
