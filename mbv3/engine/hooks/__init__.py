@@ -5,6 +5,8 @@ from .precise_bn import PreciseBNHook, update_bn_stats
 from .resume_seed import DeterministicResumeHook, seed_everything
 from .signal_checkpoint import SignalCheckpointHook
 
-__all__ = ['BadFileReportHook', 'DeterministicResumeHook', 'NonFiniteLossError',
-           'NonFiniteLossHook', 'NumClassesCheckHook', 'PreciseBNHook',
-           'SignalCheckpointHook', 'seed_everything', 'update_bn_stats']
+__all__ = [
+    'BadFileReportHook', 'DeterministicResumeHook', 'NonFiniteLossError',
+    'NonFiniteLossHook', 'NumClassesCheckHook', 'PreciseBNHook',
+    'SignalCheckpointHook', 'seed_everything', 'update_bn_stats'
+]
