@@ -265,7 +265,6 @@ def write_faults(root):
 def model_and_config_inputs():
     """Each bad model input and config value: a ValueError/TypeError."""
     from mbv3.models.backbones.mobilenet_v3 import MobileNetV3
-    from mbv3.models.classifiers import ImageClassifier  # noqa: F401
     model = MobileNetV3('small_minimal').train()
     inputs = [torch.rand(3, 32, 32), torch.rand(2, 1, 32, 32),
               torch.rand(0, 3, 32, 32), torch.zeros(2, 3, 32, 32,
