@@ -12,7 +12,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mbv3.utils.checkpoint import find_intact_checkpoint
+from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 
 
 def parse_train_args(argv=None) -> argparse.Namespace:
@@ -55,6 +55,8 @@ def resolve_resume(resume, work_dir: str):
     Raises:
         FileNotFoundError: When asked to resume and there is nothing
             (intact) to resume: training never silently starts over.
+        CorruptCheckpointError: If the given checkpoint is damaged (checked
+            before the Runner is built).
     """
     if resume is None:
         return None
@@ -74,6 +76,7 @@ def resolve_resume(resume, work_dir: str):
     if not osp.isfile(resume):
         raise FileNotFoundError(f'--resume: checkpoint {resume!r} does not '
                                 'exist')
+    check_intact(resume)
     return resume
 
 

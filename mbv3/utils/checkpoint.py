@@ -52,7 +52,7 @@ def _is_trusted(filename: str) -> bool:
                if p)
 
 
-def _check_intact(filename: str) -> None:
+def check_intact(filename: str) -> None:
     """Raise :class:`CorruptCheckpointError` unless ``filename`` is a whole
     checkpoint: not empty, a readable zip archive whose members all match
     their CRC-32, or a legacy (pre-zip) pickle."""
@@ -115,7 +115,7 @@ def load_checkpoint_file(filename, map_location=None):
         raise FileNotFoundError(f'checkpoint {filename!r} does not exist')
     if filename.endswith('.safetensors'):
         return _load_safetensors(filename, map_location)
-    _check_intact(filename)
+    check_intact(filename)
     if _is_trusted(filename):
         return torch.load(filename, map_location=map_location,
                           weights_only=False)
@@ -224,7 +224,7 @@ def find_intact_checkpoint(work_dir: str):
             skipped.append(f'checkpoint {path!r} does not exist')
             continue
         try:
-            _check_intact(path)
+            check_intact(path)
         except CorruptCheckpointError as err:
             skipped.append(str(err))
             continue

@@ -166,3 +166,11 @@ def test_auto_resume_falls_back_to_newest_intact_and_says_so(
     with pytest.raises(FileNotFoundError, match='no intact checkpoint.*'
                        'epoch_2.pth.*epoch_1.pth.*empty'):
         train_api.resolve_resume('auto', str(tmp_path))
+
+
+def test_resume_from_a_damaged_path_fails_before_training(tmp_path):
+    from mbv3.apis.train import resolve_resume
+    from mbv3.utils.checkpoint import CorruptCheckpointError
+    bad = _damaged(tmp_path, 'epoch_3.pth', 'empty')
+    with pytest.raises(CorruptCheckpointError, match='epoch_3.pth'):
+        resolve_resume(str(bad), str(tmp_path))
