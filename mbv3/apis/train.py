@@ -64,10 +64,11 @@ def resolve_resume(resume, work_dir: str):
         latest, skipped = find_intact_checkpoint(work_dir) \
             if osp.isdir(work_dir) else (None, [])
         if latest is None:
+            damaged = ''.join(f'; skipped: {line}' for line in skipped)
             raise FileNotFoundError(
-                f'--resume: no intact checkpoint to resume in work dir '
-                f'{work_dir!r}{"".join("; " + s for s in skipped)}; train '
-                'without --resume to start a new run')
+                f'--resume: no checkpoint to resume in work dir '
+                f'{work_dir!r}{damaged}; train without --resume to start a '
+                'new run')
         for line in skipped:
             print_log(f'--resume: skipping {line}; resuming from the newest '
                       f'intact checkpoint {latest!r}', logger='current',
