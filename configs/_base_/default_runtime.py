@@ -6,6 +6,17 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Reliability (README "Reliability"): resume reproduces an
+    # uninterrupted run; a NaN/inf loss stops training (action='skip' drops
+    # the step instead); SIGTERM/SIGINT save a checkpoint before exiting
+    # (signals=() turns it off); the head must match the data set's classes;
+    # image files skipped with LoadImageFromFile(skip_bad_files=True) are
+    # counted at the end.
+    resume_seed=dict(type='DeterministicResumeHook'),
+    nonfinite_loss=dict(type='NonFiniteLossHook', action='error'),
+    signal_checkpoint=dict(type='SignalCheckpointHook'),
+    num_classes_check=dict(type='NumClassesCheckHook'),
+    bad_file_report=dict(type='BadFileReportHook'),
 )
 
 env_cfg = dict(

@@ -1,11 +1,18 @@
 """What ``tools/train.py`` does, as importable functions."""
 import argparse
+import difflib
+import inspect
+import logging
 import os
 import os.path as osp
+import warnings
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.runner import find_latest_checkpoint
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 
 
 def parse_train_args(argv=None) -> argparse.Namespace:
@@ -37,38 +44,100 @@ def resolve_resume(resume, work_dir: str):
 
     Args:
         resume (str | None): None, 'auto' (latest in ``work_dir``) or a path.
+            With 'auto', a damaged latest checkpoint (e.g. cut off by a
+            crash before mbv3 wrote checkpoints atomically) is skipped for
+            the newest intact one, and a warning names both.
         work_dir (str): The run's work dir.
 
     Returns:
         str | None: The checkpoint path, or None when not resuming.
 
     Raises:
-        FileNotFoundError: When asked to resume and there is nothing to
-            resume: training never silently starts over.
+        FileNotFoundError: When asked to resume and there is nothing
+            (intact) to resume: training never silently starts over.
+        CorruptCheckpointError: If the given checkpoint is damaged (checked
+            before the Runner is built).
     """
     if resume is None:
         return None
     if resume == 'auto':
-        latest = find_latest_checkpoint(work_dir) if osp.isdir(work_dir) \
-            else None
+        latest, skipped = find_intact_checkpoint(work_dir) \
+            if osp.isdir(work_dir) else (None, [])
         if latest is None:
+            damaged = ''.join(f'; skipped: {line}' for line in skipped)
             raise FileNotFoundError(
                 f'--resume: no checkpoint to resume in work dir '
-                f'{work_dir!r}; train without --resume to start a new run')
+                f'{work_dir!r}{damaged}; train without --resume to start a '
+                'new run')
+        for line in skipped:
+            print_log(f'--resume: skipping {line}; resuming from the newest '
+                      f'intact checkpoint {latest!r}', logger='current',
+                      level=logging.WARNING)
         return latest
     if not osp.isfile(resume):
         raise FileNotFoundError(f'--resume: checkpoint {resume!r} does not '
                                 'exist')
+    check_intact(resume)
     return resume
 
 
+# Top-level keys mmengine 0.10.7's Runner reads (``Runner.__init__``'s
+# arguments, plus those ``Runner`` looks up in ``self.cfg``) and those mbv3's
+# tools read.
+RUNNER_KEYS = frozenset(
+    set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
+    | {'runner_type', 'model_wrapper_cfg', 'compile', 'sync_bn',
+       'find_unused_parameters', 'efficient_conv_bn_eval',
+       'activation_checkpointing', 'data_preparation'})
+
+
+def misspelled_keys(cfg: Config, cutoff: float = 0.8) -> dict:
+    """Top-level config keys that look like a misspelt Runner key.
+
+    A config's top level also holds plain helper variables for its
+    ``_base_`` files and interpolation (``data_root``, ``input_size``,
+    ``max_epochs``, ``train_pipeline``, ...), which the Runner ignores by
+    design. Warning for every unknown key would flag those, so only keys
+    that are not known but close to a known one (``difflib`` similarity
+    >= ``cutoff``) are reported: ``randomnes`` -> ``randomness``,
+    ``optim_wraper`` -> ``optim_wrapper``. A typo far from every known key
+    is not caught.
+
+    Args:
+        cfg (Config): The loaded config.
+        cutoff (float): ``difflib.get_close_matches`` ratio in [0, 1].
+
+    Returns:
+        dict[str, str]: Unknown key -> the known key it resembles.
+    """
+    found = {}
+    for key in cfg.keys():
+        if key in RUNNER_KEYS or key.startswith('_'):
+            continue
+        close = difflib.get_close_matches(key, RUNNER_KEYS, n=1,
+                                          cutoff=cutoff)
+        if close:
+            found[key] = close[0]
+    return found
+
+
+def warn_misspelled_keys(cfg: Config) -> None:
+    """Warn, naming each top-level key of :func:`misspelled_keys`."""
+    for key, known in misspelled_keys(cfg).items():
+        warnings.warn(
+            f'config key {key!r} is not read by the Runner and is ignored; '
+            f'did you mean {known!r}?', UserWarning, stacklevel=2)
+
+
 def build_train_config(args: argparse.Namespace) -> Config:
-    """Load the config and apply the command line to it."""
+    """Load the config and apply the command line to it; warn about
+    top-level keys that look misspelt (:func:`misspelled_keys`)."""
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config {args.config!r} does not exist')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    warn_misspelled_keys(cfg)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -133,7 +202,6 @@ def train(argv=None):
     Returns:
         nn.Module: The trained model.
     """
-    from mmengine.runner import Runner
     args = parse_train_args(argv)
     cfg = build_train_config(args)
     init_dist_cpu_safe(args.launcher)
@@ -144,4 +212,9 @@ def train(argv=None):
         if dist.is_initialized():
             dist.barrier()
     runner = Runner.from_cfg(cfg)
-    return runner.train()
+    try:
+        return runner.train()
+    finally:
+        for hook in runner.hooks:
+            if hasattr(hook, 'restore_handlers'):
+                hook.restore_handlers()

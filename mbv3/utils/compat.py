@@ -11,6 +11,13 @@ torch and setuptools. Importing :mod:`mbv3` applies them once.
   :func:`mbv3.utils.checkpoint.load_checkpoint_file`, which keeps
   ``weights_only=True`` and allows only the few plain types an mmengine
   checkpoint holds, so a third-party file is never fully unpickled.
+* Checkpoint writing: mmengine's local file backend opens the destination
+  and writes into it, so a crash mid-write leaves a truncated checkpoint
+  (or ``last_checkpoint`` pointer). The ``'local'`` backend is replaced by
+  one that writes a temporary file and renames it
+  (:func:`mbv3.utils.checkpoint.atomic_write`). This is the lowest level
+  every local write of ``runner.save_checkpoint`` and ``CheckpointHook``
+  goes through, so no hook or runner subclass is needed.
 * ``HistoryBuffer.__getstate__`` pickles references to its own methods,
   which only full unpickling can rebuild; its ``__setstate__`` restores
   them anyway, so they are left out of new checkpoints.
@@ -86,6 +93,14 @@ def _patch_checkpoint_loader():
         prefixes='', loader=load_checkpoint_file, force=True)
 
 
+def _patch_local_backend():
+    from mmengine.fileio import register_backend
+
+    from mbv3.utils.checkpoint import AtomicLocalBackend
+    register_backend('local', AtomicLocalBackend, force=True,
+                     prefixes='')
+
+
 def _history_buffer_getstate(self) -> dict:
     return {k: v for k, v in self.__dict__.items()
             if k != 'statistics_methods'}
@@ -98,4 +113,5 @@ def _patch_history_buffer():
 
 _patch_package_utils()
 _patch_checkpoint_loader()
+_patch_local_backend()
 _patch_history_buffer()

@@ -55,3 +55,122 @@ def test_mmengine_runtime_state_loads_weights_only(tmp_path):
     torch.save({'message_hub': hub.state_dict()}, path)
     loaded = load_checkpoint_file(os.fspath(path))
     assert loaded['message_hub']['log_scalars']['train/loss'].current() == 1.5
+
+
+def _damaged(tmp_path, name, how):
+    source = tmp_path / 'source.bin'
+    torch.save({'state_dict': {'w': torch.arange(1000.)}}, source)
+    data = source.read_bytes()
+    source.unlink()
+    damaged = {'empty': b'', 'truncated': data[:len(data) // 2],
+               'text': b'not a checkpoint at all\n',
+               'bitflip': None}[how]
+    if damaged is None:  # flip a byte inside the tensor data
+        damaged = bytearray(data)
+        at = data.index(b'data/0') + 200
+        damaged[at] ^= 0xFF
+        damaged = bytes(damaged)
+    path = tmp_path / name
+    path.write_bytes(damaged)
+    return path
+
+
+@pytest.mark.parametrize('how,reason', [
+    ('empty', r'is empty \(0 bytes\)'),
+    ('truncated', 'truncated or not a PyTorch checkpoint'),
+    ('text', 'truncated or not a PyTorch checkpoint'),
+    ('bitflip', 'fails its CRC-32 check'),
+])
+def test_damaged_checkpoint_gives_one_line_naming_the_file(tmp_path, how,
+                                                          reason):
+    from mbv3.utils.checkpoint import CorruptCheckpointError
+    path = _damaged(tmp_path, f'{how}.pth', how)
+    with pytest.raises(CorruptCheckpointError, match=reason) as err:
+        load_checkpoint_file(path)
+    assert str(path) in str(err.value) and '\n' not in str(err.value)
+
+
+def test_damaged_checkpoint_through_load_from_and_init_cfg(tmp_path):
+    # load_from / resume and init_cfg=Pretrained all go through mmengine's
+    # CheckpointLoader, which mbv3 points at load_checkpoint_file.
+    from mmengine.runner import load_checkpoint
+
+    from mbv3.models.backbones.mobilenet_v3 import MobileNetV3
+    from mbv3.utils.checkpoint import CorruptCheckpointError
+    path = str(_damaged(tmp_path, 'cut.pth', 'truncated'))
+    with pytest.raises(CorruptCheckpointError, match='cut.pth'):
+        load_checkpoint(torch.nn.Linear(1, 1), path)
+    model = MobileNetV3('small_minimal', init_cfg=dict(type='Pretrained',
+                                                       checkpoint=path))
+    with pytest.raises(CorruptCheckpointError, match='cut.pth'):
+        model.init_weights()
+
+
+def test_safetensors_damage_is_named(tmp_path):
+    from mbv3.utils.checkpoint import CorruptCheckpointError
+    path = tmp_path / 'w.safetensors'
+    path.write_bytes(b'\x10\x00\x00\x00\x00\x00\x00\x00{"a":')
+    with pytest.raises(CorruptCheckpointError, match='w.safetensors'):
+        load_checkpoint_file(path)
+
+
+def test_atomic_write_keeps_the_old_file_when_the_write_fails(
+        tmp_path, monkeypatch):
+    from mbv3.utils.checkpoint import atomic_write
+    path = tmp_path / 'latest.pth'
+    atomic_write(b'old', path)
+
+    def disk_full(fd):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', disk_full)
+    with pytest.raises(OSError, match='No space left'):
+        atomic_write(b'new but cut off', path)
+    assert path.read_bytes() == b'old'
+    assert os.listdir(tmp_path) == ['latest.pth']  # no temporary file left
+
+
+def test_mmengine_local_writes_are_atomic(tmp_path):
+    from mmengine.fileio import get_file_backend
+    from mmengine.runner.checkpoint import save_checkpoint
+
+    from mbv3.utils.checkpoint import AtomicLocalBackend
+    path = str(tmp_path / 'epoch_1.pth')
+    assert isinstance(get_file_backend(path), AtomicLocalBackend)
+    save_checkpoint({'state_dict': {'w': torch.ones(2)}}, path)
+    assert load_checkpoint_file(path)['state_dict']['w'].tolist() == [1, 1]
+    assert oct(os.stat(path).st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_auto_resume_falls_back_to_newest_intact_and_says_so(
+        tmp_path, monkeypatch):
+    from mbv3.apis import train as train_api
+    good = tmp_path / 'epoch_1.pth'
+    torch.save({'meta': {}}, good)
+    bad = _damaged(tmp_path, 'epoch_2.pth', 'truncated')
+    os.utime(good, (1, 1))
+    (tmp_path / 'last_checkpoint').write_text(str(bad))
+    said = []
+    monkeypatch.setattr(train_api, 'print_log',
+                        lambda msg, **kw: said.append(msg))
+    assert train_api.resolve_resume('auto', str(tmp_path)) == str(good)
+    assert len(said) == 1 and 'epoch_2.pth' in said[0] and \
+        f'resuming from the newest intact checkpoint {str(good)!r}' in said[0]
+    good.write_bytes(b'')
+    with pytest.raises(FileNotFoundError, match='no checkpoint to resume.*skipped: '
+                       '.*epoch_2.pth.*skipped: .*epoch_1.pth.*empty'):
+        train_api.resolve_resume('auto', str(tmp_path))
+
+
+def test_resume_from_a_damaged_path_fails_before_training(tmp_path):
+    from mbv3.apis.train import resolve_resume
+    from mbv3.utils.checkpoint import CorruptCheckpointError
+    bad = _damaged(tmp_path, 'epoch_3.pth', 'empty')
+    with pytest.raises(CorruptCheckpointError, match='epoch_3.pth'):
+        resolve_resume(str(bad), str(tmp_path))

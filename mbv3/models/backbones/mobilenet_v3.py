@@ -517,8 +517,12 @@ class MobileNetV3(BaseModule):
             tensor per ``out_indices`` entry, in that order.
 
         Raises:
-            ValueError: If ``x`` is not 4-D, has the wrong channel count or
-                an empty batch.
+            ValueError: If ``x`` is not 4-D, has the wrong channel count, an
+                empty batch or an empty spatial size, or is too small for
+                training: with a batch of 1, a layer whose output is 1x1
+                leaves its training-mode BatchNorm one value per channel
+                (torch's "Expected more than 1 value per channel when
+                training"); the message names the layer and its stride.
             TypeError: If ``x`` is not floating point.
         """
         self._check_input(x)
@@ -560,6 +564,28 @@ class MobileNetV3(BaseModule):
             raise TypeError(f'MobileNetV3 input must be floating point, got '
                             f'{x.dtype}; convert images with .float() and '
                             'normalise them')
+        if x.shape[2] == 0 or x.shape[3] == 0:
+            raise ValueError(f'MobileNetV3 input has an empty spatial size, '
+                             f'got shape {tuple(x.shape)}')
+        if self.training and x.shape[0] == 1:
+            self._check_batch_norm_size(x.shape)
+
+    def _check_batch_norm_size(self, shape):
+        last = max(int(str(i).split('.')[0]) for i in self.out_indices)
+        deepest = max(spec.stride for spec in self.layer_info[:last + 1])
+        for spec in self.layer_info[:last + 1]:
+            h = -(-shape[2] // spec.stride)
+            w = -(-shape[3] // spec.stride)
+            layer = getattr(self, f'layer{spec.index}')
+            if h * w == 1 and any(m.training for m in layer.modules()
+                                  if isinstance(m, _BatchNorm)):
+                raise ValueError(
+                    f'MobileNetV3 input of shape {tuple(shape)} is too small '
+                    f'to train with a batch of 1: layer{spec.index} (stride '
+                    f'{spec.stride}) outputs (1, {spec.channels}, 1, 1), and '
+                    'its BatchNorm needs more than one value per channel in '
+                    'training mode; expected a batch of >= 2, H or W larger '
+                    f'than {deepest} pixels, or norm_eval=True')
 
     def _freeze_stages(self):
         for i in range(self.frozen_stages + 1):

@@ -1,0 +1,176 @@
+"""Decode image files of any common layout into 8-bit, 3-channel arrays."""
+import io
+import logging
+from collections import Counter
+from typing import Optional
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmengine import fileio
+from mmengine.logging import print_log
+from PIL import Image, ImageOps
+
+from mbv3.registry import TRANSFORMS
+
+_SIXTEEN_BIT_GRAY = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
+
+# Files skipped by every LoadImageFromFile(skip_bad_files=True) of this
+# process, with the number of times each was skipped.
+_SKIPPED = Counter()
+
+
+class ImageDecodeError(ValueError):
+    """An image file is empty, truncated, corrupt or not an image."""
+
+
+def skipped_files() -> Counter:
+    """Files this process skipped as unreadable (path -> times), see
+    ``LoadImageFromFile(skip_bad_files=True)``."""
+    return Counter(_SKIPPED)
+
+
+def to_rgb8(img: Image.Image) -> np.ndarray:
+    """Convert a decoded Pillow image to an ``(H, W, 3)`` uint8 RGB array.
+
+    * grayscale (``L``, ``1``): the value is repeated in R, G and B;
+    * 16-bit grayscale (``I;16*``): the high byte of each sample is kept
+      (``v >> 8``), as Pillow already does for 16-bit RGB PNGs and
+      libpng's ``png_set_strip_16``;
+    * ``RGBA``, ``LA``, ``PA``: the alpha channel is dropped (colours as
+      stored, as ``cv2.IMREAD_COLOR`` and Pillow's ``convert('RGB')``);
+    * palette (``P``): looked up in the palette;
+    * ``CMYK`` (JPEG): Pillow's ``R = (255 - C)(255 - K) / 255`` (likewise
+      G from M and B from Y), after Pillow undoes Adobe's inverted CMYK.
+
+    Args:
+        img (PIL.Image.Image): A loaded image.
+
+    Returns:
+        np.ndarray: ``(H, W, 3)`` uint8, RGB order.
+    """
+    if img.mode in _SIXTEEN_BIT_GRAY:
+        gray = (np.clip(np.asarray(img, dtype=np.int64), 0, 65535) >> 8)
+        return np.repeat(gray.astype(np.uint8)[..., None], 3, axis=2)
+    return np.asarray(img.convert('RGB'))
+
+
+def decode_image(data: bytes, filename: str) -> np.ndarray:
+    """Decode image bytes with Pillow into ``(H, W, 3)`` uint8 RGB.
+
+    The EXIF orientation is applied (as ``cv2.IMREAD_COLOR`` does).
+
+    Args:
+        data (bytes): The file's content.
+        filename (str): Named in errors.
+
+    Returns:
+        np.ndarray: ``(H, W, 3)`` uint8 RGB, via :func:`to_rgb8`.
+
+    Raises:
+        ImageDecodeError: For empty, truncated, corrupt or non-image data;
+            the message names the file and the reason. Pillow's decoders
+            raise many exception types on malformed input (OSError,
+            SyntaxError, ValueError, struct.error, ...), so any exception
+            from decoding becomes this one.
+    """
+    if not data:
+        raise ImageDecodeError(f'cannot read image {filename!r}: the file '
+                               'is empty (0 bytes)')
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            return to_rgb8(ImageOps.exif_transpose(img))
+    except Image.UnidentifiedImageError:
+        raise ImageDecodeError(
+            f'cannot read image {filename!r} ({len(data)} bytes): not an '
+            'image format Pillow can identify') from None
+    except Exception as err:  # noqa: BLE001 -- see Raises
+        detail = str(err).strip().splitlines()
+        raise ImageDecodeError(
+            f'cannot read image {filename!r} ({len(data)} bytes): truncated '
+            f'or corrupt ({type(err).__name__}: '
+            f'{detail[0] if detail else "no detail"})') from None
+
+
+@TRANSFORMS.register_module()
+class LoadImageFromFile(BaseTransform):
+    """Load an image file as 8-bit, 3-channel (mmcv's ``LoadImageFromFile``
+    keys and defaults, decoding with Pillow).
+
+    Every layout a data set may hold comes out the same way (see
+    :func:`to_rgb8`): grayscale, 16-bit grayscale PNG, RGBA, palette and
+    CMYK JPEG. A bad file raises an error naming it, or with
+    ``skip_bad_files=True`` is skipped: the transform returns None, which
+    mmengine's ``BaseDataset`` answers in training by drawing another
+    sample (in test mode it raises). Skipped files are logged one by one
+    and counted by ``BadFileReportHook`` at the end of the run (per
+    process: counts in data loader workers are not gathered).
+
+    Keys: reads ``img_path``; writes ``img`` (``(H, W, 3)`` uint8, or
+    float32 with ``to_float32``; ``(H, W)`` for ``color_type='grayscale'``),
+    ``img_shape`` and ``ori_shape`` (``(H, W)`` in pixels).
+
+    Args:
+        to_float32 (bool): Return float32 instead of uint8.
+        color_type (str): 'color' or 'grayscale'.
+        channel_order (str): 'bgr' (mmcv's default, undone by the data
+            preprocessor's ``to_rgb=True``) or 'rgb'.
+        skip_bad_files (bool): Skip unreadable files instead of raising.
+        backend_args (dict, optional): mmengine file backend arguments.
+
+    Raises:
+        ValueError: For an unknown ``color_type`` or ``channel_order``.
+        FileNotFoundError: At load time, for a missing file (named).
+        ImageDecodeError: At load time, for an unreadable file (named).
+    """
+
+    def __init__(self, to_float32: bool = False, color_type: str = 'color',
+                 channel_order: str = 'bgr', skip_bad_files: bool = False,
+                 backend_args: Optional[dict] = None):
+        if color_type not in ('color', 'grayscale'):
+            raise ValueError(f"color_type must be 'color' or 'grayscale', "
+                             f'got {color_type!r}')
+        if channel_order not in ('bgr', 'rgb'):
+            raise ValueError(f"channel_order must be 'bgr' or 'rgb', got "
+                             f'{channel_order!r}')
+        self.to_float32 = to_float32
+        self.color_type = color_type
+        self.channel_order = channel_order
+        self.skip_bad_files = skip_bad_files
+        self.backend_args = backend_args
+
+    def _read(self, filename: str) -> np.ndarray:
+        try:
+            data = fileio.get(filename, backend_args=self.backend_args)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f'image {filename!r} does not exist') from None
+        rgb = decode_image(data, filename)
+        if self.color_type == 'grayscale':
+            return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        return rgb[..., ::-1].copy() if self.channel_order == 'bgr' else rgb
+
+    def transform(self, results: dict) -> Optional[dict]:
+        filename = results['img_path']
+        try:
+            img = self._read(filename)
+        except (FileNotFoundError, ImageDecodeError) as err:
+            if not self.skip_bad_files:
+                raise
+            _SKIPPED[filename] += 1
+            print_log(f'skipped: {err}', logger='current',
+                      level=logging.WARNING)
+            return None
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(to_float32={self.to_float32}, '
+                f'color_type={self.color_type!r}, channel_order='
+                f'{self.channel_order!r}, skip_bad_files='
+                f'{self.skip_bad_files})')

@@ -1,0 +1,178 @@
+"""The reliability hooks on a toy model that trains in a fraction of a
+second: NaN loss stops or skips, SIGTERM saves and resume reproduces the
+uninterrupted run exactly, the head is checked against the data set."""
+import os
+import random
+import signal
+import uuid
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+from torch import nn
+
+from mbv3.engine.hooks import NonFiniteLossError, NumClassesCheckHook
+
+
+class ToyModel(BaseModel):
+    """A linear regressor with dropout (torch RNG); ``poison`` makes its
+    output NaN."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(4, 1)
+        self.drop = nn.Dropout(0.5)
+        self.poison = False
+
+    def forward(self, inputs, targets, mode='tensor'):
+        out = self.fc(self.drop(inputs)).squeeze(1)
+        if self.poison:
+            out = out * float('nan')
+        if mode == 'loss':
+            return dict(loss=((out - targets) ** 2).mean())
+        return out
+
+
+class ToyData(torch.utils.data.Dataset):
+    """8 samples with Python-``random`` noise (like RandomResizedCrop)."""
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        x = torch.full((4, ), i / 8 + random.random())
+        return dict(inputs=x, targets=torch.tensor(i / 8))
+
+
+class PoisonHook(Hook):
+    """Make the loss NaN for iterations ``at_iters`` (0-based)."""
+
+    def __init__(self, at_iters):
+        self.at_iters = at_iters
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        runner.model.poison = runner.iter in self.at_iters
+
+
+class SendSignalHook(Hook):
+
+    def __init__(self, at_iter, signum):
+        self.at_iter, self.signum = at_iter, signum
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == self.at_iter:
+            os.kill(os.getpid(), self.signum)
+
+
+def toy_runner(work_dir, hooks=(), epochs=3, **kwargs):
+    """4 iterations an epoch, a checkpoint each epoch."""
+    return Runner(
+        model=ToyModel(), work_dir=str(work_dir),
+        experiment_name=f'toy_{uuid.uuid4().hex}',
+        train_dataloader=dict(
+            dataset=ToyData(), batch_size=2, num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=True, max_epochs=epochs),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1,
+                                          momentum=0.9)),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=1),
+            resume_seed=dict(type='DeterministicResumeHook'),
+            nonfinite_loss=dict(type='NonFiniteLossHook',
+                                **kwargs.pop('nonfinite', {})),
+            signal_checkpoint=dict(type='SignalCheckpointHook')),
+        custom_hooks=list(hooks), randomness=dict(seed=0),
+        default_scope='mbv3', **kwargs)
+
+
+def restore_signal_handlers(runner):
+    for hook in runner.hooks:
+        if type(hook).__name__ == 'SignalCheckpointHook':
+            hook.restore_handlers()
+
+
+def weights(runner):
+    return {k: v.clone() for k, v in runner.model.state_dict().items()}
+
+
+def test_nan_loss_stops_naming_the_iteration_and_keeps_last_good(tmp_path):
+    runner = toy_runner(tmp_path, hooks=[PoisonHook({5})])
+    with pytest.raises(NonFiniteLossError, match=r'loss is nan at '
+                       r'iteration 6 \(epoch 2\); training stopped before '
+                       r"updating the weights. Last good checkpoint: "
+                       r"'.*epoch_1.pth'"):
+        runner.train()
+    restore_signal_handlers(runner)
+    assert runner.iter == 5  # the NaN step did not complete
+    assert all(torch.isfinite(w).all() for w in weights(runner).values())
+    last = open(tmp_path / 'last_checkpoint').read()
+    assert last == str(tmp_path / 'epoch_1.pth')
+
+
+def test_nan_loss_skip_drops_the_steps_and_finishes(tmp_path):
+    runner = toy_runner(tmp_path, hooks=[PoisonHook({2, 9})],
+                        nonfinite=dict(action='skip'))
+    runner.train()
+    (hook, ) = [h for h in runner.hooks
+                if type(h).__name__ == 'NonFiniteLossHook']
+    assert hook.skipped == [3, 10]  # 1-based, as logged
+    assert runner.iter == 12
+    assert all(torch.isfinite(w).all() for w in weights(runner).values())
+
+
+def test_sigterm_saves_and_resume_equals_uninterrupted(tmp_path):
+    reference = toy_runner(tmp_path / 'ref')
+    reference.train()
+    stopped = toy_runner(tmp_path / 'run',
+                         hooks=[SendSignalHook(5, signal.SIGTERM)])
+    with pytest.raises(SystemExit) as exit_info:
+        stopped.train()
+    restore_signal_handlers(stopped)
+    assert exit_info.value.code == 128 + signal.SIGTERM
+    saved = str(tmp_path / 'run' / 'iter_6.pth')  # iteration 6 finished
+    assert open(tmp_path / 'run' / 'last_checkpoint').read() == saved
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
+    resumed = toy_runner(tmp_path / 'run', resume=True, load_from=saved)
+    resumed.train()
+    assert resumed.iter == reference.iter == 12
+    ref = weights(reference)
+    for key, value in weights(resumed).items():
+        assert torch.equal(value, ref[key]), key
+
+
+def test_resume_from_epoch_checkpoint_equals_uninterrupted(tmp_path):
+    reference = toy_runner(tmp_path / 'ref')
+    reference.train()
+    toy_runner(tmp_path / 'run', epochs=1).train()
+    resumed = toy_runner(tmp_path / 'run', resume=True,
+                         load_from=str(tmp_path / 'run' / 'epoch_1.pth'))
+    resumed.train()
+    ref = weights(reference)
+    for key, value in weights(resumed).items():
+        assert torch.equal(value, ref[key]), key
+
+
+def test_num_classes_mismatch_is_named_before_training():
+    runner = SimpleNamespace(
+        model=SimpleNamespace(head=SimpleNamespace(num_classes=1000)),
+        train_dataloader=SimpleNamespace(dataset=SimpleNamespace(
+            metainfo=dict(classes=tuple('0123456789')))))
+    with pytest.raises(ValueError, match=r'model.head.num_classes is 1000, '
+                       r'but the train data set SimpleNamespace has 10 '
+                       r'classes.*set model.head.num_classes=10'):
+        NumClassesCheckHook().before_train(runner)
+    runner.model.head.num_classes = 10
+    NumClassesCheckHook().before_train(runner)
+
+
+def test_bad_hook_arguments():
+    from mbv3.engine.hooks import NonFiniteLossHook, SignalCheckpointHook
+    with pytest.raises(ValueError, match="action must be 'error' or 'skip'"):
+        NonFiniteLossHook(action='ignore')
+    with pytest.raises(ValueError, match="'SIGFOO' is not a signal name"):
+        SignalCheckpointHook(signals=('SIGFOO', ))
