@@ -3,6 +3,7 @@ from mmcv.transforms import (CenterCrop, LoadImageFromFile, Normalize,
                              Resize)
 
 from mbv3.registry import TRANSFORMS
+from .auto_augment import AutoAugment, RandomErasing
 from .formatting import PackInputs
 from .processing import RandomResizedCrop, ResizeEdge
 
@@ -11,4 +12,5 @@ for _transform in (CenterCrop, LoadImageFromFile, Normalize, RandomFlip,
                    RandomGrayscale, RandomResize, Resize):
     TRANSFORMS.register_module(module=_transform)
 
-__all__ = ['PackInputs', 'RandomResizedCrop', 'ResizeEdge']
+__all__ = ['AutoAugment', 'PackInputs', 'RandomErasing', 'RandomResizedCrop',
+           'ResizeEdge']
