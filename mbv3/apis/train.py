@@ -161,5 +161,9 @@ def train(argv=None):
         import torch.distributed as dist
         if dist.is_initialized():
             dist.barrier()
-    runner = Runner.from_cfg(cfg)
+    if 'runner_type' in cfg:  # e.g. 'FlexibleRunner' with an FSDP strategy
+        from mbv3.registry import RUNNERS
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
     return runner.train()
