@@ -86,7 +86,7 @@ def runs(digits_subset, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('dist')
     one = str(tmp / 'one')
     out = run_tool('train.py', write_config(tmp / 'c2.py', root, 2),
-                   '--work-dir', one)
+                   '--work-dir', one, env=dict(OMP_NUM_THREADS='1'))
     assert out.returncode == 0, out.stderr[-3000:]
     two = str(tmp / 'two')
     first = dist_train(write_config(tmp / 'c1.py', root, 1), two)

@@ -13,12 +13,22 @@ from tests.conftest import DIGITS_CONFIG, data_root_options
 
 
 @pytest.fixture(scope='module')
-def amp_run(digits_subset, tmp_path_factory):
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine, OpenMP threads
+    competing with other processes make steps many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='module')
+def amp_run(digits_subset, tmp_path_factory, one_thread):
     from mmengine.runner import Runner
     root, _ = digits_subset
     work_dir = str(tmp_path_factory.mktemp('amp'))
-    # 32 images at 16x16, batch 16, 6 epochs: 12 iterations; bf16 convs
-    # are several times slower than fp32 on CPUs without native bf16.
+    # 32 images at 16x16, batch 16, 6 epochs: 12 iterations; bf16 steps
+    # are about 4x slower than fp32 on CPUs without native bf16.
     args = parse_train_args([
         DIGITS_CONFIG, '--amp', '--tensorboard', '--work-dir', work_dir,
         '--cfg-options', *data_root_options(root),
@@ -26,6 +36,7 @@ def amp_run(digits_subset, tmp_path_factory):
         'train_dataloader.dataset.indices=32',
         'train_dataloader.dataset.pipeline.1.scale=16',
         'val_dataloader.dataset.pipeline.1.scale=[16,16]',
+        'val_dataloader.dataset.indices=64',
         'train_cfg.max_epochs=6', 'train_cfg.val_interval=3',
         'default_hooks.logger.interval=1', 'param_scheduler=[]',
         'custom_hooks.0.num_samples=32'
