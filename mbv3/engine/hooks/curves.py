@@ -10,8 +10,10 @@ from mbv3.visualization.curves import load_scalars, plot_curves
 
 @HOOKS.register_module()
 class CurvesHook(Hook):
-    """After the run, plot ``scalars.json`` (written by mmengine's
-    ``LocalVisBackend``) to ``<work_dir>/<out_file>`` on rank 0.
+    """After training and its last validation, plot ``scalars.json``
+    (written by mmengine's ``LocalVisBackend``) to
+    ``<work_dir>/<out_file>`` on rank 0. Evaluation-only runs
+    (``tools/test.py``) draw nothing.
 
     Args:
         out_file (str): PNG name inside the work dir. Defaults to
@@ -20,7 +22,7 @@ class CurvesHook(Hook):
     Raises:
         ImportError: At construction when matplotlib is missing, so a run
             does not fail only after training.
-        FileNotFoundError: After the run, if the visualizer has no
+        FileNotFoundError: After training, if the visualizer has no
             ``LocalVisBackend`` (no ``scalars.json`` to plot).
     """
 
@@ -35,7 +37,7 @@ class CurvesHook(Hook):
         self.out_file = out_file
 
     @master_only
-    def after_run(self, runner) -> None:
+    def after_train(self, runner) -> None:
         scalars = osp.join(runner.log_dir, 'vis_data', 'scalars.json')
         if not osp.isfile(scalars):
             raise FileNotFoundError(
