@@ -37,7 +37,12 @@ TESTS = [
     'onnxruntime',
     'onnxscript',
     'matplotlib',
+    'tensorboard',
 ]
+# What the ImageNet recipes and training extras import when built:
+# AutoAugment/RandomErasing (torchvision.transforms.v2), CurvesHook
+# (matplotlib), --tensorboard (tensorboard).
+TRAIN = ['torchvision>=0.16', 'matplotlib', 'tensorboard']
 
 setup(
     name='mbv3',
@@ -53,6 +58,7 @@ setup(
     extras_require={
         'lite': LITE,
         'full': ['mmcv>=2.0'],
+        'train': TRAIN,
         'dev': LITE + TESTS,
     },
 )

@@ -2,6 +2,7 @@ default_scope = 'mbv3'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
+    throughput=dict(type='ThroughputHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
@@ -25,6 +26,8 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
+# Scalars go to <work_dir>/<timestamp>/vis_data/scalars.json; add
+# dict(type='TensorboardVisBackend') (or pass --tensorboard) for TensorBoard.
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 

@@ -27,5 +27,9 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
 val_cfg = dict()
 test_cfg = dict()
 
-custom_hooks = [dict(type='PreciseBNHook', num_samples=512, interval=5)]
+custom_hooks = [
+    dict(type='PreciseBNHook', num_samples=512, interval=5),
+    # loss and accuracy curves in <work_dir>/curves.png at the end
+    dict(type='CurvesHook'),
+]
 default_hooks = dict(checkpoint=dict(interval=5))

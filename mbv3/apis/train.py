@@ -5,6 +5,7 @@ import inspect
 import logging
 import os
 import os.path as osp
+import subprocess
 import warnings
 
 import torch
@@ -28,6 +29,9 @@ def parse_train_args(argv=None) -> argparse.Namespace:
         'latest checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: bf16 autocast (CPU or CUDA)')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help='also log scalars to TensorBoard '
+                        '(<work dir>/<timestamp>/vis_data)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. '
                         'train_cfg.max_epochs=5')
@@ -147,6 +151,9 @@ def build_train_config(args: argparse.Namespace) -> Config:
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+    if getattr(args, 'tensorboard', False):
+        cfg.visualizer.vis_backends = list(cfg.visualizer.vis_backends) + [
+            dict(type='TensorboardVisBackend')]
     checkpoint = resolve_resume(args.resume, cfg.work_dir)
     if checkpoint is not None:
         cfg.resume = True
@@ -161,18 +168,34 @@ def build_train_config(args: argparse.Namespace) -> Config:
 
 
 def init_dist_cpu_safe(launcher: str) -> None:
-    """Initialise torch.distributed without touching CUDA when it is absent
-    (mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device``)."""
+    """Initialise torch.distributed with gloo when CUDA is absent.
+
+    mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device``, so on
+    a CPU-only machine the process group is created here, before the
+    Runner, which then skips its own initialisation. With CUDA this does
+    nothing and mmengine initialises nccl as usual.
+
+    Args:
+        launcher (str): 'none', 'pytorch' (torchrun sets RANK, WORLD_SIZE,
+            MASTER_ADDR, MASTER_PORT) or 'slurm' (read from SLURM_PROCID,
+            SLURM_NTASKS, SLURM_LOCALID; the master is the first host of
+            SLURM_NODELIST, port MASTER_PORT or 29500, as mmengine does).
+    """
     import torch.distributed as dist
     if launcher == 'none' or dist.is_initialized() or \
             torch.cuda.is_available():
         return
     if launcher == 'slurm':
-        os.environ.setdefault('RANK', os.environ.get('SLURM_PROCID', '0'))
-        os.environ.setdefault('WORLD_SIZE',
-                              os.environ.get('SLURM_NTASKS', '1'))
+        os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
+        os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
         os.environ.setdefault('LOCAL_RANK',
                               os.environ.get('SLURM_LOCALID', '0'))
+        os.environ.setdefault('MASTER_PORT', '29500')
+        if 'MASTER_ADDR' not in os.environ:
+            os.environ['MASTER_ADDR'] = subprocess.run(
+                ['scontrol', 'show', 'hostnames',
+                 os.environ['SLURM_NODELIST']], capture_output=True,
+                text=True, check=True).stdout.split()[0]
     dist.init_process_group(backend='gloo')
 
 
@@ -211,7 +234,11 @@ def train(argv=None):
         import torch.distributed as dist
         if dist.is_initialized():
             dist.barrier()
-    runner = Runner.from_cfg(cfg)
+    if 'runner_type' in cfg:  # e.g. 'FlexibleRunner' with an FSDP strategy
+        from mbv3.registry import RUNNERS
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
     try:
         return runner.train()
     finally:

@@ -37,6 +37,7 @@ class AmpOptimWrapper(OptimWrapper):
                              f"'float16', got {dtype!r}")
         self.cast_dtype = dtype
         self.loss_scaler = None
+        self._static_scale = None
         if dtype == torch.float16:
             if not torch.cuda.is_available():
                 raise ValueError('AmpOptimWrapper dtype float16 needs CUDA; '
@@ -44,9 +45,10 @@ class AmpOptimWrapper(OptimWrapper):
             if loss_scale == 'dynamic':
                 self.loss_scaler = torch.amp.GradScaler('cuda')
             else:
+                # update(scale) after each step keeps the scale fixed
+                self._static_scale = float(loss_scale)
                 self.loss_scaler = torch.amp.GradScaler(
-                    'cuda', init_scale=float(loss_scale),
-                    growth_interval=2**31 - 1)
+                    'cuda', init_scale=self._static_scale)
 
     def backward(self, loss: torch.Tensor, **kwargs) -> None:
         if self.loss_scaler is not None:
@@ -61,7 +63,7 @@ class AmpOptimWrapper(OptimWrapper):
             self.loss_scaler.unscale_(self.optimizer)
             self._clip_grad()
         self.loss_scaler.step(self.optimizer, **kwargs)
-        self.loss_scaler.update()
+        self.loss_scaler.update(self._static_scale)
 
     def state_dict(self) -> dict:
         state = self.optimizer.state_dict()

@@ -3,6 +3,7 @@ from mmcv.transforms import (CenterCrop, LoadAnnotations, Normalize,
                              Resize)
 
 from mbv3.registry import TRANSFORMS
+from .auto_augment import AutoAugment, RandomErasing
 from .formatting import PackInputs
 from .loading import (ImageDecodeError, LoadImageFromFile, decode_image,
                       skipped_files, to_rgb8)
@@ -15,7 +16,7 @@ for _transform in (CenterCrop, LoadAnnotations, Normalize, RandomFlip,
     TRANSFORMS.register_module(module=_transform)
 
 __all__ = [
-    'ImageDecodeError', 'LoadImageFromFile', 'PackInputs', 'PackSegInputs',
-    'RandomCrop', 'RandomResizedCrop', 'ResizeEdge', 'decode_image',
-    'skipped_files', 'to_rgb8'
+    'AutoAugment', 'ImageDecodeError', 'LoadImageFromFile', 'PackInputs',
+    'PackSegInputs', 'RandomCrop', 'RandomErasing', 'RandomResizedCrop',
+    'ResizeEdge', 'decode_image', 'skipped_files', 'to_rgb8'
 ]

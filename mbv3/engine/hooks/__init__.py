@@ -1,12 +1,15 @@
 from .bad_file_report import BadFileReportHook
+from .curves import CurvesHook
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
 from .num_classes_check import NumClassesCheckHook
 from .precise_bn import PreciseBNHook, update_bn_stats
 from .resume_seed import DeterministicResumeHook, seed_everything
 from .signal_checkpoint import SignalCheckpointHook
+from .throughput import ThroughputHook
 
 __all__ = [
-    'BadFileReportHook', 'DeterministicResumeHook', 'NonFiniteLossError',
-    'NonFiniteLossHook', 'NumClassesCheckHook', 'PreciseBNHook',
-    'SignalCheckpointHook', 'seed_everything', 'update_bn_stats'
+    'BadFileReportHook', 'CurvesHook', 'DeterministicResumeHook',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'NumClassesCheckHook',
+    'PreciseBNHook', 'SignalCheckpointHook', 'ThroughputHook',
+    'seed_everything', 'update_bn_stats'
 ]

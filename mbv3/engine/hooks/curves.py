@@ -1,0 +1,49 @@
+"""Save the run's loss and accuracy curves as a PNG when training ends."""
+import os.path as osp
+
+from mmengine.dist import master_only
+from mmengine.hooks import Hook
+
+from mbv3.registry import HOOKS
+from mbv3.visualization.curves import load_scalars, plot_curves
+
+
+@HOOKS.register_module()
+class CurvesHook(Hook):
+    """After training and its last validation, plot ``scalars.json``
+    (written by mmengine's ``LocalVisBackend``) to
+    ``<work_dir>/<out_file>`` on rank 0. Evaluation-only runs
+    (``tools/test.py``) draw nothing.
+
+    Args:
+        out_file (str): PNG name inside the work dir. Defaults to
+            'curves.png'.
+
+    Raises:
+        ImportError: At construction when matplotlib is missing, so a run
+            does not fail only after training.
+        FileNotFoundError: After training, if the visualizer has no
+            ``LocalVisBackend`` (no ``scalars.json`` to plot).
+    """
+
+    priority = 'LOWEST'
+
+    def __init__(self, out_file: str = 'curves.png'):
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError as err:
+            raise ImportError('CurvesHook needs matplotlib: pip install '
+                              'matplotlib, or remove the hook') from err
+        self.out_file = out_file
+
+    @master_only
+    def after_train(self, runner) -> None:
+        scalars = osp.join(runner.log_dir, 'vis_data', 'scalars.json')
+        if not osp.isfile(scalars):
+            raise FileNotFoundError(
+                f'CurvesHook: {scalars!r} does not exist; it needs '
+                "dict(type='LocalVisBackend') in visualizer.vis_backends")
+        out = plot_curves(load_scalars(scalars),
+                          osp.join(runner.work_dir, self.out_file),
+                          title=runner.experiment_name)
+        runner.logger.info(f'Loss and accuracy curves saved to {out}')

@@ -1,0 +1,34 @@
+"""init_dist_cpu_safe: gloo on CPU-only machines, for torchrun and Slurm."""
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+
+from mbv3.apis.train import init_dist_cpu_safe
+
+
+@pytest.mark.skipif(torch.cuda.is_available(),
+                    reason='with CUDA mmengine initialises nccl itself')
+def test_slurm_launcher_on_cpu_reads_slurm_variables(monkeypatch):
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = str(s.getsockname()[1])
+    for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK'):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv('SLURM_PROCID', '0')
+    monkeypatch.setenv('SLURM_NTASKS', '1')
+    monkeypatch.setenv('SLURM_NODELIST', 'node0')
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')  # no scontrol here
+    monkeypatch.setenv('MASTER_PORT', port)
+    init_dist_cpu_safe('slurm')
+    try:
+        assert dist.get_backend() == 'gloo'
+        assert (dist.get_rank(), dist.get_world_size()) == (0, 1)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_no_launcher_initialises_nothing():
+    init_dist_cpu_safe('none')
+    assert not dist.is_initialized()

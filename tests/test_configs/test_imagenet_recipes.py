@@ -1,0 +1,94 @@
+"""The ImageNet recipes: their numbers match torchvision's v0.9 MobileNetV3
+reference, and each builds and trains two iterations (and validates) on a
+tiny ImageNet-layout folder of real photos."""
+import os
+
+import cv2
+import pytest
+import torch
+
+from mbv3.apis.train import build_train_config, parse_train_args
+from tests.conftest import REPO
+
+@pytest.fixture(scope='module')
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine, OpenMP threads
+    competing with other processes make steps many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+RECIPES = [os.path.join(REPO, 'configs', 'mobilenet_v3',
+                        f'mobilenet-v3-{arch}_8xb128_in1k.py')
+           for arch in ('small', 'large')]
+
+
+@pytest.fixture(scope='module')
+def tiny_imagenet(tmp_path_factory, photos):
+    """root/{train,val}/<wnid>/ with scikit-image's photos: 2 classes, 2
+    training images each (one JPEG, one PNG) and 1 validation image each."""
+    _, raw = photos
+    root = tmp_path_factory.mktemp('imagenet')
+    layout = {'train': {'n01': (0, 1), 'n02': (2, 3)},
+              'val': {'n01': (1, ), 'n02': (3, )}}
+    for split, classes in layout.items():
+        for wnid, indices in classes.items():
+            os.makedirs(root / split / wnid)
+            for i in indices:
+                ext = 'JPEG' if i % 2 == 0 else 'png'
+                cv2.imwrite(str(root / split / wnid / f'{i}.{ext}'),
+                            raw[i][..., ::-1])
+    return str(root)
+
+
+def dry_run_options(root):
+    options = [f'{loader}.{key}'
+               for loader in ('train_dataloader', 'val_dataloader',
+                              'test_dataloader')
+               for key in (f'dataset.data_root={root}', 'batch_size=2',
+                           'num_workers=0', 'persistent_workers=False',
+                           'pin_memory=False')]
+    return options + ['train_cfg.max_epochs=1']
+
+
+def test_recipe_numbers_follow_torchvision():
+    cfg = build_train_config(parse_train_args([RECIPES[0]]))
+    # torchvision references/classification README, MobileNetV3 recipe
+    assert cfg.optim_wrapper.optimizer == dict(
+        type='RMSprop', lr=0.064, alpha=0.9, momentum=0.9, eps=0.0316,
+        weight_decay=1e-5)
+    assert cfg.param_scheduler == dict(type='StepLR', by_epoch=True,
+                                       step_size=2, gamma=0.973)
+    assert cfg.train_cfg.max_epochs == 600
+    assert cfg.train_dataloader.batch_size == 128
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=1024)
+    steps = [t['type'] for t in cfg.train_pipeline]
+    assert steps == ['LoadImageFromFile', 'RandomResizedCrop', 'RandomFlip',
+                     'AutoAugment', 'RandomErasing', 'PackInputs']
+    assert cfg.train_pipeline[4]['prob'] == 0.2
+    (ema, ) = cfg.custom_hooks
+    assert ema.type == 'EMAHook' and ema.interval == 32
+    assert ema.momentum == pytest.approx(1.0923e-3, rel=1e-4)
+
+
+@pytest.mark.parametrize('recipe', RECIPES, ids=['small', 'large'])
+def test_recipe_dry_run(recipe, tiny_imagenet, tmp_path, one_thread):
+    from mmengine.runner import Runner
+    args = parse_train_args([recipe, '--work-dir', str(tmp_path),
+                             '--cfg-options',
+                             *dry_run_options(tiny_imagenet)])
+    runner = Runner.from_cfg(build_train_config(args))
+    model = runner.train()
+    # 4 images / batch 2 = 2 iterations, then a validation epoch
+    assert runner.iter == 2
+    assert os.path.isfile(tmp_path / 'epoch_1.pth')
+    checkpoint = torch.load(tmp_path / 'epoch_1.pth', weights_only=False)
+    assert 'ema_state_dict' in checkpoint
+    # auto_scale_lr: 0.064 * (1 process x 2 images) / 1024
+    lr = runner.optim_wrapper.optimizer.param_groups[0]['initial_lr']
+    assert lr == pytest.approx(0.064 * 2 / 1024)
+    top1 = runner.message_hub.get_scalar('val/accuracy/top1').current()
+    assert 0.0 <= top1 <= 100.0
+    assert model.head.layers[-1].fc.out_features == 1000

@@ -1,0 +1,99 @@
+"""``--amp`` on CPU trains the digits config in bf16 autocast and the loss
+falls; the log carries img/s next to the ETA; TensorBoard is an option; the
+run ends with a PNG of its curves."""
+import glob
+import os
+
+import pytest
+import torch
+
+from mbv3.apis.train import build_train_config, parse_train_args
+from mbv3.visualization import load_scalars, plot_curves
+from tests.conftest import DIGITS_CONFIG, data_root_options
+
+
+@pytest.fixture(scope='module')
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine, OpenMP threads
+    competing with other processes make steps many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='module')
+def amp_run(digits_subset, tmp_path_factory, one_thread):
+    from mmengine.runner import Runner
+    root, _ = digits_subset
+    work_dir = str(tmp_path_factory.mktemp('amp'))
+    # 32 images at 16x16, batch 16, 6 epochs: 12 iterations; bf16 steps
+    # are about 4x slower than fp32 on CPUs without native bf16.
+    args = parse_train_args([
+        DIGITS_CONFIG, '--amp', '--tensorboard', '--work-dir', work_dir,
+        '--cfg-options', *data_root_options(root),
+        'data_preparation.train_subset=0.1', 'train_dataloader.batch_size=16',
+        'train_dataloader.dataset.indices=32',
+        'train_dataloader.dataset.pipeline.1.scale=16',
+        'val_dataloader.dataset.pipeline.1.scale=[16,16]',
+        'val_dataloader.dataset.indices=64',
+        'train_cfg.max_epochs=6', 'train_cfg.val_interval=3',
+        'default_hooks.logger.interval=1', 'param_scheduler=[]',
+        'custom_hooks.0.num_samples=32'
+    ])
+    runner = Runner.from_cfg(build_train_config(args))
+    dtypes = set()
+    runner.model.backbone.layer1.register_forward_hook(
+        lambda module, inputs, output: dtypes.add(output.dtype))
+    runner.train()
+    return runner, work_dir, dtypes
+
+
+@pytest.mark.slow
+def test_amp_trains_in_bf16_and_loss_falls(amp_run):
+    runner, _, dtypes = amp_run
+    assert type(runner.optim_wrapper).__module__ == 'mbv3.engine.optim_wrapper'
+    assert runner.optim_wrapper.cast_dtype == torch.bfloat16
+    assert torch.bfloat16 in dtypes  # training forwards ran in autocast
+    losses = runner.message_hub.get_scalar('train/loss').data[0]
+    assert len(losses) == 12
+    assert losses[-3:].mean() < 0.8 * losses[:3].mean()
+
+
+@pytest.mark.slow
+def test_log_has_eta_and_img_per_s(amp_run):
+    runner, work_dir, _ = amp_run
+    (log, ) = glob.glob(os.path.join(work_dir, '*', '*.log'))
+    with open(log) as f:
+        lines = [line for line in f if 'Epoch(train)' in line]
+    assert all('eta: ' in line and 'img_per_s: ' in line for line in lines)
+    time = runner.message_hub.get_scalar('train/time').mean(10)
+    img_per_s = runner.message_hub.get_scalar('train/img_per_s').current()
+    assert img_per_s == pytest.approx(16 / time)
+
+
+@pytest.mark.slow
+def test_tensorboard_and_curves_png(amp_run):
+    import matplotlib.image
+    _, work_dir, _ = amp_run
+    assert glob.glob(os.path.join(work_dir, '*', 'vis_data',
+                                  'events.out.tfevents.*'))
+    png = matplotlib.image.imread(os.path.join(work_dir, 'curves.png'))
+    assert png.shape == (400, 1000, 4)  # figsize (10, 4) at 100 dpi, RGBA
+
+
+def test_plot_curves_needs_a_loss(tmp_path):
+    records = [{'accuracy/top1': 50.0, 'step': 1}]
+    with pytest.raises(ValueError, match="no 'loss'"):
+        plot_curves(records, str(tmp_path / 'c.png'))
+
+
+def test_plot_curves_from_scalars_file(tmp_path):
+    path = tmp_path / 'scalars.json'
+    path.write_text('{"loss": 2.3, "iter": 1, "step": 1}\n'
+                    '{"loss": 1.1, "iter": 2, "step": 2}\n'
+                    '{"accuracy/top1": 61.5, "step": 1}\n')
+    records = load_scalars(str(path))
+    assert len(records) == 3
+    out = plot_curves(records, str(tmp_path / 'c.png'), title='run')
+    assert os.path.getsize(out) > 1000
