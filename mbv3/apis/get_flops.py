@@ -23,9 +23,9 @@ def main(argv=None) -> dict:
     model = init_model(args.config)
     totals, rows = complexity(model, (3, *args.shape), args.depth)
     print(format_complexity(totals, rows))
+    nonlinear = sum(totals[c] for c in ('hardswish', 'hardsigmoid', 'relu'))
     print(f"input (3, {args.shape[0]}, {args.shape[1]}): params "
           f"{totals['params'] / 1e6:.3f}M, MACs {totals['macs'] / 1e6:.1f}M, "
           f"activations {totals['activations'] / 1e6:.3f}M, non-linearity "
-          f"ops {sum(totals[c] for c in ('hardswish', 'hardsigmoid', 'relu')) / 1e6:.3f}M, "
-          f"SE ops {totals['se'] / 1e6:.3f}M")
+          f"ops {nonlinear / 1e6:.3f}M, SE ops {totals['se'] / 1e6:.3f}M")
     return totals

@@ -1,8 +1,8 @@
 import pytest
 
 from mbv3.apis.get_flops import main
-from mbv3.utils.flops import complexity
 from mbv3.models.backbones import MobileNetV3
+from mbv3.utils.flops import complexity
 
 
 def test_get_flops_prints_table_with_known_totals(capsys):
