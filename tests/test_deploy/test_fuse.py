@@ -57,7 +57,6 @@ def test_torchscript_trace_and_export_match(photos):
                 assert (out - ref[:out.shape[0]]).abs().max().item() <= 1e-5
 
 
-@pytest.mark.slow
 def test_compile_has_no_graph_breaks():
     model = MobileNetV3('small', out_indices=(1, '4.expand', 12)).eval()
     explanation = torch._dynamo.explain(model)(torch.rand(2, 3, 64, 64))
