@@ -417,6 +417,7 @@ class MobileNetV3(BaseModule):
             ConvNormAct(plans[-1].row.out_channels, last, 1, act_cfg=hswish,
                         **common))
         self.layers = [f'layer{i}' for i in range(num_layers)]
+        self._run_plan = self._plan_run()
         self._freeze_stages()
 
     def _parse_out_indices(self, out_indices, out_strides, plans):
@@ -526,22 +527,27 @@ class MobileNetV3(BaseModule):
             TypeError: If ``x`` is not floating point.
         """
         self._check_input(x)
+        outs = [None] * len(self.out_indices)
+        for name, out_pos, tap_pos in self._run_plan:
+            layer = getattr(self, name)
+            if tap_pos is None:
+                x = layer(x)
+            else:
+                x, outs[tap_pos] = layer.forward_with_expand(x)
+            if out_pos is not None:
+                outs[out_pos] = x
+        return tuple(outs)
+
+    def _plan_run(self):
+        """``(layer name, output position, expand-tap position)`` for each
+        layer up to the last one ``out_indices`` needs, computed once so the
+        forward does no parsing and ``torch.compile`` sees constants."""
         wanted = {}
         for pos, index in enumerate(self.out_indices):
             wanted.setdefault(index, pos)
         last = max(int(str(i).split('.')[0]) for i in self.out_indices)
-        outs = [None] * len(self.out_indices)
-        for i in range(last + 1):
-            layer = getattr(self, f'layer{i}')
-            tap = f'{i}.expand'
-            if tap in wanted:
-                x, expanded = layer.forward_with_expand(x)
-                outs[wanted[tap]] = expanded
-            else:
-                x = layer(x)
-            if i in wanted:
-                outs[wanted[i]] = x
-        return tuple(outs)
+        return tuple((f'layer{i}', wanted.get(i), wanted.get(f'{i}.expand'))
+                     for i in range(last + 1))
 
     def _check_input(self, x):
         if not isinstance(x, torch.Tensor):

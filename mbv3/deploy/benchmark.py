@@ -1,0 +1,261 @@
+"""Side-by-side speed of mbv3, torchvision and timm MobileNetV3.
+
+All candidates run in one process, interleaved round by round (the order
+rotates each round), so that load from other processes hits them alike;
+each reports the median over rounds. Ratios are speed-ups over
+torchvision's eager model at the same settings.
+"""
+import argparse
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+from typing import Callable, Dict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .fuse import prepare_for_inference
+
+BASELINE = 'torchvision eager'
+_DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+_CONFIGS = {
+    'large': 'configs/_base_/models/mobilenet-v3-large.py',
+    'small': 'configs/_base_/models/mobilenet-v3-small.py',
+}
+
+
+def parse_benchmark_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Time mbv3 against torchvision and timm MobileNetV3 in '
+        'one process, interleaved, and print the ratios.')
+    parser.add_argument('--arch', choices=sorted(_CONFIGS), default='large')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--dtype', choices=sorted(_DTYPES), default='fp32',
+                        help='autocast dtype (fp32: no autocast)')
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--size', type=int, default=224,
+                        help='input height and width in pixels')
+    parser.add_argument('--mode', choices=('eval', 'train'), default='eval',
+                        help='eval: forward; train: forward, backward and '
+                        'an SGD step')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='channels_last weights and inputs for all')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile every candidate model')
+    parser.add_argument('--deploy', action='store_true',
+                        help='add mbv3 fused + channels_last (eval only)')
+    parser.add_argument('--onnx', action='store_true',
+                        help='add mbv3 in onnxruntime (CPU, eval, fp32)')
+    parser.add_argument('--with-cp', action='store_true',
+                        help='add mbv3 with gradient checkpointing (train)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch CPU threads (default: unchanged)')
+    parser.add_argument('--iters', type=int, default=10,
+                        help='calls per candidate per round')
+    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--warmup', type=int, default=3)
+    args = parser.parse_args(argv)
+    for name in ('batch', 'size', 'iters', 'rounds'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name} must be >= 1, got {getattr(args, name)}')
+    if args.mode == 'train' and (args.deploy or args.onnx):
+        parser.error('--deploy and --onnx are inference paths; use '
+                     '--mode eval')
+    return args
+
+
+def _mbv3_model(arch: str, with_cp: bool = False) -> nn.Module:
+    from mmengine.config import Config
+
+    from mbv3.apis.inference import init_model
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    cfg = Config.fromfile(os.path.join(root, _CONFIGS[arch]))
+    cfg.model.backbone.with_cp = with_cp
+    return init_model(cfg)
+
+
+def _reference_models(arch: str) -> Dict[str, nn.Module]:
+    import timm
+    import torchvision
+    return {
+        BASELINE: getattr(torchvision.models, f'mobilenet_v3_{arch}')(),
+        'timm eager': timm.create_model(f'mobilenetv3_{arch}_100',
+                                        pretrained=False),
+    }
+
+
+def _step_fn(model: nn.Module, args, device) -> Callable:
+    """One timed call: a forward (eval) or a training step (train)."""
+    model.to(device)
+    if args.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if args.mode == 'eval':
+        model.eval()
+    else:
+        model.train()
+    runner = torch.compile(model) if args.compile else model
+    dtype = _DTYPES[args.dtype]
+    autocast = (lambda: torch.autocast(device.type, dtype=dtype)) \
+        if dtype is not None else contextlib.nullcontext
+    if args.mode == 'eval':
+        def forward(x):
+            with torch.inference_mode(), autocast():
+                return runner(x)
+        return forward
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    labels = torch.zeros(args.batch, dtype=torch.long, device=device)
+
+    def train_step(x):
+        with autocast():
+            loss = F.cross_entropy(runner(x), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return train_step
+
+
+def _onnx_fn(model: nn.Module, args, tmpdir: str) -> Callable:
+    from .onnx import export_onnx, onnx_session, run_onnx
+    path = export_onnx(model.eval(), os.path.join(tmpdir, 'mbv3.onnx'),
+                       (args.batch, 3, args.size, args.size))
+    session = onnx_session(path, threads=args.threads or
+                           torch.get_num_threads())
+    return lambda x: run_onnx(session, x)
+
+
+def build_candidates(args, tmpdir: str) -> Dict[str, Callable]:
+    """``{name: fn(x)}``: mbv3, torchvision and timm eager (or compiled)
+    at ``args``' settings, plus the optional mbv3 paths."""
+    device = torch.device(args.device)
+    fns = {'mbv3 eager': _step_fn(_mbv3_model(args.arch), args, device)}
+    for name, model in _reference_models(args.arch).items():
+        fns[name] = _step_fn(model, args, device)
+    if args.with_cp:
+        fns['mbv3 eager with_cp'] = _step_fn(
+            _mbv3_model(args.arch, with_cp=True), args, device)
+    if args.deploy:
+        model = prepare_for_inference(_mbv3_model(args.arch).to(device))
+        fns['mbv3 deploy (fused + channels_last)'] = _step_fn(
+            model, argparse.Namespace(**{**vars(args),
+                                         'channels_last': True}), device)
+    if args.onnx:
+        fns['mbv3 onnxruntime'] = _onnx_fn(_mbv3_model(args.arch), args,
+                                           tmpdir)
+    if args.compile:
+        fns = {name.replace('eager', 'compiled'): fn
+               for name, fn in fns.items()}
+    return fns
+
+
+def _time_calls(fn: Callable, x, iters: int, device) -> float:
+    """Seconds per call: CUDA events on GPU, ``perf_counter`` on CPU."""
+    if device.type == 'cuda':
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(iters):
+            fn(x)
+        end.record()
+        torch.cuda.synchronize(device)
+        return start.elapsed_time(end) / 1000 / iters
+    begin = time.perf_counter()
+    for _ in range(iters):
+        fn(x)
+    return (time.perf_counter() - begin) / iters
+
+
+def _memory_mb(fn: Callable, x, device, train: bool) -> float:
+    """Peak CUDA memory of one call (GPU), or on CPU the tensors kept for
+    backward in a training step (what ``with_cp`` saves), in MiB."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        fn(x)
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    if not train:
+        return float('nan')
+    saved = {}
+
+    def pack(tensor):
+        key = (tensor.untyped_storage().data_ptr(), tensor.dtype)
+        saved[key] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn(x)
+    return sum(saved.values()) / 2**20
+
+
+def run_benchmark(args) -> Dict[str, dict]:
+    """Warm up, then time every candidate interleaved.
+
+    Returns:
+        dict: Per candidate ``latency_ms`` (median per call), ``img_s``
+        (images per second), ``ratio`` (speed-up over torchvision eager)
+        and ``memory_mb`` (see :func:`_memory_mb`).
+    """
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    x = torch.rand(args.batch, 3, args.size, args.size, device=device)
+    if args.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        fns = build_candidates(args, tmpdir)
+        for fn in fns.values():
+            for _ in range(args.warmup):
+                fn(x)
+        memory = {name: _memory_mb(fn, x, device, args.mode == 'train')
+                  for name, fn in fns.items()}
+        times = {name: [] for name in fns}
+        names = list(fns)
+        for r in range(args.rounds):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                times[name].append(_time_calls(fns[name], x, args.iters,
+                                               device))
+    base = statistics.median(times[BASELINE.replace(
+        'eager', 'compiled' if args.compile else 'eager')])
+    results = {}
+    for name, samples in times.items():
+        latency = statistics.median(samples)
+        results[name] = dict(latency_ms=latency * 1000,
+                             img_s=args.batch / latency,
+                             ratio=base / latency, memory_mb=memory[name])
+    return results
+
+
+def format_results(args, results: Dict[str, dict]) -> str:
+    """The printed report: settings, one row per candidate, the ratios."""
+    settings = (f'arch={args.arch} device={args.device} dtype={args.dtype} '
+                f'batch={args.batch} size={args.size} mode={args.mode} '
+                f'channels_last={args.channels_last} compile={args.compile} '
+                f'threads={torch.get_num_threads()} '
+                f'rounds={args.rounds}x{args.iters}')
+    memory = 'peak MiB' if args.device.startswith('cuda') else \
+        'saved-for-backward MiB'
+    lines = [settings,
+             f"{'candidate':<40}{'latency ms':>12}{'img/s':>10}"
+             f"{'ratio':>8}{memory:>24}"]
+    for name, row in results.items():
+        lines.append(f"{name:<40}{row['latency_ms']:>12.2f}"
+                     f"{row['img_s']:>10.1f}{row['ratio']:>7.2f}x"
+                     f"{row['memory_mb']:>24.1f}")
+    baseline = next(n for n in results if n.startswith('torchvision'))
+    for name, row in results.items():
+        if name != baseline:
+            lines.append(f'ratio {name} / {baseline}: '
+                         f"{row['ratio']:.2f}x")
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> Dict[str, dict]:
+    args = parse_benchmark_args(argv)
+    results = run_benchmark(args)
+    print(format_results(args, results))
+    return results

@@ -1,0 +1,32 @@
+import pytest
+
+from mbv3.apis.get_flops import main
+from mbv3.models.backbones import MobileNetV3
+from mbv3.utils.flops import complexity
+
+
+def test_get_flops_prints_table_with_known_totals(capsys):
+    totals = main(['configs/_base_/models/mobilenet-v3-large.py'])
+    out = capsys.readouterr().out
+    # torchvision mobilenet_v3_large: 5,483,032 parameters, 0.22 GFLOPS;
+    # paper Table 3: 219M MAdds (217M by torchvision's count)
+    assert totals['params'] == 5_483_032
+    assert abs(totals['macs'] - 217e6) / 217e6 <= 0.01
+    assert 'backbone.layer16' in out and 'head.layers' in out
+    assert 'params 5.483M, MACs 216.6M' in out
+    # h-swish on stem, bnecks 7-15, last conv and head; SE in 8 bnecks
+    assert totals['hardswish'] > 1e6 and totals['se'] > 1e6
+
+
+def test_complexity_counts_every_hardsigmoid_of_small():
+    totals, rows = complexity(MobileNetV3('small'), (3, 224, 224), depth=1)
+    # Small has SE in 9 bnecks (paper Table 2); each gate is one
+    # h-sigmoid element per expanded channel.
+    assert totals['hardsigmoid'] == 16 + 96 + 240 + 240 + 120 + 144 + \
+        288 + 576 + 576
+    assert rows['layer0']['hardswish'] == 16 * 112 * 112
+
+
+def test_complexity_rejects_bad_depth():
+    with pytest.raises(ValueError, match='depth must be an int >= 1'):
+        complexity(MobileNetV3('small'), depth=0)
