@@ -393,8 +393,9 @@ class MobileNetV3(BaseModule):
         self.norm_eval = norm_eval
         self.with_cp = with_cp
         self.layer_info = specs
-        self.out_indices = self._parse_out_indices(out_indices, out_strides,
-                                                   plans)
+        self._plans = plans
+        self._out_indices = self._parse_out_indices(out_indices, out_strides,
+                                                    plans)
 
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
         hswish = act_cfg or dict(type='HSwish')
@@ -419,6 +420,18 @@ class MobileNetV3(BaseModule):
         self.layers = [f'layer{i}' for i in range(num_layers)]
         self._run_plan = self._plan_run()
         self._freeze_stages()
+
+    @property
+    def out_indices(self) -> tuple:
+        """The selected outputs, normalised (non-negative ints and
+        ``'<i>.expand'``). Assigning re-validates and re-plans the
+        forward."""
+        return self._out_indices
+
+    @out_indices.setter
+    def out_indices(self, value) -> None:
+        self._out_indices = self._parse_out_indices(value, None, self._plans)
+        self._run_plan = self._plan_run()
 
     def _parse_out_indices(self, out_indices, out_strides, plans):
         num_layers = len(self.layer_info)

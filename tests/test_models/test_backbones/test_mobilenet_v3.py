@@ -211,3 +211,13 @@ def test_build_emits_no_warnings():
                  neck=dict(type='GlobalAveragePooling'),
                  head=dict(type='StackedLinearClsHead', num_classes=10,
                            in_channels=576, mid_channels=[1024])))
+
+
+def test_reassigning_out_indices_revalidates_and_replans():
+    model = MobileNetV3('small').eval()
+    model.out_indices = (-1, 3)
+    assert model.out_indices == (12, 3)
+    outs = model(torch.rand(1, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [576, 24]
+    with pytest.raises(ValueError, match='got 13'):
+        model.out_indices = (13, )
