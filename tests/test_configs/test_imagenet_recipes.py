@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from mbv3.apis.train import build_train_config, parse_train_args
+from mbv3.utils.checkpoint import load_checkpoint_file
 from tests.conftest import REPO
 
 @pytest.fixture(scope='module')
@@ -50,7 +51,9 @@ def dry_run_options(root):
                for key in (f'dataset.data_root={root}', 'batch_size=2',
                            'num_workers=0', 'persistent_workers=False',
                            'pin_memory=False')]
-    return options + ['train_cfg.max_epochs=1']
+    # The tiny folder has 2 classes; NumClassesCheckHook insists the head
+    # agrees with the data set.
+    return options + ['train_cfg.max_epochs=1', 'model.head.num_classes=2']
 
 
 def test_recipe_numbers_follow_torchvision():
@@ -84,11 +87,11 @@ def test_recipe_dry_run(recipe, tiny_imagenet, tmp_path, one_thread):
     # 4 images / batch 2 = 2 iterations, then a validation epoch
     assert runner.iter == 2
     assert os.path.isfile(tmp_path / 'epoch_1.pth')
-    checkpoint = torch.load(tmp_path / 'epoch_1.pth', weights_only=False)
+    checkpoint = load_checkpoint_file(tmp_path / 'epoch_1.pth')
     assert 'ema_state_dict' in checkpoint
     # auto_scale_lr: 0.064 * (1 process x 2 images) / 1024
     lr = runner.optim_wrapper.optimizer.param_groups[0]['initial_lr']
     assert lr == pytest.approx(0.064 * 2 / 1024)
-    top1 = runner.message_hub.get_scalar('val/accuracy/top1').current()
-    assert 0.0 <= top1 <= 100.0
-    assert model.head.layers[-1].fc.out_features == 1000
+    assert runner.message_hub.get_scalar('val/accuracy/top1').current() in (
+        0.0, 25.0, 50.0, 75.0, 100.0)  # 4 validation images
+    assert model.head.layers[-1].fc.out_features == 2
