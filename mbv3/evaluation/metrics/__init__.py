@@ -1,3 +1,4 @@
 from .accuracy import Accuracy
+from .confusion_matrix import ConfusionMatrix
 
-__all__ = ['Accuracy']
+__all__ = ['Accuracy', 'ConfusionMatrix']
