@@ -22,6 +22,8 @@ RUNTIME = [
     'pillow',
 ]
 LITE = ['mmcv-lite>=2.0']
+# tools/visualization and tools/test.py --confusion-matrix draw with it
+VIS = ['matplotlib']
 TESTS = [
     'pytest',
     'hypothesis',
@@ -53,6 +55,7 @@ setup(
     extras_require={
         'lite': LITE,
         'full': ['mmcv>=2.0'],
-        'dev': LITE + TESTS,
+        'vis': VIS,
+        'dev': LITE + VIS + TESTS,
     },
 )
