@@ -109,6 +109,5 @@ def plot_feature_maps(image: np.ndarray, features: Dict[int, torch.Tensor],
             axes[row, col].imshow(feature[0, channel].float().numpy(),
                                   cmap='viridis')
             axes[row, col].set_title(f'ch {channel}', fontsize=7)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.94,
-                        wspace=0.05, hspace=0.35)
+    fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.2)
     return save_figure(fig, out_png)
