@@ -1,3 +1,4 @@
-from .inference import inference_model, init_model
+from .inference import (inference_folder, inference_model, init_model,
+                        list_images)
 
-__all__ = ['inference_model', 'init_model']
+__all__ = ['inference_folder', 'inference_model', 'init_model', 'list_images']

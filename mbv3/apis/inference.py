@@ -1,6 +1,8 @@
 """Build a model from a config and classify images with it."""
+import os
 import os.path as osp
-from typing import Optional, Union
+import sys
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -8,6 +10,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
+from mmengine.utils import ProgressBar
 
 from mbv3.registry import MODELS
 
@@ -98,40 +101,158 @@ def _test_pipeline(cfg, from_array: bool):
     return Compose(pipeline)
 
 
+IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff',
+                    '.webp')
+
+
+def _check_topk(topk, num_classes: int):
+    if not isinstance(topk, int) or isinstance(topk, bool) or \
+            not 1 <= topk <= num_classes:
+        raise ValueError(f'topk must be an int in [1, {num_classes}] (the '
+                         f'number of classes), got {topk!r}')
+
+
+def _load_input(image: Union[str, np.ndarray]) -> dict:
+    """The pipeline's input dict for a path or a BGR array."""
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f'image array must be (H, W, 3) uint8 BGR, got '
+                             f'shape {image.shape} dtype {image.dtype}')
+        return dict(img=image, img_shape=image.shape[:2],
+                    ori_shape=image.shape[:2])
+    if not osp.isfile(str(image)):
+        raise FileNotFoundError(f'image {image!r} does not exist')
+    return dict(img_path=str(image))
+
+
+def _to_result(sample, classes) -> dict:
+    scores = sample.pred_score.float().cpu()
+    label = int(sample.pred_label.item())
+    return dict(pred_label=label, pred_score=float(scores[label]),
+                pred_class=classes[label] if classes else None,
+                pred_scores=scores.numpy())
+
+
+def _topk(result: dict, classes, topk: int) -> list:
+    """The ``topk`` best classes of a result, best first."""
+    order = np.argsort(-result['pred_scores'], kind='stable')[:topk]
+    return [
+        dict(label=int(i), cls=classes[i] if classes else None,
+             score=float(result['pred_scores'][i])) for i in order
+    ]
+
+
 @torch.no_grad()
-def inference_model(model, image: Union[str, np.ndarray]) -> dict:
+def _classify_batch(model, images: Sequence) -> list:
+    """Classify images (paths or BGR arrays) in one forward pass."""
+    pipelines = {}
+    packed = []
+    for image in images:
+        from_array = isinstance(image, np.ndarray)
+        data = _load_input(image)
+        if from_array not in pipelines:
+            pipelines[from_array] = _test_pipeline(model.cfg, from_array)
+        packed.append(pipelines[from_array](data))
+    samples = model.test_step(pseudo_collate(packed))
+    classes = model.dataset_meta.get('classes')
+    return [_to_result(sample, classes) for sample in samples]
+
+
+def inference_model(model, image: Union[str, np.ndarray],
+                    topk: Optional[int] = None) -> dict:
     """Classify one image.
 
     Args:
         model (nn.Module): From :func:`init_model`.
         image (str | np.ndarray): Image path, or a ``(H, W, 3)`` uint8 BGR
             array (OpenCV's layout).
+        topk (int, optional): Also return the ``topk`` best classes.
 
     Returns:
         dict: ``pred_label`` (int), ``pred_score`` (float, softmax
         probability), ``pred_class`` (str, or None without class names)
-        and ``pred_scores`` (``(num_classes,)`` numpy array).
+        and ``pred_scores`` (``(num_classes,)`` numpy array); with
+        ``topk``, ``topk``: a list of ``dict(label, cls, score)``, best
+        first.
 
     Raises:
         FileNotFoundError: If the path does not exist.
-        ValueError: If the array is not ``(H, W, 3)`` uint8.
+        ValueError: If the array is not ``(H, W, 3)`` uint8, or ``topk`` is
+            not in ``[1, num_classes]``.
     """
-    if isinstance(image, np.ndarray):
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f'image array must be (H, W, 3) uint8 BGR, got '
-                             f'shape {image.shape} dtype {image.dtype}')
-        data = dict(img=image, img_shape=image.shape[:2],
-                    ori_shape=image.shape[:2])
-    else:
-        if not osp.isfile(str(image)):
-            raise FileNotFoundError(f'image {image!r} does not exist')
-        data = dict(img_path=str(image))
-    pipeline = _test_pipeline(model.cfg, isinstance(image, np.ndarray))
-    batch = pseudo_collate([pipeline(data)])
-    sample = model.test_step(batch)[0]
-    scores = sample.pred_score.float().cpu()
-    label = int(sample.pred_label.item())
+    result = _classify_batch(model, [image])[0]
+    if topk is not None:
+        _check_topk(topk, len(result['pred_scores']))
+        result['topk'] = _topk(result, model.dataset_meta.get('classes'),
+                               topk)
+    return result
+
+
+def list_images(path: str) -> List[str]:
+    """The image files of a folder (recursively, sorted), or ``[path]``.
+
+    Args:
+        path (str): An image file or a folder.
+
+    Returns:
+        list[str]: Paths whose extension is in :data:`IMAGE_EXTENSIONS`
+        (case-insensitive).
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist, or a folder holds no
+            image.
+    """
+    if osp.isfile(path):
+        return [path]
+    if not osp.isdir(path):
+        raise FileNotFoundError(f'image or folder {path!r} does not exist')
+    found = sorted(
+        osp.join(root, name) for root, _, names in os.walk(path)
+        for name in names if name.lower().endswith(IMAGE_EXTENSIONS))
+    if not found:
+        raise FileNotFoundError(f'folder {path!r} holds no image with an '
+                                f'extension in {IMAGE_EXTENSIONS}')
+    return found
+
+
+def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
+                     progress: bool = True) -> List[dict]:
+    """Classify every image of a folder (or one image file), in batches.
+
+    Args:
+        model (nn.Module): From :func:`init_model`.
+        path (str): An image file or a folder (searched recursively).
+        topk (int): Best classes to return per image; clipped to the
+            number of classes. Defaults to 5.
+        batch_size (int): Images per forward pass, >= 1. Defaults to 32.
+        progress (bool): Show mmengine's progress bar on stderr.
+
+    Returns:
+        list[dict]: Per image, sorted by path: ``image`` (the path) and the
+        keys of :func:`inference_model` with ``topk``, without
+        ``pred_scores``.
+
+    Raises:
+        FileNotFoundError: See :func:`list_images`.
+        ValueError: If ``batch_size`` < 1 or ``topk`` < 1.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f'batch_size must be an int >= 1, got '
+                         f'{batch_size!r}')
+    if not isinstance(topk, int) or isinstance(topk, bool) or topk < 1:
+        raise ValueError(f'topk must be an int >= 1, got {topk!r}')
+    images = list_images(path)
+    bar = ProgressBar(len(images), file=sys.stderr) if progress else None
     classes = model.dataset_meta.get('classes')
-    return dict(pred_label=label, pred_score=float(scores[label]),
-                pred_class=classes[label] if classes else None,
-                pred_scores=scores.numpy())
+    results = []
+    for start in range(0, len(images), batch_size):
+        chunk = images[start:start + batch_size]
+        for image, result in zip(chunk, _classify_batch(model, chunk)):
+            result['topk'] = _topk(result, classes, topk)
+            result.pop('pred_scores')
+            results.append(dict(image=image, **result))
+            if bar is not None:
+                bar.update()
+    if bar is not None:
+        sys.stderr.write('\n')
+    return results

@@ -4,6 +4,7 @@ import os
 import os.path as osp
 
 from mmengine.config import DictAction
+from mmengine.dist import is_main_process
 
 from .train import build_train_config, init_dist_cpu_safe
 
@@ -19,6 +20,11 @@ def parse_test_args(argv=None) -> argparse.Namespace:
                         help='override config keys')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
                         default='none', help='job launcher')
+    parser.add_argument('--confusion-matrix', metavar='OUT.png',
+                        help='also write the confusion matrix as a PNG')
+    parser.add_argument('--size', type=int, nargs=2, default=[600, 600],
+                        metavar=('W', 'H'),
+                        help='pixel size of the confusion matrix PNG')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -28,11 +34,16 @@ def parse_test_args(argv=None) -> argparse.Namespace:
 def test(argv=None) -> dict:
     """Evaluate ``checkpoint`` on the config's test split.
 
+    With ``--confusion-matrix OUT.png`` a :class:`ConfusionMatrix` metric
+    joins the test evaluator and its matrix is drawn to ``OUT.png``.
+
     Returns:
-        dict: The metrics, e.g. ``{'accuracy/top1': 98.3, ...}``.
+        dict: The metrics, e.g. ``{'accuracy/top1': 98.3, ...}`` (plus
+        ``confusion_matrix/result``, a ``(K, K)`` tensor, when asked).
 
     Raises:
         FileNotFoundError: If the checkpoint does not exist.
+        ValueError: If ``--confusion-matrix`` does not end in ``.png``.
     """
     from mmengine.runner import Runner
     args = parse_test_args(argv)
@@ -44,6 +55,33 @@ def test(argv=None) -> dict:
         cfg_options=args.cfg_options, launcher=args.launcher)
     cfg = build_train_config(train_args)
     cfg.load_from = args.checkpoint
+    if args.confusion_matrix is not None:
+        add_confusion_matrix(cfg, args.confusion_matrix)
     init_dist_cpu_safe(args.launcher)
     runner = Runner.from_cfg(cfg)
-    return runner.test()
+    metrics = runner.test()
+    if args.confusion_matrix is not None and is_main_process():
+        from mbv3.visualization import plot_confusion_matrix
+        classes = (runner.test_dataloader.dataset.metainfo or {}).get(
+            'classes')
+        plot_confusion_matrix(metrics['confusion_matrix/result'].numpy(),
+                              args.confusion_matrix, classes=classes,
+                              size=tuple(args.size))
+        runner.logger.info(f'confusion matrix written to '
+                           f'{args.confusion_matrix}')
+    return metrics
+
+
+def add_confusion_matrix(cfg, out_png: str) -> None:
+    """Append a ``ConfusionMatrix`` metric to ``cfg.test_evaluator``.
+
+    Raises:
+        ValueError: If ``out_png`` does not end in ``.png``.
+    """
+    if not out_png.lower().endswith('.png'):
+        raise ValueError(f'--confusion-matrix must end in .png, got '
+                         f'{out_png!r}')
+    evaluator = cfg.test_evaluator
+    metrics = list(evaluator) if isinstance(evaluator, (list, tuple)) \
+        else [evaluator]
+    cfg.test_evaluator = metrics + [dict(type='ConfusionMatrix')]

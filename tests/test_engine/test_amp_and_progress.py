@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mbv3.apis.train import build_train_config, parse_train_args
-from mbv3.visualization import load_scalars, plot_curves
+from mbv3.visualization import plot_curves, read_scalars
 from tests.conftest import DIGITS_CONFIG, data_root_options
 
 
@@ -83,9 +83,10 @@ def test_tensorboard_and_curves_png(amp_run):
 
 
 def test_plot_curves_needs_a_loss(tmp_path):
-    records = [{'accuracy/top1': 50.0, 'step': 1}]
-    with pytest.raises(ValueError, match="no 'loss'"):
-        plot_curves(records, str(tmp_path / 'c.png'))
+    path = tmp_path / 'scalars.json'
+    path.write_text('{"accuracy/top1": 50.0, "step": 1}\n')
+    with pytest.raises(ValueError, match='no training loss'):
+        plot_curves(str(path), str(tmp_path / 'c.png'))
 
 
 def test_plot_curves_from_scalars_file(tmp_path):
@@ -93,7 +94,8 @@ def test_plot_curves_from_scalars_file(tmp_path):
     path.write_text('{"loss": 2.3, "iter": 1, "step": 1}\n'
                     '{"loss": 1.1, "iter": 2, "step": 2}\n'
                     '{"accuracy/top1": 61.5, "step": 1}\n')
-    records = load_scalars(str(path))
-    assert len(records) == 3
-    out = plot_curves(records, str(tmp_path / 'c.png'), title='run')
+    train, val = read_scalars([str(path)])
+    assert train == {'loss': {1: 2.3, 2: 1.1}}
+    assert val == {'accuracy/top1': {1: 61.5}}
+    out = plot_curves(str(path), str(tmp_path / 'c.png'), title='run')
     assert os.path.getsize(out) > 1000

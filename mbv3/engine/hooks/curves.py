@@ -5,13 +5,14 @@ from mmengine.dist import master_only
 from mmengine.hooks import Hook
 
 from mbv3.registry import HOOKS
-from mbv3.visualization.curves import load_scalars, plot_curves
+from mbv3.visualization.curves import plot_curves
 
 
 @HOOKS.register_module()
 class CurvesHook(Hook):
-    """After training and its last validation, plot ``scalars.json``
-    (written by mmengine's ``LocalVisBackend``) to
+    """After training and its last validation, plot the ``scalars.json``
+    files (written by mmengine's ``LocalVisBackend``) of every run in the
+    work dir, so a resumed run continues its curve, to
     ``<work_dir>/<out_file>`` on rank 0. Evaluation-only runs
     (``tools/test.py``) draw nothing.
 
@@ -43,7 +44,7 @@ class CurvesHook(Hook):
             raise FileNotFoundError(
                 f'CurvesHook: {scalars!r} does not exist; it needs '
                 "dict(type='LocalVisBackend') in visualizer.vis_backends")
-        out = plot_curves(load_scalars(scalars),
+        out = plot_curves(runner.work_dir,
                           osp.join(runner.work_dir, self.out_file),
                           title=runner.experiment_name)
         runner.logger.info(f'Loss and accuracy curves saved to {out}')

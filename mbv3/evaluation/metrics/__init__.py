@@ -1,4 +1,5 @@
 from .accuracy import Accuracy
+from .confusion_matrix import ConfusionMatrix
 from .iou import IoUMetric
 
-__all__ = ['Accuracy', 'IoUMetric']
+__all__ = ['Accuracy', 'ConfusionMatrix', 'IoUMetric']
