@@ -110,3 +110,16 @@ def test_inference_api_on_trained_checkpoint(subset_run):
         from_array = inference_model(model, cv2.imread(path))
         assert from_array['pred_label'] == result['pred_label']
     assert hits / len(images[::12]) >= 0.5
+
+
+def test_resume_of_a_finished_run_exits_cleanly(subset_run):
+    # The README's `--resume` after a completed run: no iteration is left,
+    # this run logs nothing, and the curves come from the earlier runs.
+    root, work_dir, _ = subset_run
+    latest = os.path.join(work_dir, 'epoch_16.pth')
+    epochs = 16 if os.path.isfile(latest) else 15
+    out = run_tool('train.py', DIGITS_CONFIG, '--work-dir', work_dir,
+                   '--resume', *subset_options(root, epochs))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f'resumed epoch: {epochs}' in out.stdout + out.stderr
+    assert os.path.getsize(os.path.join(work_dir, 'curves.png')) > 1000

@@ -39,12 +39,13 @@ class CurvesHook(Hook):
 
     @master_only
     def after_train(self, runner) -> None:
-        scalars = osp.join(runner.log_dir, 'vis_data', 'scalars.json')
-        if not osp.isfile(scalars):
+        try:
+            out = plot_curves(runner.work_dir,
+                              osp.join(runner.work_dir, self.out_file),
+                              title=runner.experiment_name)
+        except FileNotFoundError as err:
             raise FileNotFoundError(
-                f'CurvesHook: {scalars!r} does not exist; it needs '
-                "dict(type='LocalVisBackend') in visualizer.vis_backends")
-        out = plot_curves(runner.work_dir,
-                          osp.join(runner.work_dir, self.out_file),
-                          title=runner.experiment_name)
+                f'CurvesHook: {err}; it needs '
+                "dict(type='LocalVisBackend') in visualizer.vis_backends"
+            ) from None
         runner.logger.info(f'Loss and accuracy curves saved to {out}')
