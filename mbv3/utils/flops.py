@@ -15,6 +15,22 @@ def _linear_macs(module: nn.Linear, out: torch.Tensor) -> int:
     return out.numel() // out.shape[0] * module.in_features
 
 
+def _run_once(model: nn.Module, input_shape, handles) -> None:
+    """One eval-mode forward of a zero image ``(1, *input_shape)`` on the
+    model's device, then remove the forward ``handles`` and restore the
+    training mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else 'cpu'
+        model(torch.zeros(1, *input_shape, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+
+
 @torch.no_grad()
 def count_macs(model: nn.Module, input_shape=(3, 224, 224)):
     """Multiply-accumulates of one image through ``model``'s convs and
@@ -43,16 +59,7 @@ def count_macs(model: nn.Module, input_shape=(3, 224, 224)):
             per_module[name] = per_module.get(name, 0) + fn(mod, out)
 
         handles.append(module.register_forward_hook(hook))
-    was_training = model.training
-    model.eval()
-    try:
-        param = next(model.parameters(), None)
-        device = param.device if param is not None else 'cpu'
-        model(torch.zeros(1, *input_shape, device=device))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
+    _run_once(model, input_shape, handles)
     return sum(per_module.values()), per_module
 
 
@@ -142,16 +149,7 @@ def complexity(model: nn.Module, input_shape=(3, 224, 224), depth: int = 2):
                 add(name, kind, per_image)
 
         handles.append(module.register_forward_hook(hook))
-    was_training = model.training
-    model.eval()
-    try:
-        param = next(model.parameters(), None)
-        device = param.device if param is not None else 'cpu'
-        model(torch.zeros(1, *input_shape, device=device))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
+    _run_once(model, input_shape, handles)
     for name, param in model.named_parameters():
         group = _group(name.rpartition('.')[0], depth)
         rows.setdefault(group, dict.fromkeys(COLUMNS, 0))['params'] += \
