@@ -17,6 +17,16 @@ def _mbv3_scope():
     init_default_scope('mbv3')
 
 
+@pytest.fixture(scope='module')
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine, OpenMP threads
+    competing with other processes make steps many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope='session')
 def photos():
     """scikit-image's bundled real photos as (N, 3, 224, 224) float

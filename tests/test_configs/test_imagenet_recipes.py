@@ -5,21 +5,10 @@ import os
 
 import cv2
 import pytest
-import torch
 
 from mbv3.apis.train import build_train_config, parse_train_args
 from mbv3.utils.checkpoint import load_checkpoint_file
 from tests.conftest import REPO
-
-@pytest.fixture(scope='module')
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine, OpenMP threads
-    competing with other processes make steps many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 RECIPES = [os.path.join(REPO, 'configs', 'mobilenet_v3',
                         f'mobilenet-v3-{arch}_8xb128_in1k.py')

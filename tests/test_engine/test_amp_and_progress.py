@@ -13,16 +13,6 @@ from tests.conftest import DIGITS_CONFIG, data_root_options
 
 
 @pytest.fixture(scope='module')
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine, OpenMP threads
-    competing with other processes make steps many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope='module')
 def amp_run(digits_subset, tmp_path_factory, one_thread):
     from mmengine.runner import Runner
     root, _ = digits_subset
