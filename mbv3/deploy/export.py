@@ -7,8 +7,8 @@ from mmengine.config import Config
 
 from mbv3.apis.inference import init_model
 from .fuse import fuse_conv_bn
-from .onnx import (MIN_OPSET, export_onnx, max_abs_diff, onnx_accuracy,
-                   onnx_session, quantize_int8, sample_photos)
+from .onnx import (MIN_OPSET, check_sizes, export_onnx, max_abs_diff,
+                   onnx_accuracy, onnx_session, quantize_int8, sample_photos)
 
 ONNX_TOLERANCE = 1e-4
 
@@ -69,8 +69,9 @@ def export_from_config(args: argparse.Namespace) -> dict:
 
     Returns:
         dict: ``out``, ``max_abs_diff`` (eager vs onnxruntime on four real
-        photos) and, with ``--int8``, ``int8_out``, ``fp32_top1`` and
-        ``int8_top1`` in percent on the val split and
+        photos at each of ``check_sizes``: the export size and a second
+        one, :func:`check_sizes`) and, with ``--int8``, ``int8_out``,
+        ``fp32_top1`` and ``int8_top1`` in percent on the val split and
         ``int8_max_abs_diff``.
 
     Raises:
@@ -81,12 +82,15 @@ def export_from_config(args: argparse.Namespace) -> dict:
     if args.fuse:
         fuse_conv_bn(model)
     export_onnx(model, args.out, (1, 3, *args.shape), args.opset)
-    photos = sample_photos(args.shape[0], *_norm_stats(model))
-    diff = max_abs_diff(model, onnx_session(args.out), photos)
-    report = dict(out=args.out, max_abs_diff=diff)
+    session, sizes = onnx_session(args.out), check_sizes(args.shape)
+    diff = max(max_abs_diff(model, session,
+                            sample_photos(size, *_norm_stats(model)))
+               for size in sizes)
+    report = dict(out=args.out, max_abs_diff=diff, check_sizes=sizes)
     if diff > ONNX_TOLERANCE:
         raise RuntimeError(f'onnxruntime output differs from eager by {diff} '
-                           f'> {ONNX_TOLERANCE} on real photos')
+                           f'> {ONNX_TOLERANCE} on real photos at the sizes '
+                           f'(H, W) {sizes}')
     if args.int8:
         report.update(_quantize_and_evaluate(model, args))
     return report
@@ -106,7 +110,8 @@ def _quantize_and_evaluate(model, args) -> dict:
 def main(argv=None) -> dict:
     report = export_from_config(parse_export_args(argv))
     print(f"exported {report['out']}; max |eager - onnxruntime| on real "
-          f"photos: {report['max_abs_diff']:.2e}")
+          f"photos: {report['max_abs_diff']:.2e} at (H, W) "
+          f"{report['check_sizes']}")
     if 'int8_out' in report:
         print(f"int8 {report['int8_out']}: val top-1 fp32 "
               f"{report['fp32_top1']:.2f}% -> int8 {report['int8_top1']:.2f}%"

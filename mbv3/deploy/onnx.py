@@ -1,6 +1,6 @@
 """ONNX export, onnxruntime sessions, int8 quantization and their checks."""
 import os
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -88,24 +88,42 @@ def max_abs_diff(model: nn.Module, session, x: torch.Tensor) -> float:
     return float(np.abs(expected.cpu().numpy() - got).max())
 
 
-def sample_photos(size: int = 224, mean=(123.675, 116.28, 103.53),
+def check_sizes(shape: Sequence[int]) -> Tuple[Tuple[int, int], ...]:
+    """The sizes an exported model is checked at: the export size ``(H,
+    W)`` and ``(H + 17, W + 9)``, which is odd where ``H``/``W`` are even,
+    not square and off every stride, so that a padding or size baked into
+    the graph at the export size shows.
+
+    Args:
+        shape (Sequence[int]): ``(H, W)`` export size in pixels.
+
+    Returns:
+        tuple[tuple[int, int], ...]: ``(H, W)`` sizes in pixels.
+    """
+    height, width = shape
+    return (height, width), (height + 17, width + 9)
+
+
+def sample_photos(size=224, mean=(123.675, 116.28, 103.53),
                   std=(58.395, 57.12, 57.375)) -> torch.Tensor:
     """Four real photos bundled with scikit-image (astronaut, chelsea,
     coffee, rocket), resized and normalised.
 
     Args:
-        size (int): Output height and width in pixels.
+        size (int | tuple[int, int]): Output size in pixels, square or
+            ``(H, W)``.
         mean (Sequence[float]): RGB mean in 0..255 units.
         std (Sequence[float]): RGB std in 0..255 units.
 
     Returns:
-        Tensor: ``(4, 3, size, size)`` float32.
+        Tensor: ``(4, 3, H, W)`` float32.
     """
     from skimage import data
     from skimage.transform import resize
+    size = (size, size) if isinstance(size, int) else tuple(size)
     photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
     batch = np.stack([
-        resize(im, (size, size), anti_aliasing=True, preserve_range=True)
+        resize(im, size, anti_aliasing=True, preserve_range=True)
         for im in photos
     ]).astype(np.float32)
     batch = (batch - np.float32(mean)) / np.float32(std)

@@ -1,0 +1,31 @@
+"""ONNX with a dynamic height and width equals eager at sizes other than
+the export size (issue 11, failing input 2)."""
+import numpy as np
+import torch
+
+from mbv3.deploy import check_sizes, export_onnx, onnx_session
+from mbv3.models.backbones import MobileNetV3
+from tests.test_models.test_classifiers.test_image_classifier import \
+    randomise_bn
+
+
+def test_conv2d_same_padding_follows_the_runtime_size(tmp_path, one_thread):
+    torch.manual_seed(0)
+    model = MobileNetV3('small', conv_cfg=dict(type='Conv2dSame'))
+    model.init_weights()
+    randomise_bn(model.eval())
+    path = export_onnx(model, str(tmp_path / 'same.onnx'), (1, 3, 224, 224))
+    session = onnx_session(path, threads=1)
+    # 'SAME' gives ceil(size / 32): 97x131 -> 4x5 and 225 -> 8, where a
+    # padding baked in at 224 gave 7x7 for both
+    for size, last in (((97, 131), (4, 5)), ((225, 225), (8, 8))):
+        x = torch.randn(2, 3, *size)
+        expected = model(x)[0].detach().numpy()
+        got = session.run(None, {'input': x.numpy()})[0]
+        assert expected.shape == got.shape == (2, 576, *last)
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_check_sizes_adds_an_odd_non_square_size():
+    assert check_sizes((224, 224)) == ((224, 224), (241, 233))
+    assert check_sizes((32, 32)) == ((32, 32), (49, 41))
