@@ -16,6 +16,17 @@ def test_conv2d_same_padding_follows_the_runtime_size(tmp_path, one_thread):
     randomise_bn(model.eval())
     path = export_onnx(model, str(tmp_path / 'same.onnx'), (1, 3, 224, 224))
     session = onnx_session(path, threads=1)
+    # Kinds users report for MobileNetV3 (pytorch/vision#3463,
+    # pytorch/pytorch#54316, #42653): h-swish/h-sigmoid without an ONNX op
+    # at old opsets, and the SE pooling exported as an AveragePool whose
+    # kernel is the export size. Here: native ops from the standard domain,
+    # and the SE pooling global, so it holds at any size.
+    import onnx
+    nodes = onnx.load(path).graph.node
+    ops = {node.op_type for node in nodes}
+    assert {'HardSwish', 'HardSigmoid', 'GlobalAveragePool', 'Pad'} <= ops
+    assert 'AveragePool' not in ops
+    assert {node.domain for node in nodes} == {''}
     # 'SAME' gives ceil(size / 32): 97x131 -> 4x5 and 225 -> 8, where a
     # padding baked in at 224 gave 7x7 for both
     for size, last in (((97, 131), (4, 5)), ((225, 225), (8, 8))):
