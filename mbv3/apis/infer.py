@@ -6,6 +6,7 @@ import os
 import os.path as osp
 from typing import List
 
+from mbv3.convert.hub import resolve_checkpoint
 from .inference import inference_folder, init_model
 
 OUT_FORMATS = ('.json', '.csv')
@@ -15,8 +16,11 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
     """Command line of ``tools/infer.py``."""
     parser = argparse.ArgumentParser(
         description='Classify an image or every image of a folder')
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('config', help="config file path, or '-' to take "
+                        'the model and preprocessing from a converted '
+                        'checkpoint')
+    parser.add_argument('checkpoint', help='checkpoint file, or the name of '
+                        'published weights (tools/weights.py list)')
     parser.add_argument('input', help='an image file or a folder of images '
                         '(searched recursively)')
     parser.add_argument('--topk', type=int, default=5,
@@ -86,10 +90,11 @@ def infer(argv=None) -> List[dict]:
             osp.splitext(args.out)[1].lower() not in OUT_FORMATS:
         raise ValueError(f'--out must end in one of {OUT_FORMATS}, got '
                          f'{args.out!r}')
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
-                                'exist')
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+    config = None if args.config == '-' else args.config
+    model = init_model(config, checkpoint, device=args.device)
     results = inference_folder(model, args.input, topk=args.topk,
                                batch_size=args.batch_size)
     for result in results:
