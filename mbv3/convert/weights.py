@@ -41,14 +41,17 @@ MMPRETRAIN_URL = ('https://download.openmmlab.com/mmclassification/v0/'
 MMSEG_URL = 'https://download.openmmlab.com/mmsegmentation/v0.5/mobilenet_v3/'
 HF_URL = 'https://huggingface.co/{repo}/resolve/{revision}/model.safetensors'
 
-TV_CITE = 'torchvision 0.29 {} .meta["_metrics"]'
-TIMM_CITE = ('timm results/results-imagenet.csv '
+TV_CITE = 'torchvision 0.29 {}: url, meta["_metrics"]'
+TIMM_CITE = ('URL: timm 1.0 pretrained cfg; top-1: timm '
+             'results/results-imagenet.csv '
              '(huggingface/pytorch-image-models@0173a139)')
+TIMM_IN21K_CITE = ('URL: timm 1.0 pretrained cfg; ImageNet-21k-P '
+                   'pretraining (11221 classes), no ImageNet-1k top-1')
 MMPRETRAIN_CITE = 'mmpretrain 1.2 configs/mobilenet_v3/metafile.yml'
 MMSEG_CITE = ('mmsegmentation configs/mobilenet_v3/metafile.yaml '
               '(open-mmlab/mmsegmentation@ce0e7d37)')
-IN1K_TOP1 = 'ImageNet-1k top-1 %'
-CITYSCAPES_MIOU = 'Cityscapes val mIoU %'
+IN1K_TOP1 = 'ImageNet-1k top-1'
+CITYSCAPES_MIOU = 'Cityscapes val mIoU'
 
 
 class Weights(NamedTuple):
@@ -64,7 +67,7 @@ class Weights(NamedTuple):
         sha256 (str): The expected sha256: a hex prefix (from the file
             name) or the full 64 digits.
         metric (tuple[str, float] | None): What the source reports, e.g.
-            ``('ImageNet-1k top-1 %', 75.274)``; None when it reports
+            ``('ImageNet-1k top-1', 75.274)``, in percent; None when it reports
             nothing comparable (ImageNet-21k pretraining).
         citation (str): Where ``url`` and ``metric`` are published.
     """
@@ -109,9 +112,11 @@ def _tv(name, enum, file, arch, top1):
 
 
 def _timm(name, release_file, arch, top1):
+    if top1 is None:
+        return Weights(name, 'timm', arch, TIMM_URL + release_file,
+                       _file_hash(release_file), None, TIMM_IN21K_CITE)
     return Weights(name, 'timm', arch, TIMM_URL + release_file,
-                   _file_hash(release_file),
-                   None if top1 is None else (IN1K_TOP1, top1), TIMM_CITE)
+                   _file_hash(release_file), (IN1K_TOP1, top1), TIMM_CITE)
 
 
 def _mmpretrain(name, path, arch, top1):
@@ -145,9 +150,9 @@ _ENTRIES = (
                 revision='26a545b7c557e54fa13caff7e76da391f6bcbc1a'),
             'bd595a2d59301fc6264c4aabb203f93ec17b0aa7bdd7532c8d9e1cf07dfc9bdc',
             (IN1K_TOP1, 76.31),
-            'timm README, release notes of Dec 2024 (76.31 @ 224); sha256 '
-            'of model.safetensors at this revision as a third-party '
-            'manifest pins it (not checked against the hub here)'),
+            'URL: timm 1.0 pretrained cfg (hf_hub_id); top-1: timm README, '
+            'Dec 2024 release notes (76.31 @ 224); sha256: as a third-party '
+            'manifest pins this revision, not checked against the hub'),
     _timm('mobilenetv3_large_100.miil_in21k_ft_in1k',
           'v0.1-tresnet/mobilenetv3_large_100_1k_miil_78_0-66471c13.pth',
           'large', 77.918),
@@ -237,12 +242,12 @@ def get_weights(name: str) -> Weights:
 
 
 def format_weights(entries=None) -> str:
-    """One line per entry: name, family, arch, published metric and its
-    citation; a Markdown table."""
+    """A Markdown table, one row per entry (all of :data:`WEIGHTS` by
+    default): name, family, arch, published accuracy and its citation."""
     lines = ['| name | family | arch | published | source |',
              '|---|---|---|---|---|']
     for w in entries or WEIGHTS.values():
-        metric = f'{w.metric[1]:g} ({w.metric[0]})' if w.metric else '-'
+        metric = f'{w.metric[1]:g}% {w.metric[0]}' if w.metric else '-'
         lines.append(f'| `{w.name}` | {w.source} | {w.arch} | {metric} | '
                      f'{w.citation} |')
     return '\n'.join(lines)

@@ -121,8 +121,20 @@ def test_list_and_lookup(capsys):
     out = capsys.readouterr().out
     assert all(f'`{name}`' in out for name in WEIGHTS)
     assert '| `mobilenet_v3_large.tv_in1k_v2` | torchvision | large | ' \
-        '75.274 (ImageNet-1k top-1 %) |' in format_weights()
+        '75.274% ImageNet-1k top-1 |' in format_weights()
     with pytest.raises(ValueError, match="unknown weights 'large'"):
         get_weights('large')
     with pytest.raises(SystemExit):
         main(['fetch'])
+
+
+def test_readme_table_is_the_list():
+    from tests.conftest import REPO
+    with open(osp.join(REPO, 'README.md'), encoding='utf-8') as f:
+        readme = f.read()
+    begin = '<!-- weights-table: the output of python tools/weights.py ' \
+        'list -->\n'
+    table = readme[readme.index(begin) + len(begin):
+                   readme.index('\n<!-- end weights-table -->')]
+    assert table == format_weights(), ('README weights table is stale: '
+                                       'paste python tools/weights.py list')
