@@ -22,6 +22,7 @@ import os
 import os.path as osp
 import urllib.error
 import urllib.request
+from typing import Optional
 from urllib.parse import urlsplit
 
 from mbv3.utils.checkpoint import load_checkpoint_file
@@ -70,7 +71,7 @@ def source_url(weights: Weights) -> str:
     return mirror.rstrip('/') + urlsplit(weights.url).path
 
 
-def weights_name(checkpoint) -> str:
+def weights_name(checkpoint) -> Optional[str]:
     """The registry name in ``checkpoint`` (``NAME`` or ``mbv3://NAME``),
     or None when it is a path or another URL. A bare name that is also an
     existing path is taken as the path."""
@@ -249,6 +250,16 @@ def load_converted(path: str, map_location=None):
 def load_by_name(filename: str, map_location=None) -> dict:
     """mmengine checkpoint loader of ``mbv3://NAME``: the converted state
     dict (``backbone.*``, ``head.*``) and its metadata, as
-    ``{'state_dict': ..., 'meta': {'mbv3': ...}}``."""
+    ``{'state_dict': ..., 'meta': {'mbv3': ...}}``.
+
+    In a distributed run, rank 0 fetches first and the other ranks wait
+    for it, then read its cache, as mmengine's ``load_from_http`` does.
+    """
+    from mmengine.dist import barrier, get_dist_info
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        fetch(filename)
+    if world_size > 1:
+        barrier()
     state_dict, meta = load_converted(fetch(filename), map_location)
     return dict(state_dict=state_dict, meta=dict(mbv3=meta))
