@@ -85,12 +85,12 @@ def test_timm_tags_left_out_do_not_convert(name):
         MODELS.build(meta['model']).load_state_dict(converted, strict=True)
 
 
-def test_mmpretrain_entries_match_its_metafile():
+def test_mmpretrain_entries_match_its_metafile_and_configs():
     import mmpretrain
     import yaml
-    metafile = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs',
-                        'mobilenet_v3', 'metafile.yml')
-    with open(metafile) as f:
+    from mmengine.config import Config
+    root = osp.join(osp.dirname(mmpretrain.__file__), '.mim')
+    with open(osp.join(root, 'configs', 'mobilenet_v3', 'metafile.yml')) as f:
         models = yaml.safe_load(f)['Models']
     assert {w.name for w in entries('mmpretrain')} == \
         {m['Name'] for m in models}
@@ -99,8 +99,14 @@ def test_mmpretrain_entries_match_its_metafile():
         assert w.url == model['Weights']
         top1 = model['Results'][0]['Metrics']['Top 1 Accuracy']
         assert w.metric[1] == top1
-        test_resize = 256  # configs/_base_/datasets/imagenet_bs*.py
-        assert w.preprocess.resize == test_resize
+        cfg = Config.fromfile(osp.join(root, model['Config']))
+        steps = {t['type']: t for t in cfg.test_dataloader.dataset.pipeline}
+        # mmpretrain's ResizeEdge interpolates bilinearly by default
+        _check_preprocess(
+            w, steps['ResizeEdge']['scale'], steps['CenterCrop']['crop_size'],
+            steps['ResizeEdge'].get('interpolation', 'bilinear'),
+            [m / 255 for m in cfg.data_preprocessor.mean],
+            [s / 255 for s in cfg.data_preprocessor.std])
 
 
 def test_every_entry_names_its_arch_and_source():
