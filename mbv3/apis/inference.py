@@ -9,10 +9,11 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.utils import ProgressBar
 
 from mbv3.registry import MODELS
+from mbv3.utils.checkpoint import load_checkpoint_file
 
 
 def _to_config(config) -> Config:
@@ -83,8 +84,8 @@ def init_model(config, checkpoint: Optional[str] = None,
     model.cfg = cfg
     model.dataset_meta = {}
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                               strict=config is None)
+        ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
+        _load_checkpoint_to_model(model, ckpt, strict=config is None)
         model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta', {})
     if not model.dataset_meta.get('classes'):
         classes = cfg.get('test_dataloader', {}).get('dataset', {}).get(

@@ -6,7 +6,9 @@ import os.path as osp
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 
-from .train import build_train_config, init_dist_cpu_safe
+from mbv3.engine.mmengine_fixes import (apply_mmengine_fixes,
+                                        init_dist_cpu_safe)
+from .train import build_train_config
 
 
 def parse_test_args(argv=None) -> argparse.Namespace:
@@ -47,6 +49,7 @@ def test(argv=None) -> dict:
     """
     from mmengine.runner import Runner
     args = parse_test_args(argv)
+    apply_mmengine_fixes()
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
                                 'exist')

@@ -5,14 +5,15 @@ import inspect
 import logging
 import os
 import os.path as osp
-import subprocess
 import warnings
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mbv3.engine.mmengine_fixes import (apply_mmengine_fixes,
+                                        cpu_ddp_wrapper_cfg,
+                                        init_dist_cpu_safe)
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 
 
@@ -158,45 +159,8 @@ def build_train_config(args: argparse.Namespace) -> Config:
     if checkpoint is not None:
         cfg.resume = True
         cfg.load_from = checkpoint
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        # DDP on CPU modules takes no device_ids; mmengine passes some.
-        wrapper = dict(type='MMDistributedDataParallel', device_ids=None,
-                       broadcast_buffers=False)
-        wrapper.update(cfg.get('model_wrapper_cfg') or {})
-        cfg.model_wrapper_cfg = wrapper
+    cpu_ddp_wrapper_cfg(cfg)
     return cfg
-
-
-def init_dist_cpu_safe(launcher: str) -> None:
-    """Initialise torch.distributed with gloo when CUDA is absent.
-
-    mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device``, so on
-    a CPU-only machine the process group is created here, before the
-    Runner, which then skips its own initialisation. With CUDA this does
-    nothing and mmengine initialises nccl as usual.
-
-    Args:
-        launcher (str): 'none', 'pytorch' (torchrun sets RANK, WORLD_SIZE,
-            MASTER_ADDR, MASTER_PORT) or 'slurm' (read from SLURM_PROCID,
-            SLURM_NTASKS, SLURM_LOCALID; the master is the first host of
-            SLURM_NODELIST, port MASTER_PORT or 29500, as mmengine does).
-    """
-    import torch.distributed as dist
-    if launcher == 'none' or dist.is_initialized() or \
-            torch.cuda.is_available():
-        return
-    if launcher == 'slurm':
-        os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
-        os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
-        os.environ.setdefault('LOCAL_RANK',
-                              os.environ.get('SLURM_LOCALID', '0'))
-        os.environ.setdefault('MASTER_PORT', '29500')
-        if 'MASTER_ADDR' not in os.environ:
-            os.environ['MASTER_ADDR'] = subprocess.run(
-                ['scontrol', 'show', 'hostnames',
-                 os.environ['SLURM_NODELIST']], capture_output=True,
-                text=True, check=True).stdout.split()[0]
-    dist.init_process_group(backend='gloo')
 
 
 def prepare_data(cfg: Config) -> None:
@@ -226,6 +190,7 @@ def train(argv=None):
         nn.Module: The trained model.
     """
     args = parse_train_args(argv)
+    apply_mmengine_fixes()
     cfg = build_train_config(args)
     init_dist_cpu_safe(args.launcher)
     if int(os.environ.get('RANK', '0')) == 0:

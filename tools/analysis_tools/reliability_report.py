@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-import mbv3  # noqa: F401  (registers mbv3's checkpoint loader and backend)
+from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 
 EPOCHS, ITERS = 4, 8
 
@@ -341,6 +341,7 @@ def image_inputs(root, fuzz, rng):
 
 
 def main():
+    apply_mmengine_fixes()  # resume on torch >= 2.6, atomic writes
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--kills', type=int, default=3,
                         help='kill -9 trials (each ~3 process starts)')
