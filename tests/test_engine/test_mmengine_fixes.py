@@ -4,7 +4,8 @@ import subprocess
 import sys
 
 from mbv3.engine import mmengine_fixes
-from tests.conftest import DIGITS_CONFIG, REPO
+from tests.conftest import REPO
+from tests.test_apis.test_kill_resume import tiny_digits_config
 
 # Every mmengine object a fix may replace, read in a fresh interpreter
 # before and after importing every mbv3 module.
@@ -80,44 +81,25 @@ def test_apply_then_restore_gives_back_the_originals():
     assert registry_utils.backends['local'] is backend
 
 
-def tiny_config(tmp_path, epochs):
-    root = str(tmp_path / 'digits')
-    path = tmp_path / f'tiny_{epochs}.py'
-    path.write_text(f'''
-_base_ = [{DIGITS_CONFIG!r}]
-data_preparation = dict(type='digits', root={root!r}, val_ratio=0.2, seed=0,
-                        train_subset=0.02)
-train_dataloader = dict(batch_size=32, dataset=dict(data_root={root!r},
-    pipeline=[dict(type='LoadImageFromFile'),
-              dict(type='RandomResizedCrop', scale=16),
-              dict(type='PackInputs')]))
-val_dataloader = None
-val_cfg = None
-val_evaluator = None
-test_dataloader = None
-test_cfg = None
-test_evaluator = None
-train_cfg = dict(_delete_=True, by_epoch=True, max_epochs={epochs})
-custom_hooks = []
-default_hooks = dict(checkpoint=dict(interval=1))
-''')
-    return str(path)
-
-
 def test_own_training_applies_the_fixes_and_resumes(tmp_path, one_thread):
     from mmengine.fileio import get_file_backend
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from mbv3.apis.train import train
+    from mbv3.cli.train import main as train
     from mbv3.utils.checkpoint import AtomicLocalBackend, load_checkpoint_file
     work_dir = str(tmp_path / 'work')
-    train([tiny_config(tmp_path, 1), '--work-dir', work_dir])
+    config = tiny_digits_config(tmp_path, str(tmp_path / 'digits'))
+
+    def epochs(n):
+        return ['--cfg-options', f'train_cfg.max_epochs={n}']
+
+    train([config, '--work-dir', work_dir, *epochs(1)])
     assert isinstance(get_file_backend(work_dir), AtomicLocalBackend)
     if mmengine_fixes._torch_loads_weights_only():
         assert CheckpointLoader._schemes[''] is load_checkpoint_file
     # resuming reads mmengine's own checkpoint (HistoryBuffer inside), which
     # mmengine 0.10.7's loader refuses on torch >= 2.6
-    train([tiny_config(tmp_path, 2), '--work-dir', work_dir, '--resume'])
+    train([config, '--work-dir', work_dir, '--resume', *epochs(2)])
     first, second = (load_checkpoint_file(
         os.path.join(work_dir, f'epoch_{n}.pth'))['meta'] for n in (1, 2))
     assert (first['epoch'], second['epoch']) == (1, 2)
