@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from mbv3.engine import mmengine_fixes
 from tests.conftest import REPO
 from tests.test_apis.test_kill_resume import tiny_digits_config
@@ -104,3 +106,19 @@ def test_own_training_applies_the_fixes_and_resumes(tmp_path, one_thread):
         os.path.join(work_dir, f'epoch_{n}.pth'))['meta'] for n in (1, 2))
     assert (first['epoch'], second['epoch']) == (1, 2)
     assert second['iter'] == 2 * first['iter'] > 0
+
+
+@pytest.mark.skipif(not mmengine_fixes._pkg_resources_missing(),
+                    reason='mmengine reads package configs itself here')
+def test_package_config_reference_loads_once_fixed(tmp_path):
+    # what `mbv3-train` does before it parses a config: mmengine 0.10.7
+    # alone needs pkg_resources for `pkg::path` bases
+    from mmengine.config import Config
+    config = tmp_path / 'from_mmpretrain.py'
+    config.write_text("_base_ = ['mmpretrain::_base_/models/mobilenet_v3/"
+                      "mobilenet_v3_small_imagenet.py']\n")
+    with pytest.raises(ModuleNotFoundError, match='pkg_resources'):
+        Config.fromfile(str(config))
+    mmengine_fixes.apply_mmengine_fixes()
+    backbone = Config.fromfile(str(config)).model.backbone
+    assert (backbone.type, backbone.arch) == ('MobileNetV3', 'small')
