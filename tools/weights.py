@@ -1,14 +1,6 @@
-"""Published MobileNetV3 weights by name.
-
-    python tools/weights.py list
-    python tools/weights.py fetch NAME [NAME ...]
-"""
-import sys
-
-from mbv3.convert.weights_cli import ERRORS, main
+"""Published MobileNetV3 weights by name: a shim of
+:mod:`mbv3.cli.weights`."""
+from mbv3.cli.weights import main
 
 if __name__ == '__main__':
-    try:
-        main()
-    except ERRORS as err:
-        sys.exit(f'error: {err}')
+    main()

@@ -268,8 +268,8 @@ def test_tools_take_names(server, files, monkeypatch, tmp_path, capsys):
     from skimage.io import imsave
 
     from mbv3.apis import init_model
-    from mbv3.apis.infer import infer
-    from mbv3.convert.cli import main as convert_main
+    from mbv3.cli.convert import main as convert_main
+    from mbv3.cli.infer import main as infer
     serve(server, files, monkeypatch, 'torchvision')
     out = tmp_path / 'small.pth'
     meta = convert_main([TV_SMALL, str(out)])

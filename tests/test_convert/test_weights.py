@@ -122,7 +122,7 @@ def test_every_entry_names_its_arch_and_source():
 
 
 def test_list_and_lookup(capsys):
-    from mbv3.convert.weights_cli import main
+    from mbv3.cli.weights import main
     main(['list'])
     out = capsys.readouterr().out
     assert all(f'`{name}`' in out for name in WEIGHTS)

@@ -1,12 +1,17 @@
-"""Command line of ``tools/weights.py``: list the published weights mbv3
-knows, or fetch some into the cache."""
+"""Published MobileNetV3 weights by name (``tools/weights.py``,
+``mbv3-weights``): list them, or fetch some into the cache.
+
+    python -m mbv3.cli.weights list
+    python -m mbv3.cli.weights fetch NAME [NAME ...]
+"""
 import argparse
 
-from .hub import WeightsDownloadError, WeightsHashError, fetch
-from .weights import format_weights, get_weights
+from mbv3.convert.hub import fetch
+from mbv3.convert.weights import format_weights, get_weights
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    """Command line of ``mbv3-weights``."""
     parser = argparse.ArgumentParser(
         description='Published MobileNetV3 weights by name: list them, or '
         'download, check and convert them into the cache ($MBV3_HOME, '
@@ -24,8 +29,9 @@ def main(argv=None) -> None:
     """Run ``list`` or ``fetch`` (see :func:`parse_args`).
 
     Raises:
-        ValueError: For an unknown name.
-        WeightsDownloadError, WeightsHashError: See
+        ValueError: For an unknown name (checked before any download).
+        mbv3.convert.hub.WeightsDownloadError,
+        mbv3.convert.hub.WeightsHashError: See
             :func:`mbv3.convert.hub.fetch`.
     """
     args = parse_args(argv)
@@ -33,9 +39,10 @@ def main(argv=None) -> None:
         print(format_weights())
         return
     for name in args.names:
-        get_weights(name)  # every name checked before any download
+        get_weights(name)
     for name in args.names:
         print(fetch(name))
 
 
-ERRORS = (ValueError, WeightsDownloadError, WeightsHashError)
+if __name__ == '__main__':
+    main()
