@@ -208,3 +208,22 @@ def test_readme_lists_every_capture_path():
                   if line.strip().startswith('| ')]
     listed = [re.match(r'`([a-z_]+)`', cell) for cell in last_cells[1:]]
     assert sorted(m.group(1) for m in listed) == sorted(CAPTURES)
+
+
+def test_script_shares_weights_and_keys_and_names_expand_taps():
+    model = build('small', 'Conv2dSame', 16, out_indices=(6, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FutureWarning)
+        scripted = torch.jit.script(model)
+        x = torch.randn(2, 3, 67, 83)
+        outs = scripted(x)
+    assert isinstance(outs, list)
+    assert [o.shape[1] for o in outs] == [40, 24]  # out_indices order
+    # only the layers the forward runs, under the backbone's own keys
+    keys = [k for k in model.state_dict()
+            if int(k.split('.')[0][len('layer'):]) <= 6]
+    assert list(scripted.state_dict()) == keys
+    model.out_indices = ('4.expand', 6)
+    with pytest.raises(ValueError, match=r"torch.jit.script needs int "
+                       r"out_indices, got the expand taps \['4.expand'\]"):
+        torch.jit.script(model)
