@@ -37,8 +37,7 @@ EXPORT_COVER = {('large', 'Conv2dSame', 8), ('small', 'Conv2d', 32),
 # torch.compile(dynamic=True) takes 15-40 s per small model there, so one
 # model per conv type.
 COMPILE_COVER = {('small', 'Conv2d', 32), ('small_minimal', 'Conv2dSame', 16)}
-SWEEP_PATHS = ('fx', 'feature_extractor', 'jit_script', 'jit_trace', 'onnx',
-               'fx_quant')
+SWEEP_PATHS = ('fx', 'feature_extractor', 'jit_script', 'jit_trace', 'onnx')
 
 
 def build(arch, conv, output_stride, out_indices=OUT_INDICES):
@@ -120,6 +119,8 @@ def _sweep():
     for combo in itertools.product(ARCHS, CONVS, OUTPUT_STRIDES):
         slow = () if combo in COVER else (pytest.mark.slow, )
         paths = [(path, slow) for path in SWEEP_PATHS]
+        if combo in COVER:  # int8: 3-8 s per model, the costliest path
+            paths.append(('fx_quant', ()))
         if combo in EXPORT_COVER:
             paths.append(('export', (pytest.mark.slow, )))
         if combo in COMPILE_COVER:
