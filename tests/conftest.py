@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import subprocess
 import sys
@@ -9,6 +10,15 @@ import torch
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DIGITS_CONFIG = os.path.join(REPO, 'configs', 'mobilenet_v3',
                              'mobilenet-v3-small_digits.py')
+
+
+def load_docs_checker():
+    """tools/check_docs.py as a module (it is a script, not in a package)."""
+    spec = importlib.util.spec_from_file_location(
+        'check_docs', os.path.join(REPO, 'tools', 'check_docs.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)
