@@ -22,11 +22,11 @@ SNIPPETS = {
     'readme': ('README.md', "_base_ = 'mmseg::"),
     'docs': ('docs/use_from_openmmlab.md', "_base_ = 'mmseg::"),
 }
-SEG_PHOTOS = ('coins', 'camera')
+SEG_PHOTOS = ('astronaut', 'camera')
 # LRASPPHead pools with a fixed 49x49 window (sized for mmseg's 512x1024
 # crops), so the stride-8 features must be at least 49 pixels high and wide
 CROP = (400, 400)
-WIDTH = 512
+WIDTH = 400
 
 TINY = '''
 data_root = {root!r}
@@ -59,7 +59,7 @@ randomness = dict(seed=0)
 
 
 def cityscapes_set(root):
-    """scikit-image's `coins` and `camera`, 512 pixels wide, in Cityscapes'
+    """scikit-image's `astronaut` and `camera`, 400x400, in Cityscapes'
     layout, labelled by mbv3's Otsu rule (0 background, 1 bright) for
     both splits."""
     from mbv3.datasets.skimage_seg import otsu_mask
@@ -158,7 +158,7 @@ def test_snippet_builds_infers_and_trains(which, tmp_path):
 
     model.cfg = cfg
     model.eval()
-    bgr = photo('astronaut', 400)[..., ::-1].copy()
+    bgr = photo('coffee', 600)[..., ::-1].copy()
     result = inference_model(model, bgr)
     num_classes = model.decode_head.num_classes  # 19, Cityscapes'
     assert result.seg_logits.data.shape == (num_classes, *bgr.shape[:2])
