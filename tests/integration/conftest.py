@@ -18,6 +18,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from tests.conftest import REPO, load_docs_checker
 
@@ -74,10 +75,10 @@ def run_framework_tool(package, script, *args, cwd):
     pythonpath = os.pathsep.join(
         p for p in (REPO, os.environ.get('PYTHONPATH')) if p)
     result = subprocess.run(
-        [sys.executable, tool, *args], cwd=cwd, capture_output=True,
-        text=True, timeout=600,
+        [sys.executable, tool, *args], cwd=cwd, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=600,
         env=dict(os.environ, PYTHONPATH=pythonpath, OMP_NUM_THREADS='1'))
-    output = result.stdout + result.stderr
+    output = result.stdout
     assert result.returncode == 0, (
         f'{package} {script} exited {result.returncode}:\n{output[-4000:]}')
     return output
@@ -94,6 +95,34 @@ def framework_config(package, rel):
     """The path of a config file shipped inside an installed framework."""
     module = importlib.import_module(package)
     return osp.join(osp.dirname(module.__file__), '.mim', 'configs', rel)
+
+
+def randomize(model, x, seed=0):
+    """Seeded random weights: torchvision's He init of the convs, random BN
+    affine parameters, and BN statistics measured on ``x`` (so that the
+    deep features keep their spatial detail and equal outputs mean equal
+    layers)."""
+    gen = torch.Generator().manual_seed(seed)
+    norms = [m for m in model.modules()
+             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        for conv in model.modules():
+            if isinstance(conv, torch.nn.Conv2d):
+                fan_out = conv.out_channels * conv.weight[0, 0].numel()
+                conv.weight.copy_(torch.randn(
+                    conv.weight.shape, generator=gen) * (2 / fan_out)**0.5)
+        for norm in norms:
+            norm.weight.copy_(torch.rand(norm.num_features, generator=gen) +
+                              0.5)
+            norm.bias.copy_(torch.randn(norm.num_features, generator=gen) *
+                            0.1)
+            norm.reset_running_stats()
+            norm.momentum = None  # running stats = the batch's
+        model.train()
+        model(x)
+    for norm in norms:
+        norm.momentum = 0.1
+    model.eval()
 
 
 def photo(name, width):

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from tests.integration.conftest import (doc_snippet, framework_config,
-                                        last_metric, photo, require_frameworks,
+                                        last_metric, photo, randomize,
+                                        require_frameworks,
                                         run_framework_tool, save_png,
                                         write_config)
 
@@ -96,34 +97,6 @@ def build(model_cfg):
     from mmseg.registry import MODELS
     init_default_scope('mmseg')
     return revert_sync_batchnorm(MODELS.build(model_cfg))
-
-
-def randomize(model, x, seed=0):
-    """Seeded random weights: torchvision's He init of the convs, random BN
-    affine parameters, and BN statistics measured on ``x`` (so that the
-    deep features keep their spatial detail and equal outputs mean equal
-    layers)."""
-    gen = torch.Generator().manual_seed(seed)
-    norms = [m for m in model.modules()
-             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    with torch.no_grad():
-        for conv in model.modules():
-            if isinstance(conv, torch.nn.Conv2d):
-                fan_out = conv.out_channels * conv.weight[0, 0].numel()
-                conv.weight.copy_(torch.randn(
-                    conv.weight.shape, generator=gen) * (2 / fan_out)**0.5)
-        for norm in norms:
-            norm.weight.copy_(torch.rand(norm.num_features, generator=gen) +
-                              0.5)
-            norm.bias.copy_(torch.randn(norm.num_features, generator=gen) *
-                            0.1)
-            norm.reset_running_stats()
-            norm.momentum = None  # running stats = the batch's
-        model.train()
-        model(x)
-    for norm in norms:
-        norm.momentum = 0.1
-    model.eval()
 
 
 def normalized_photo(name='astronaut', width=400):

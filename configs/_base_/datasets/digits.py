@@ -27,9 +27,12 @@ test_pipeline = [
 
 # 8x8 PNGs decode in microseconds: loading in the main process is faster on
 # a 2-core CPU than worker processes competing with the model for cores.
+# (persistent_workers=False is spelt out: mmpretrain's tools/train.py
+# defaults it to True, which torch refuses without workers.)
 train_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(type='CustomDataset', data_root=data_root,
                  data_prefix='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -37,6 +40,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=128,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(type='CustomDataset', data_root=data_root,
                  data_prefix='val', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
