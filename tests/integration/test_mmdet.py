@@ -8,7 +8,6 @@ import os.path as osp
 import pytest
 import torch
 
-from tests.conftest import REPO
 from tests.integration.conftest import (coco_set, doc_snippet, last_metric,
                                         photo, require_frameworks,
                                         run_framework_tool, write_config)
@@ -28,8 +27,8 @@ SNIPPETS = {
 # mmdet's own MobileNetV2 SSDLite
 SSD_PREDICT_BUG = ("mmdet 3.3.0: 'SSDHead' object has no attribute "
                    "'loss_cls' when predicting (open-mmlab/mmdetection#11305)")
-# the docs' RetinaNet loads the backbone of this classifier checkpoint
-DOCS_CHECKPOINT = 'checkpoints/my_mobilenet_v3_large.pth'
+# the docs' RetinaNet loads the backbone of these weights (mbv3://NAME)
+DOCS_WEIGHTS = 'mobilenet_v3_large.tv_in1k_v2'
 
 TINY = '''
 data_root = {root!r}
@@ -95,24 +94,32 @@ def coco_root(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def workspace(tmp_path_factory):
-    """A folder holding the docs' classifier checkpoint at the relative
-    path the docs' RetinaNet names: an mbv3 MobileNetV3-Large ImageNet
-    classifier, every float tensor moved off its initial value by a
-    seeded random factor and a positive offset (so that a loaded tensor
-    shows)."""
-    from mbv3.apis import init_model
+    """A folder to run in, and an mbv3 cache (``MBV3_HOME``) that holds
+    the docs' ``mbv3://mobilenet_v3_large.tv_in1k_v2`` already converted,
+    so nothing is downloaded: torchvision's MobileNetV3-Large with every
+    float tensor moved off its initial value by a seeded random factor and
+    a positive offset (so that a loaded tensor shows), converted as the
+    download would be."""
+    import torchvision
+
+    from mbv3.convert import convert_checkpoint
+    from mbv3.convert.files import save_converted
+    from mbv3.convert.hub import HOME_ENV, converted_path
+    from mbv3.convert.weights import get_weights
     folder = str(tmp_path_factory.mktemp('mmdet'))
-    classifier = init_model(osp.join(REPO, 'configs', '_base_', 'models',
-                                     'mobilenet-v3-large.py'))
     gen = torch.Generator().manual_seed(0)
     state = {k: v * (1 + 0.1 * torch.rand(v.shape, generator=gen)) +
              1e-3 * (1 + torch.rand(v.shape, generator=gen))
              if v.is_floating_point() else v
-             for k, v in classifier.state_dict().items()}
-    path = osp.join(folder, DOCS_CHECKPOINT)
-    os.makedirs(osp.dirname(path))
-    torch.save(dict(state_dict=state), path)
-    return folder
+             for k, v in torchvision.models.mobilenet_v3_large()
+             .state_dict().items()}
+    weights = get_weights(DOCS_WEIGHTS)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(HOME_ENV, osp.join(folder, 'mbv3_home'))
+        save_converted(converted_path(weights),
+                       *convert_checkpoint(state, weights.source,
+                                           hint=weights.hint))
+        yield folder
 
 
 def config_path(name, folder, coco_root):
@@ -146,8 +153,8 @@ def build_detector(name, folder, coco_root):
 
 @pytest.fixture
 def in_workspace(workspace, monkeypatch):
-    """Run in the workspace, where the docs' relative checkpoint path
-    resolves, as mmdet's tools run from the user's folder."""
+    """Run in the workspace, as mmdet's tools run from the user's
+    folder."""
     monkeypatch.chdir(workspace)
     return workspace
 
@@ -160,7 +167,7 @@ def test_build_and_two_train_steps(name, in_workspace, coco_root):
     from mbv3.models import MobileNetV3
     model, cfg = build_detector(name, in_workspace, coco_root)
     assert type(model.backbone) is MobileNetV3
-    model.init_weights()  # the docs' RetinaNet loads its checkpoint here
+    model.init_weights()  # the docs' RetinaNet loads its weights here
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     loader = Runner.build_dataloader(cfg.train_dataloader)
     stem = model.backbone.layer0.conv.weight.detach().clone()
@@ -199,11 +206,12 @@ def test_inference_detector_on_a_photo(name, in_workspace, coco_root):
 
 def test_pretrained_init_loads_every_backbone_tensor(in_workspace,
                                                      coco_root):
+    from mbv3.convert.hub import fetch
     from mbv3.utils import load_checkpoint_file
     model, _ = build_detector('retinanet_docs', in_workspace, coco_root)
     before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
     model.init_weights()
-    state = load_checkpoint_file(DOCS_CHECKPOINT)['state_dict']
+    state = load_checkpoint_file(fetch(DOCS_WEIGHTS))
     loaded = model.backbone.state_dict()
     expected = {k[len('backbone.'):]: v for k, v in state.items()
                 if k.startswith('backbone.')}
