@@ -116,7 +116,9 @@ def workspace(tmp_path_factory):
     weights = get_weights(DOCS_WEIGHTS)
     with pytest.MonkeyPatch.context() as env:
         env.setenv(HOME_ENV, osp.join(folder, 'mbv3_home'))
-        save_converted(converted_path(weights),
+        path = converted_path(weights)
+        os.makedirs(osp.dirname(path))
+        save_converted(path,
                        *convert_checkpoint(state, weights.source,
                                            hint=weights.hint))
         yield folder
