@@ -41,10 +41,10 @@ class ImageClassifier(BaseModel):
         if pretrained is not None:
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         if data_preprocessor is None:
-            data_preprocessor = dict(type='ClsDataPreprocessor')
+            data_preprocessor = dict(type='mbv3.ClsDataPreprocessor')
         elif isinstance(data_preprocessor, dict):
             data_preprocessor = dict(data_preprocessor)
-            data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
+            data_preprocessor.setdefault('type', 'mbv3.ClsDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)

@@ -45,11 +45,12 @@ class EncoderDecoder(BaseModel):
 
     def __init__(self, backbone: dict, decode_head: dict,
                  neck: Optional[dict] = None,
-                 loss_decode=dict(type='CrossEntropyLoss', ignore_index=255),
+                 loss_decode=dict(type='mbv3.CrossEntropyLoss',
+                                  ignore_index=255),
                  align_corners: bool = False,
                  data_preprocessor: Optional[dict] = None, init_cfg=None):
         data_preprocessor = dict(data_preprocessor or {})
-        data_preprocessor.setdefault('type', 'SegDataPreprocessor')
+        data_preprocessor.setdefault('type', 'mbv3.SegDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
