@@ -13,6 +13,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mbv3.engine.resume import ResumeMismatchError, check_resumable
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 
 
@@ -239,6 +240,11 @@ def train(argv=None):
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    if cfg.get('resume') and cfg.get('load_from'):
+        try:
+            check_resumable(runner, cfg.load_from, cfg)
+        except ResumeMismatchError as err:
+            raise SystemExit(f'error: {err}') from None
     try:
         return runner.train()
     finally:
