@@ -6,6 +6,7 @@ import torch
 from mmengine.config import Config
 
 from mbv3.apis.inference import init_model
+from mbv3.models.input_spec import input_spec
 from .fuse import fuse_conv_bn
 from .onnx import (MIN_OPSET, export_onnx, max_abs_diff, onnx_accuracy,
                    onnx_session, quantize_int8, sample_photos)
@@ -23,9 +24,10 @@ def parse_export_args(argv=None) -> argparse.Namespace:
     parser.add_argument('out', help='output .onnx file')
     parser.add_argument('--opset', type=int, default=MIN_OPSET,
                         help=f'ONNX opset (>= {MIN_OPSET})')
-    parser.add_argument('--shape', type=int, nargs=2, default=(224, 224),
+    parser.add_argument('--shape', type=int, nargs=2, default=None,
                         metavar=('H', 'W'),
-                        help='example and check input size in pixels')
+                        help='example and check input size in pixels '
+                        "(default: the config's test pipeline size)")
     parser.add_argument('--fuse', action='store_true',
                         help='fold BN into the convs before exporting')
     parser.add_argument('--int8', metavar='OUT_INT8',
@@ -57,13 +59,6 @@ def _split_batches(cfg: Config, model, split: str, limit=None):
     return batches
 
 
-def _norm_stats(model):
-    prep = model.data_preprocessor
-    if not getattr(prep, '_enable_normalize', False):
-        return (0., 0., 0.), (1., 1., 1.)
-    return prep.mean.flatten().tolist(), prep.std.flatten().tolist()
-
-
 def export_from_config(args: argparse.Namespace) -> dict:
     """Build, (fuse,) export, check and optionally quantize.
 
@@ -80,8 +75,9 @@ def export_from_config(args: argparse.Namespace) -> dict:
     model = init_model(args.config, checkpoint)
     if args.fuse:
         fuse_conv_bn(model)
-    export_onnx(model, args.out, (1, 3, *args.shape), args.opset)
-    photos = sample_photos(args.shape[0], *_norm_stats(model))
+    spec = input_spec(model, args.shape)
+    export_onnx(model, args.out, spec.batch_shape(1), args.opset)
+    photos = sample_photos(spec)
     diff = max_abs_diff(model, onnx_session(args.out), photos)
     report = dict(out=args.out, max_abs_diff=diff)
     if diff > ONNX_TOLERANCE:
