@@ -100,8 +100,9 @@ def detect_source(state_dict: dict) -> str:
                      f'{SOURCES}')
 
 
-def _layout_and_fix(state_dict, checkpoint, prefix):
-    """What a state dict is, and what makes it load into a backbone."""
+def _layout_and_fix(state_dict, checkpoint, prefix, backbone):
+    """What a state dict is, and what makes it load into a backbone (or,
+    ``backbone=False``, a whole classifier)."""
     try:
         source = detect_source(state_dict)
     except ValueError:
@@ -109,10 +110,10 @@ def _layout_and_fix(state_dict, checkpoint, prefix):
                 'mbv3 knows', 'check that this is a MobileNetV3 checkpoint')
     if source in ('torchvision', 'timm'):
         stem = osp.splitext(osp.basename(checkpoint))[0]
+        into = " with prefix='backbone.'" if backbone else ''
         return (f'a {source} MobileNetV3 state dict',
                 f'convert it first (python tools/convert_checkpoint.py '
-                f'{checkpoint} {stem}_mbv3.pth) and load the result with '
-                "prefix='backbone.'")
+                f'{checkpoint} {stem}_mbv3.pth) and load the result{into}')
     if 'backbone.layer0.conv.weight' in state_dict:
         what = 'an mmseg segmentor' if source == 'mmseg' else \
             'an mbv3/mmpretrain ImageClassifier'
@@ -188,7 +189,8 @@ def load_pretrained(module: nn.Module, checkpoint: str,
     matched = {k: v for k, v in selected.items()
                if k in own and tuple(v.shape) == tuple(own[k].shape)}
     if len(matched) < len(own):
-        layout, fix = _layout_and_fix(state_dict, checkpoint, prefix)
+        layout, fix = _layout_and_fix(state_dict, checkpoint, prefix,
+                                      not hasattr(module, 'backbone'))
         wrong = [k for k in selected if k in own and k not in matched]
         missing = [k for k in own if k not in selected]
         detail = f' (missing: {_names(missing) or "none"}; other shape: ' \
@@ -232,6 +234,26 @@ def with_checked_pretrained(init_cfg):
     others = [c for c in cfgs if c.get('type') != 'Pretrained']
     return others + [dict(c, type=CheckedPretrainedInit) for c in cfgs
                      if c.get('type') == 'Pretrained']
+
+
+class CheckedPretrainedMixin:
+    """For an mmengine ``BaseModule``: a ``Pretrained`` init_cfg entry
+    loads through :func:`load_pretrained` (an error when the file fills
+    nothing, a warning naming the layout and the fix when it fills part).
+    """
+
+    def init_weights(self) -> None:
+        """Apply ``init_cfg``, the ``Pretrained`` entry last and checked.
+
+        Raises:
+            ValueError: If the ``Pretrained`` checkpoint fills no tensor.
+        """
+        init_cfg, self.init_cfg = self.init_cfg, \
+            with_checked_pretrained(self.init_cfg)
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = init_cfg
 
 
 def init_cfg_from_pretrained(pretrained: Optional[str], init_cfg):

@@ -269,6 +269,8 @@ def wrapped(state_dict):
         'model': {'model': state_dict, 'optimizer': {}, 'epoch': 3},
         # timm train.py with --model-ema: the EMA copy only
         'state_dict_ema': {'state_dict_ema': state_dict},
+        # an EMA copy of a DDP model (OpenTAD issue 44)
+        'state_dict_ema+module.': {'state_dict_ema': module},
         # mmengine EMAHook: ExponentialMovingAverage keeps module.* + steps
         'ema_state_dict': {'ema_state_dict': dict(
             module, steps=torch.tensor(10))},

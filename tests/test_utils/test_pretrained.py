@@ -130,3 +130,31 @@ def test_pretrained_and_init_cfg_together_are_refused():
 def test_default_init_cfg_without_pretrained():
     from mbv3.models.backbones.mobilenet_v3 import DEFAULT_INIT_CFG
     assert MobileNetV3('small').init_cfg == DEFAULT_INIT_CFG
+
+
+def test_pretrained_argument_with_an_unconverted_file_is_an_error(files):
+    # mmdet issue 1337 / mmpretrain issue 18: pretrained= given a file in
+    # another layout loaded nothing, with a key dump as the only sign.
+    root, _ = files
+    with pytest.warns(FutureWarning):
+        model = MobileNetV3('small', pretrained=str(root / 'tv_small.pth'))
+    with pytest.raises(ValueError, match='it holds a torchvision '
+                       'MobileNetV3 state dict; convert it first'):
+        model.init_weights()
+
+
+def test_classifier_pretrained_init_is_checked_too(files):
+    root, _ = files
+    classifier = MODELS.build(dict(
+        type='ImageClassifier', backbone=dict(type='MobileNetV3'),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='StackedLinearClsHead', num_classes=10,
+                  in_channels=576, mid_channels=[1024]),
+        init_cfg=pretrained(root / 'tv_small.pth')))
+    with pytest.raises(ValueError) as err:
+        classifier.init_weights()
+    assert str(err.value).startswith(
+        f"Pretrained checkpoint '{root / 'tv_small.pth'}' fills 0 of 244 "
+        'tensors of ImageClassifier: it holds a torchvision MobileNetV3 '
+        'state dict; convert it first')
+    assert str(err.value).endswith('and load the result')

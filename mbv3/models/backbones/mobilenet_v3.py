@@ -14,8 +14,8 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mbv3.registry import MODELS
-from mbv3.utils.pretrained import (init_cfg_from_pretrained,
-                                   with_checked_pretrained)
+from mbv3.utils.pretrained import (CheckedPretrainedMixin,
+                                   init_cfg_from_pretrained)
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
 
 
@@ -318,7 +318,7 @@ def plan_layers(arch='small', widen_factor=1.0, output_stride=32,
 
 
 @MODELS.register_module()
-class MobileNetV3(BaseModule):
+class MobileNetV3(CheckedPretrainedMixin, BaseModule):
     """MobileNetV3 backbone, returning the outputs ``out_indices`` select.
 
     Layers follow mmpretrain's layout, so its ``out_indices`` numbering and
@@ -642,20 +642,6 @@ class MobileNetV3(BaseModule):
                     'its BatchNorm needs more than one value per channel in '
                     'training mode; expected a batch of >= 2, H or W larger '
                     f'than {deepest} pixels, or norm_eval=True')
-
-    def init_weights(self) -> None:
-        """Apply ``init_cfg``; a ``Pretrained`` entry loads last and is
-        checked (:func:`mbv3.utils.pretrained.load_pretrained`).
-
-        Raises:
-            ValueError: If the ``Pretrained`` checkpoint fills no tensor.
-        """
-        init_cfg, self.init_cfg = self.init_cfg, \
-            with_checked_pretrained(self.init_cfg)
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = init_cfg
 
     def _freeze_stages(self):
         for i in range(self.frozen_stages + 1):

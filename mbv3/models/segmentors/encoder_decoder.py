@@ -8,10 +8,11 @@ from mmengine.structures import PixelData
 
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
+from mbv3.utils.pretrained import CheckedPretrainedMixin
 
 
 @MODELS.register_module()
-class EncoderDecoder(BaseModel):
+class EncoderDecoder(CheckedPretrainedMixin, BaseModel):
     """Backbone, optional neck, a decode head such as :class:`LRASPPHead`,
     and a pixel-wise loss on logits resized to the input (mmseg's
     ``EncoderDecoder`` config fields ``backbone``, ``neck``,
