@@ -158,3 +158,16 @@ def test_classifier_pretrained_init_is_checked_too(files):
         'tensors of ImageClassifier: it holds a torchvision MobileNetV3 '
         'state dict; convert it first')
     assert str(err.value).endswith('and load the result')
+
+
+def test_mmseg_encoder_decoder_passes_pretrained_to_the_backbone():
+    # mmseg's configs set model.pretrained; its EncoderDecoder hands it on
+    with pytest.warns(FutureWarning):
+        model = MODELS.build(dict(
+            type='EncoderDecoder', pretrained=MMSEG_URL,
+            backbone=dict(type='MobileNetV3', arch='large',
+                          out_indices=(1, 16)),
+            decode_head=dict(type='LRASPPHead', in_channels=(16, 960),
+                             num_classes=19)))
+    assert model.backbone.init_cfg == dict(type='Pretrained',
+                                           checkpoint=MMSEG_URL)

@@ -39,9 +39,13 @@ class EncoderDecoder(CheckedPretrainedMixin, BaseModel):
         data_preprocessor (dict, optional): Defaults to
             ``SegDataPreprocessor`` without normalisation.
         init_cfg (dict, optional): mmengine init config.
+        pretrained (str, optional): mmseg's field, passed on to the
+            backbone (whose ``pretrained=`` is deprecated in favour of
+            ``init_cfg``).
 
     Raises:
-        ValueError: For an unknown ``mode``.
+        ValueError: For an unknown ``mode``, or ``pretrained`` given here
+            and in ``backbone``.
     """
 
     def __init__(self, backbone: dict, decode_head: dict,
@@ -49,7 +53,15 @@ class EncoderDecoder(CheckedPretrainedMixin, BaseModel):
                  loss_decode=dict(type='mbv3.CrossEntropyLoss',
                                   ignore_index=255),
                  align_corners: bool = False,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None):
+                 data_preprocessor: Optional[dict] = None, init_cfg=None,
+                 pretrained: Optional[str] = None):
+        if pretrained is not None:
+            if backbone.get('pretrained') is not None:
+                raise ValueError(
+                    f'pretrained is given to both EncoderDecoder '
+                    f'({pretrained!r}) and its backbone '
+                    f"({backbone['pretrained']!r}); give it once")
+            backbone = dict(backbone, pretrained=pretrained)
         data_preprocessor = dict(data_preprocessor or {})
         data_preprocessor.setdefault('type', 'mbv3.SegDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor,
