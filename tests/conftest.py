@@ -66,6 +66,23 @@ def data_root_options(root):
                                f'data_preparation.root={root}']
 
 
+@pytest.fixture(autouse=True)
+def _mmengine_restored():
+    """Each test starts with mmengine as installed: fixes that a test, an
+    mbv3 command run in-process or an ``MMEngineFixesHook`` applied are
+    undone after it."""
+    from mbv3.engine.mmengine_fixes import restore_mmengine
+    yield
+    restore_mmengine()
+
+
+@pytest.fixture
+def mmengine_fixes():
+    """mbv3's mmengine fixes, as its commands apply them."""
+    from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+    return apply_mmengine_fixes()
+
+
 @pytest.fixture(scope='session')
 def gray_digits_config(tmp_path_factory):
     """The digits recipe as a 1-channel model: grayscale loading,
