@@ -15,6 +15,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.utils import ProgressBar
 
+from mbv3.convert.hub import resolve_checkpoint
 from mbv3.models.input_spec import model_channels
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import load_checkpoint_file
@@ -57,12 +58,16 @@ def init_model(config, checkpoint: Optional[str] = None,
     from the checkpoint's ``meta['dataset_meta']`` when present. With
     ``config=None`` the model, its normalisation and its test pipeline come
     from the metadata ``tools/convert_checkpoint.py`` writes
-    (:func:`mbv3.convert.config_from_metadata`).
+    (:func:`mbv3.convert.config_from_metadata`). A published checkpoint's
+    name (``'mobilenet_v3_large.tv_in1k_v2'`` or ``'mbv3://...'``, see
+    ``tools/weights.py list``) is downloaded, checked and converted on first
+    use, then read from the cache (:func:`mbv3.convert.hub.fetch`).
 
     Args:
         config (str | Config | None): Config path or object, or None for a
             converted checkpoint.
-        checkpoint (str, optional): Checkpoint path (.pth or .safetensors).
+        checkpoint (str, optional): Checkpoint path (.pth or .safetensors)
+            or the name of published weights.
         device (str | torch.device): Where to put the model.
 
     Returns:
@@ -71,10 +76,13 @@ def init_model(config, checkpoint: Optional[str] = None,
 
     Raises:
         FileNotFoundError: If the config or checkpoint is missing.
+        mbv3.convert.hub.WeightsDownloadError: If named weights are not
+            cached and cannot be downloaded.
         TypeError: If ``config`` is neither a path, a Config nor None.
         ValueError: If ``config`` is None and the checkpoint has no
             conversion metadata.
     """
+    checkpoint = resolve_checkpoint(checkpoint)
     cfg = _config_from_checkpoint(checkpoint) if config is None else \
         _to_config(config)
     init_default_scope(cfg.get('default_scope', 'mbv3'))
