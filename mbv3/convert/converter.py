@@ -173,9 +173,10 @@ def convert_checkpoint(checkpoint: dict, source: str = 'auto',
 
     Returns:
         tuple[dict, dict]: The mbv3 state dict, and metadata: ``source``,
-        ``arch``, ``widen_factor``, ``weights`` (the name found, or None), ``model`` (an mbv3
-        model config, :func:`model_config`) and ``preprocess`` (mean, std
-        in 0..255 RGB, interpolation, resize, crop, crop_pct).
+        ``arch``, ``widen_factor``, ``weights`` (the name found, or None),
+        ``model`` (an mbv3 model config, :func:`model_config`) and
+        ``preprocess`` (mean, std in 0..255 RGB, interpolation, resize,
+        crop, crop_pct).
 
     Raises:
         ValueError: As :func:`convert_state_dict` and
