@@ -210,3 +210,33 @@ def test_mmseg_weights_give_mmseg_features_and_logits(which, tmp_path):
         diffs = [(f - r).abs().max().item()
                  for f, r in zip(plain.backbone(x), ref_feats)]
     assert min(diffs) > 1e-2, diffs
+
+
+@pytest.mark.parametrize('which', sorted(SNIPPETS))
+def test_converter_on_mmsegs_own_segmentor(which):
+    """mbv3's mmseg converter (tools/convert_checkpoint.py) on a state dict
+    of mmseg's own LR-ASPP segmentor, compared with mmseg's backbone."""
+    from mmengine.config import Config
+
+    from mbv3.convert import convert_checkpoint
+    from mbv3.models import MobileNetV3
+    ref_cfg = Config.fromfile(
+        framework_config('mmseg', base_config(doc_snippet(*SNIPPETS[which]))))
+    ref_cfg.model.pretrained = None
+    ref = build(ref_cfg.model)
+    x = normalized_photo()
+    randomize(ref, x)
+    converted, meta = convert_checkpoint(dict(meta={},
+                                              state_dict=ref.state_dict()))
+    assert meta['source'] == 'mmseg'
+    args = {k: v for k, v in meta['model']['backbone'].items()
+            if k != 'type'}
+    ours = MobileNetV3(**dict(args, out_indices=ref.backbone.out_indices))
+    ours.load_state_dict({k[len('backbone.'):]: v
+                          for k, v in converted.items()}, strict=True)
+    ours.eval()
+    with torch.no_grad():
+        theirs, mine = ref.backbone(x), ours(x)
+    assert [t.shape for t in theirs] == [m.shape for m in mine]
+    for t, m in zip(theirs, mine):
+        torch.testing.assert_close(m, t, atol=1e-5, rtol=0)
