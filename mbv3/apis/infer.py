@@ -6,7 +6,9 @@ import os
 import os.path as osp
 from typing import List
 
-from .inference import inference_folder, init_model
+from .command import add_command_args, report_skipped
+from .data_root import add_data_root_arg, root_classes, resolve_num_classes
+from .inference import inference_folder, init_model, load_config
 
 OUT_FORMATS = ('.json', '.csv')
 
@@ -27,6 +29,8 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=32,
                         help='images per forward pass (default 32)')
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
+    add_data_root_arg(parser)
+    add_command_args(parser, batch=True)
     return parser.parse_args(argv)
 
 
@@ -34,9 +38,11 @@ def save_results(results: List[dict], out: str) -> None:
     """Write :func:`~mbv3.apis.inference_folder` results to a file.
 
     * ``.json``: the list of per-image dicts (``image``, ``pred_label``,
-      ``pred_class``, ``pred_score``, ``topk``).
+      ``pred_class``, ``pred_score``, ``topk``; ``image`` and ``error`` for
+      a skipped file).
     * ``.csv``: one row per image and rank, columns ``image, rank, label,
-      class, score`` (rank 1 is the prediction).
+      class, score, error`` (rank 1 is the prediction; a skipped file has
+      one row with only ``image`` and ``error``).
 
     Args:
         results (list[dict]): From :func:`~mbv3.apis.inference_folder`.
@@ -56,15 +62,22 @@ def save_results(results: List[dict], out: str) -> None:
             json.dump(results, f, indent=2)
             return
         writer = csv.writer(f)
-        writer.writerow(['image', 'rank', 'label', 'class', 'score'])
+        writer.writerow(['image', 'rank', 'label', 'class', 'score',
+                         'error'])
         for result in results:
-            for rank, top in enumerate(result['topk'], start=1):
+            if 'error' in result:
+                writer.writerow([result['image'], '', '', '', '',
+                                 result['error']])
+            for rank, top in enumerate(result.get('topk', ()), start=1):
                 writer.writerow([result['image'], rank, top['label'],
-                                 top['cls'], f"{top['score']:.6f}"])
+                                 top['cls'], f"{top['score']:.6f}", ''])
 
 
 def format_result(result: dict) -> str:
-    """One line per image: the path, then ``class (score)`` best first."""
+    """One line per image: the path, then ``class (score)`` best first (or
+    ``skipped: <error>``)."""
+    if 'error' in result:
+        return f"{result['image']}: skipped: {result['error']}"
     tops = ', '.join(
         f"{top['cls'] if top['cls'] is not None else top['label']} "
         f"({top['score']:.3f})" for top in result['topk'])
@@ -80,6 +93,8 @@ def infer(argv=None) -> List[dict]:
     Raises:
         FileNotFoundError: Missing config, checkpoint or images.
         ValueError: Bad ``--topk``, ``--batch-size`` or ``--out``.
+        SkippedFilesError: After writing every other result, when an
+            unreadable file was skipped and ``--allow-skipped`` not given.
     """
     args = parse_infer_args(argv)
     if args.out is not None and \
@@ -89,12 +104,18 @@ def infer(argv=None) -> List[dict]:
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
                                 'exist')
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    cfg = load_config(args.config)
+    if args.data_root is not None:
+        resolve_num_classes(cfg, root_classes(args.data_root))
+    model = init_model(cfg, args.checkpoint, device=args.device)
     results = inference_folder(model, args.input, topk=args.topk,
-                               batch_size=args.batch_size)
+                               batch_size=args.batch_size,
+                               skip_bad_files=True)
     for result in results:
         print(format_result(result))
+    skipped = [r for r in results if 'error' in r]
     if args.out is not None:
         save_results(results, args.out)
-        print(f'wrote {len(results)} results to {args.out}')
+        print(f'wrote {len(results) - len(skipped)} results to {args.out}')
+    report_skipped(skipped, args.allow_skipped, args.out)
     return results

@@ -7,6 +7,7 @@ import os
 import os.path as osp
 import subprocess
 import warnings
+from typing import Optional
 
 import torch
 from mmengine.config import Config, DictAction
@@ -14,6 +15,9 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
+from .command import add_command_args
+from .data_root import (add_data_root_arg, apply_data_root, check_data_root,
+                        loader_datasets, resolve_num_classes)
 
 
 def parse_train_args(argv=None) -> argparse.Namespace:
@@ -23,6 +27,7 @@ def parse_train_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='config file path')
     parser.add_argument('--work-dir', help='where logs and checkpoints go; '
                         'default ./work_dirs/<config name>')
+    add_data_root_arg(parser)
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto', default=None,
         help='resume from this checkpoint, or with no value from the '
@@ -37,6 +42,7 @@ def parse_train_args(argv=None) -> argparse.Namespace:
                         'train_cfg.max_epochs=5')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
                         default='none', help='job launcher')
+    add_command_args(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -133,9 +139,18 @@ def warn_misspelled_keys(cfg: Config) -> None:
             f'did you mean {known!r}?', UserWarning, stacklevel=2)
 
 
-def build_train_config(args: argparse.Namespace) -> Config:
+def build_train_config(args: argparse.Namespace,
+                       split_dir: Optional[str] = None,
+                       make_split: bool = True) -> Config:
     """Load the config and apply the command line to it; warn about
-    top-level keys that look misspelt (:func:`misspelled_keys`)."""
+    top-level keys that look misspelt (:func:`misspelled_keys`).
+
+    ``--data-root`` points every data loader at a folder (split recorded
+    in the work dir, see :func:`~mbv3.apis.data_root.apply_data_root`);
+    then a top-level ``data_root`` that the loaders do not read stops the
+    run (:func:`~mbv3.apis.data_root.check_data_root`). ``split_dir``
+    (default: the work dir) and ``make_split`` say where a validation split
+    is recorded and whether it may be made there."""
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config {args.config!r} does not exist')
     cfg = Config.fromfile(args.config)
@@ -154,6 +169,10 @@ def build_train_config(args: argparse.Namespace) -> Config:
     if getattr(args, 'tensorboard', False):
         cfg.visualizer.vis_backends = list(cfg.visualizer.vis_backends) + [
             dict(type='TensorboardVisBackend')]
+    if getattr(args, 'data_root', None) is not None:
+        apply_data_root(cfg, args.data_root, split_dir or cfg.work_dir,
+                        make_split)
+    check_data_root(cfg)
     checkpoint = resolve_resume(args.resume, cfg.work_dir)
     if checkpoint is not None:
         cfg.resume = True
@@ -199,14 +218,21 @@ def init_dist_cpu_safe(launcher: str) -> None:
     dist.init_process_group(backend='gloo')
 
 
+def _read_by_a_loader(cfg: Config, root) -> bool:
+    return any(
+        osp.normpath(str(dataset.get('data_root'))) == osp.normpath(str(root))
+        for _, dataset in loader_datasets(cfg))
+
+
 def prepare_data(cfg: Config) -> None:
     """Create the data set a config declares in ``data_preparation`` when
-    it is missing: 'digits' writes scikit-learn's digits
+    it is missing and a data loader reads its root (a config pointed at
+    another folder prepares nothing): 'digits' writes scikit-learn's digits
     (:func:`~mbv3.datasets.digits.prepare_digits`), 'skimage_seg' tiles of
     scikit-image photos with their masks
     (:func:`~mbv3.datasets.skimage_seg.prepare_skimage_seg`)."""
     prep = cfg.get('data_preparation')
-    if not prep:
+    if not prep or not _read_by_a_loader(cfg, prep.get('root')):
         return
     prep = dict(prep)
     kind = prep.pop('type')
@@ -234,6 +260,7 @@ def train(argv=None):
         import torch.distributed as dist
         if dist.is_initialized():
             dist.barrier()
+    resolve_num_classes(cfg)
     if 'runner_type' in cfg:  # e.g. 'FlexibleRunner' with an FSDP strategy
         from mbv3.registry import RUNNERS
         runner = RUNNERS.build(cfg)

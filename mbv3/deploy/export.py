@@ -1,11 +1,14 @@
 """The ``tools/deployment/export_onnx.py`` pipeline: config + checkpoint ->
 checked ONNX model, optionally int8-quantized and evaluated."""
 import argparse
+import copy
 
 import torch
 from mmengine.config import Config
 
+from mbv3.apis.command import add_command_args, report_skipped
 from mbv3.apis.inference import init_model
+from mbv3.datasets.bad_files import SKIPPED_KEY
 from .fuse import fuse_conv_bn
 from .onnx import (MIN_OPSET, export_onnx, max_abs_diff, onnx_accuracy,
                    onnx_session, quantize_int8, sample_photos)
@@ -34,23 +37,35 @@ def parse_export_args(argv=None) -> argparse.Namespace:
                         'the val split of the config')
     parser.add_argument('--calib-batches', type=int, default=4,
                         help='train batches used for int8 calibration')
+    add_command_args(parser, batch=True)
     return parser.parse_args(argv)
 
 
-def _split_batches(cfg: Config, model, split: str, limit=None):
-    """Normalised ``(inputs, labels)`` batches of a config's dataloader."""
+def _split_batches(cfg: Config, model, split: str, limit=None,
+                   skipped=None):
+    """Normalised ``(inputs, labels)`` batches of a config's dataloader.
+
+    Unreadable image files are skipped (:func:`~mbv3.datasets.
+    skip_bad_files`) and appended to ``skipped`` (``dict(image, error)``).
+    """
     from mmengine.runner import Runner
 
     from mbv3.apis.train import prepare_data
+    from mbv3.datasets import skip_bad_files
     prepare_data(cfg)
-    loader_cfg = dict(cfg.get(f'{split}_dataloader'))
+    loader_cfg = skip_bad_files(copy.deepcopy(dict(
+        cfg.get(f'{split}_dataloader'))))
     loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
     loader = Runner.build_dataloader(loader_cfg)
     batches = []
     with torch.no_grad():
-        for i, data in enumerate(loader):
-            if limit is not None and i >= limit:
+        for data in loader:
+            if limit is not None and len(batches) >= limit:
                 break
+            if skipped is not None:
+                skipped.extend(data.pop(SKIPPED_KEY, []))
+            if not data['inputs']:
+                continue
             data = model.data_preprocessor(data, False)
             labels = torch.stack([s.gt_label for s in data['data_samples']])
             batches.append((data['inputs'], labels.reshape(-1).numpy()))
@@ -93,18 +108,28 @@ def export_from_config(args: argparse.Namespace) -> dict:
 
 
 def _quantize_and_evaluate(model, args) -> dict:
-    calib = _split_batches(model.cfg, model, 'train', args.calib_batches)
+    skipped = []
+    calib = _split_batches(model.cfg, model, 'train', args.calib_batches,
+                           skipped)
     quantize_int8(args.out, args.int8, [inputs for inputs, _ in calib])
-    val = _split_batches(model.cfg, model, 'val')
+    val = _split_batches(model.cfg, model, 'val', skipped=skipped)
     fp32, int8 = onnx_session(args.out), onnx_session(args.int8)
-    return dict(int8_out=args.int8,
+    return dict(int8_out=args.int8, skipped=skipped,
                 fp32_top1=onnx_accuracy(fp32, val),
                 int8_top1=onnx_accuracy(int8, val),
                 int8_max_abs_diff=max_abs_diff(model, int8, val[0][0]))
 
 
 def main(argv=None) -> dict:
-    report = export_from_config(parse_export_args(argv))
+    """Export, check, and print the report; with ``--int8``, unreadable
+    files of the calibration and val splits are skipped and listed.
+
+    Raises:
+        SkippedFilesError: At the end, when files were skipped and
+            ``--allow-skipped`` not given.
+    """
+    args = parse_export_args(argv)
+    report = export_from_config(args)
     print(f"exported {report['out']}; max |eager - onnxruntime| on real "
           f"photos: {report['max_abs_diff']:.2e}")
     if 'int8_out' in report:
@@ -113,4 +138,5 @@ def main(argv=None) -> dict:
               f" (change {report['int8_top1'] - report['fp32_top1']:+.2f} "
               f"points); max |int8 - eager| logit "
               f"{report['int8_max_abs_diff']:.3f}")
+    report_skipped(report.get('skipped', ()), args.allow_skipped)
     return report

@@ -121,7 +121,8 @@ def test_infer_csv_one_row_per_rank(checkpoint, photo_dir, tmp_path):
     with open(out, newline='') as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 4 * 10  # topk clipped to the 10 classes
-    assert list(rows[0]) == ['image', 'rank', 'label', 'class', 'score']
+    assert list(rows[0]) == ['image', 'rank', 'label', 'class', 'score',
+                             'error']
     first = [r for r in rows if r['image'] == results[0]['image']]
     assert [int(r['rank']) for r in first] == list(range(1, 11))
     assert first[0]['class'] == results[0]['pred_class']
