@@ -48,6 +48,19 @@ def digits_subset(tmp_path_factory):
     return root, info
 
 
+def initial_checkpoint(config, path, classes):
+    """A model of ``config`` with its seeded initial weights, saved as
+    training saves it (the class names in ``meta['dataset_meta']``)."""
+    from mbv3.apis import init_model
+    torch.manual_seed(0)
+    model = init_model(config)
+    model.init_weights()
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=tuple(classes)))),
+               str(path))
+    return str(path)
+
+
 def run_tool(script, *args, timeout=600, env=None):
     """Run a tools/ script in a subprocess; return CompletedProcess."""
     cmd = [sys.executable, os.path.join(REPO, 'tools', script), *args]

@@ -79,11 +79,14 @@ def count_images(folder: str) -> int:
 def result_markdown(result: dict) -> str:
     """The generated README section for a recorded result."""
     minutes, seconds = divmod(round(result['wall_s']), 60)
+    threads = result.get('threads')
+    threads = f', {threads} thread{"s" if threads > 1 else ""}' \
+        if threads else ''
     return '\n'.join([
         BEGIN,
         f"Measured: **{result['top1']:.1f}% val top-1** on the "
         f"{result['val_images']} val crops after {result['epochs']} epochs "
         f"on the {result['train_images']} train crops, "
-        f"{minutes} min {seconds:02d} s wall on {result['machine']} "
+        f"{minutes} min {seconds:02d} s wall on {result['machine']}{threads} "
         f"(`{result['command']}`).",
         END])

@@ -5,16 +5,15 @@ import json
 import os
 
 import pytest
-import torch
 
-from mbv3.apis import init_model
 from mbv3.apis.data_root import (DataRootMismatchError, check_data_root,
                                  resolve_num_classes)
 from mbv3.apis.command import run_command
 from mbv3.apis.infer import infer
 from mbv3.apis.train import build_train_config, parse_train_args, train
 from mbv3.datasets.folder import make_val_split
-from tests.conftest import DIGITS_CONFIG, REPO, write_image_folder
+from tests.conftest import (DIGITS_CONFIG, REPO, initial_checkpoint,
+                            run_tool, write_image_folder)
 
 RECIPES = sorted(glob.glob(os.path.join(REPO, 'configs', '[!_]*', '*.py')))
 
@@ -148,19 +147,13 @@ def test_split_of_train_only_folder_is_recorded_and_reused(tmp_path):
 
 @pytest.fixture(scope='module')
 def three_class_checkpoint(tmp_path_factory):
-    """A digits-recipe model for 3 classes, saved as training saves it
-    (the class names in ``meta['dataset_meta']``)."""
+    """A digits-recipe model for 3 classes, saved as training saves it."""
     from mmengine.config import Config
     cfg = Config.fromfile(DIGITS_CONFIG)
     classes = ('brick', 'grass', 'gravel')
     resolve_num_classes(cfg, classes)
-    torch.manual_seed(0)
-    model = init_model(cfg)
-    model.init_weights()
-    path = str(tmp_path_factory.mktemp('ckpt') / 'epoch_1.pth')
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=dict(classes=classes))), path)
-    return path
+    return initial_checkpoint(
+        cfg, tmp_path_factory.mktemp('ckpt') / 'epoch_1.pth', classes)
 
 
 def test_infer_prints_class_names_of_the_checkpoint(three_class_checkpoint,
@@ -214,3 +207,41 @@ def test_one_corrupt_image_costs_only_itself(three_class_checkpoint,
     assert len(rows) == 1 + 6 * 3 + 1
     assert [r for r in rows if r.startswith(bad)][0].startswith(
         f'{bad},,,,,cannot read image')
+
+
+@pytest.mark.slow
+def test_train_only_folder_end_to_end(tmp_path):
+    """Train one epoch on a folder without val/, then test.py reads the
+    recorded split, and skips (and lists) a val image damaged since."""
+    from mbv3.utils.checkpoint import load_checkpoint_file
+    root = write_image_folder(tmp_path / 'tex', ('train', ), per_class=10)
+    work_dir = str(tmp_path / 'work')
+    out = run_tool('train.py', DIGITS_CONFIG, '--data-root', root,
+                   '--work-dir', work_dir, '--cfg-options',
+                   'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+                   'default_hooks.checkpoint.interval=1', timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    checkpoint = os.path.join(work_dir, 'epoch_1.pth')
+    meta = load_checkpoint_file(checkpoint)['meta']
+    assert meta['dataset_meta']['classes'] == ('brick', 'grass')
+    with open(os.path.join(work_dir, 'val.txt')) as f:
+        val = [line.split()[0] for line in f]
+    assert len(val) == 4
+    bad = os.path.join(root, 'train', val[0])
+    with open(bad, 'w') as f:
+        f.write('oops\n')
+    result = str(tmp_path / 'test.json')
+    out = run_tool('test.py', DIGITS_CONFIG, checkpoint, '--data-root', root,
+                   '--work-dir', str(tmp_path / 'test'), '--out', result,
+                   timeout=600)
+    assert out.returncode == 1, out.stderr[-3000:]
+    with open(result) as f:
+        report = json.load(f)
+    assert [item['image'] for item in report['skipped']] == [bad]
+    assert report['skipped'][0]['error'].startswith(
+        f'cannot read image {bad!r} (5 bytes)')
+    # top-1 over the 3 readable val images of the recorded split
+    assert report['metrics']['accuracy/top1'] * 3 / 100 == pytest.approx(
+        round(report['metrics']['accuracy/top1'] * 3 / 100), abs=1e-6)
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        'error: SkippedFilesError: 1 unreadable file(s) skipped')

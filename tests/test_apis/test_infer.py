@@ -6,12 +6,11 @@ import os
 
 import numpy as np
 import pytest
-import torch
 
 from mbv3.apis import (inference_folder, inference_model, init_model,
                        list_images)
 from mbv3.apis.infer import infer, save_results
-from tests.conftest import DIGITS_CONFIG, run_tool
+from tests.conftest import DIGITS_CONFIG, initial_checkpoint, run_tool
 
 CLASSES = tuple(str(i) for i in range(10))
 
@@ -20,13 +19,9 @@ CLASSES = tuple(str(i) for i in range(10))
 def checkpoint(tmp_path_factory):
     """The digits classifier with its initial weights, saved like a
     training checkpoint (state_dict + class names)."""
-    torch.manual_seed(0)
-    model = init_model(DIGITS_CONFIG)
-    model.init_weights()
-    path = str(tmp_path_factory.mktemp('ckpt') / 'digits.pth')
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=dict(classes=CLASSES))), path)
-    return path
+    return initial_checkpoint(
+        DIGITS_CONFIG, tmp_path_factory.mktemp('ckpt') / 'digits.pth',
+        CLASSES)
 
 
 @pytest.fixture(scope='module')

@@ -39,7 +39,8 @@ def measure(readme: str, machine: str) -> dict:
     return dict(command=command, top1=top1, epochs=epochs, wall_s=wall,
                 train_images=count_images('data/textures/train'),
                 val_images=count_images('data/textures/val'),
-                machine=machine)
+                machine=machine,
+                threads=int(os.environ.get('OMP_NUM_THREADS', '0')) or None)
 
 
 def main(argv=None):
