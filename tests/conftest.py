@@ -100,3 +100,20 @@ def write_image_folder(root, splits, classes=('brick', 'grass'),
                 cv2.imwrite(os.path.join(folder, f'{k:02d}.png'),
                             photo[y:y + size, y:y + size])
     return str(root)
+
+
+@pytest.fixture(autouse=True)
+def _mmengine_restored():
+    """Each test starts with mmengine as installed: fixes that a test, an
+    mbv3 command run in-process or an ``MMEngineFixesHook`` applied are
+    undone after it."""
+    from mbv3.engine.mmengine_fixes import restore_mmengine
+    yield
+    restore_mmengine()
+
+
+@pytest.fixture
+def mmengine_fixes():
+    """mbv3's mmengine fixes, as its commands apply them."""
+    from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+    return apply_mmengine_fixes()

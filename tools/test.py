@@ -1,11 +1,5 @@
-"""Evaluate a checkpoint.
-
-    python tools/test.py CONFIG CHECKPOINT
-"""
-import sys
-
-from mbv3.apis.command import run_command
-from mbv3.apis.test import test
+"""Evaluate a checkpoint: a shim of :mod:`mbv3.cli.test`."""
+from mbv3.cli.test import main
 
 if __name__ == '__main__':
-    sys.exit(run_command(test))
+    main()

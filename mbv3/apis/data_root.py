@@ -2,46 +2,21 @@
 the class count from the folder, and stop a config whose data loaders read
 another folder than its ``data_root`` says."""
 import os.path as osp
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
+from mbv3.datasets.digits import DIGITS_CLASSES
 from mbv3.datasets.folder import SPLIT_INFO, folder_classes, make_val_split
+from mbv3.datasets.preparation import loader_datasets
 
-LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 # Class names of the data sets a recipe's ``data_preparation`` writes,
 # known before they are written.
-PREPARED_CLASSES = dict(digits=tuple(str(i) for i in range(10)))
-
-
-def add_data_root_arg(parser) -> None:
-    """The ``--data-root DIR`` option of train.py, test.py and infer.py."""
-    parser.add_argument(
-        '--data-root', metavar='DIR',
-        help='read every data set from DIR (DIR/train/<class>/<image>, '
-        'optionally DIR/val/...; without val/ a seeded split of train/ is '
-        'recorded in the work dir); the class count comes from the folder '
-        'when the config leaves num_classes out, and nothing is '
-        'auto-prepared')
+PREPARED_CLASSES = dict(digits=DIGITS_CLASSES)
 
 
 class DataRootMismatchError(ValueError):
     """A config's top-level ``data_root`` is not what its loaders read."""
-
-
-def loader_datasets(cfg: Config) -> Iterator[Tuple[str, dict]]:
-    """``(loader key, dataset config)`` of each data loader of ``cfg``;
-    wrappers such as ``RepeatDataset(dataset=...)`` are looked through."""
-    for key in LOADERS:
-        loader = cfg.get(key)
-        if not loader:
-            continue
-        dataset = loader.get('dataset')
-        while isinstance(dataset, dict) and isinstance(
-                dataset.get('dataset'), dict):
-            dataset = dataset['dataset']
-        if isinstance(dataset, dict):
-            yield key, dataset
 
 
 def _is_folder_dataset(dataset: dict) -> bool:

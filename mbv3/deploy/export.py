@@ -1,44 +1,18 @@
-"""The ``tools/deployment/export_onnx.py`` pipeline: config + checkpoint ->
-checked ONNX model, optionally int8-quantized and evaluated."""
-import argparse
+"""Config + checkpoint -> checked ONNX model, optionally int8-quantized
+and evaluated (the library behind ``mbv3-export-onnx``)."""
 import copy
 
 import torch
 from mmengine.config import Config
 
-from mbv3.apis.command import add_command_args, report_skipped
 from mbv3.apis.inference import init_model
 from mbv3.datasets.bad_files import SKIPPED_KEY
+from mbv3.utils.deprecation import moved
 from .fuse import fuse_conv_bn
-from .onnx import (MIN_OPSET, export_onnx, max_abs_diff, onnx_accuracy,
+from .onnx import (export_onnx, max_abs_diff, onnx_accuracy,
                    onnx_session, quantize_int8, sample_photos)
 
 ONNX_TOLERANCE = 1e-4
-
-
-def parse_export_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Export an mbv3 model to ONNX and check it against '
-        'onnxruntime on real photos.')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help="checkpoint file, or 'none' for "
-                        "the config's initial weights")
-    parser.add_argument('out', help='output .onnx file')
-    parser.add_argument('--opset', type=int, default=MIN_OPSET,
-                        help=f'ONNX opset (>= {MIN_OPSET})')
-    parser.add_argument('--shape', type=int, nargs=2, default=(224, 224),
-                        metavar=('H', 'W'),
-                        help='example and check input size in pixels')
-    parser.add_argument('--fuse', action='store_true',
-                        help='fold BN into the convs before exporting')
-    parser.add_argument('--int8', metavar='OUT_INT8',
-                        help='also write a static int8 model here, '
-                        'calibrated on the train split and evaluated on '
-                        'the val split of the config')
-    parser.add_argument('--calib-batches', type=int, default=4,
-                        help='train batches used for int8 calibration')
-    add_command_args(parser, batch=True)
-    return parser.parse_args(argv)
 
 
 def _split_batches(cfg: Config, model, split: str, limit=None,
@@ -50,8 +24,8 @@ def _split_batches(cfg: Config, model, split: str, limit=None,
     """
     from mmengine.runner import Runner
 
-    from mbv3.apis.train import prepare_data
     from mbv3.datasets import skip_bad_files
+    from mbv3.datasets.preparation import prepare_data
     prepare_data(cfg)
     loader_cfg = skip_bad_files(copy.deepcopy(dict(
         cfg.get(f'{split}_dataloader'))))
@@ -79,8 +53,14 @@ def _norm_stats(model):
     return prep.mean.flatten().tolist(), prep.std.flatten().tolist()
 
 
-def export_from_config(args: argparse.Namespace) -> dict:
+def export_from_config(args) -> dict:
     """Build, (fuse,) export, check and optionally quantize.
+
+    Args:
+        args: ``config``, ``checkpoint`` (a path or 'none'), ``out``,
+            ``opset``, ``shape`` ``(H, W)``, ``fuse``, ``int8`` (a path or
+            None) and ``calib_batches``, as ``mbv3-export-onnx`` parses
+            them (:func:`mbv3.cli.export_onnx.parse_args`).
 
     Returns:
         dict: ``out``, ``max_abs_diff`` (eager vs onnxruntime on four real
@@ -120,23 +100,6 @@ def _quantize_and_evaluate(model, args) -> dict:
                 int8_max_abs_diff=max_abs_diff(model, int8, val[0][0]))
 
 
-def main(argv=None) -> dict:
-    """Export, check, and print the report; with ``--int8``, unreadable
-    files of the calibration and val splits are skipped and listed.
-
-    Raises:
-        SkippedFilesError: At the end, when files were skipped and
-            ``--allow-skipped`` not given.
-    """
-    args = parse_export_args(argv)
-    report = export_from_config(args)
-    print(f"exported {report['out']}; max |eager - onnxruntime| on real "
-          f"photos: {report['max_abs_diff']:.2e}")
-    if 'int8_out' in report:
-        print(f"int8 {report['int8_out']}: val top-1 fp32 "
-              f"{report['fp32_top1']:.2f}% -> int8 {report['int8_top1']:.2f}%"
-              f" (change {report['int8_top1'] - report['fp32_top1']:+.2f} "
-              f"points); max |int8 - eager| logit "
-              f"{report['int8_max_abs_diff']:.3f}")
-    report_skipped(report.get('skipped', ()), args.allow_skipped)
-    return report
+main = moved('mbv3.deploy.export.main', 'mbv3.cli.export_onnx.main')
+parse_export_args = moved('mbv3.deploy.export.parse_export_args',
+                          'mbv3.cli.export_onnx.parse_args')

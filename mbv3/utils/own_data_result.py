@@ -20,7 +20,7 @@ _BLOCK = re.compile(r'^```(\w+)\n(.*?)^```$', re.DOTALL | re.MULTILINE)
 def readme_own_data_steps(text: str) -> Tuple[str, str]:
     """The README's Python block that writes ``data/textures`` and its
     one-step training command (the ``python tools/train.py`` line with
-    ``--data-root``).
+    ``--data-root data/textures``).
 
     Raises:
         ValueError: If the README lacks either.
@@ -31,11 +31,11 @@ def readme_own_data_steps(text: str) -> Tuple[str, str]:
     commands = [line.strip() for lang, code in blocks if lang == 'bash'
                 for line in code.splitlines()
                 if line.startswith('python tools/train.py') and
-                '--data-root' in line]
+                '--data-root data/textures' in line]
     if not writer or not commands:
         raise ValueError('the README must hold a python block writing '
                          'data/textures and a "python tools/train.py ... '
-                         '--data-root" command')
+                         '--data-root data/textures" command')
     return writer[0], commands[0]
 
 

@@ -3,14 +3,15 @@ from the folder, a recorded validation split, and the data_root trap."""
 import glob
 import json
 import os
+import sys
 
 import pytest
 
 from mbv3.apis.data_root import (DataRootMismatchError, check_data_root,
                                  resolve_num_classes)
-from mbv3.apis.command import run_command
-from mbv3.apis.infer import infer
-from mbv3.apis.train import build_train_config, parse_train_args, train
+from mbv3.cli.infer import main as infer
+from mbv3.cli.train import build_config, parse_args
+from mbv3.cli.train import main as train
 from mbv3.datasets.folder import make_val_split
 from tests.conftest import (DIGITS_CONFIG, REPO, initial_checkpoint,
                             run_tool, write_image_folder)
@@ -38,7 +39,7 @@ def test_trap_stops_before_training_naming_both_paths(tmp_path, classes):
         os.makedirs(os.path.join(root, 'train', name))
     config = trap_config(tmp_path, root, len(classes))
     with pytest.raises(DataRootMismatchError) as err:
-        build_train_config(parse_train_args([config]))
+        build_config(parse_args([config]))
     assert str(err.value) == (
         f"the config sets data_root={root!r}, but train_dataloader reads "
         "train_dataloader.dataset.data_root='data/digits' (a variable of a "
@@ -48,11 +49,23 @@ def test_trap_stops_before_training_naming_both_paths(tmp_path, classes):
     assert 'num_classes' not in str(err.value)
 
 
-def test_trap_is_one_line_from_the_command(tmp_path, capsys):
+def from_command_line(main, monkeypatch, *args) -> int:
+    """Run a command's ``main()`` as its script does (``sys.argv``); return
+    the exit status."""
+    monkeypatch.setattr(sys, 'argv', ['mbv3', *args])
+    try:
+        main()
+    except SystemExit as done:
+        return done.code
+    return 0
+
+
+def test_trap_is_one_line_from_the_command(tmp_path, capsys, monkeypatch):
     root = str(tmp_path / 'mine')
     config = trap_config(tmp_path, root, 2)
     work_dir = str(tmp_path / 'work')
-    assert run_command(train, [config, '--work-dir', work_dir]) == 1
+    assert from_command_line(train, monkeypatch, config, '--work-dir',
+                             work_dir) == 1
     err = capsys.readouterr().err
     assert err.startswith(
         f'error: DataRootMismatchError: the config sets data_root={root!r}')
@@ -60,7 +73,10 @@ def test_trap_is_one_line_from_the_command(tmp_path, capsys):
     assert err.count('\n') == 1
     assert not os.path.isdir(work_dir)  # stopped before the Runner
     with pytest.raises(DataRootMismatchError):
-        run_command(train, [config, '--work-dir', work_dir, '--debug'])
+        from_command_line(train, monkeypatch, config, '--work-dir',
+                          work_dir, '--debug')
+    with pytest.raises(DataRootMismatchError):  # called from Python
+        train([config, '--work-dir', work_dir])
 
 
 @pytest.mark.parametrize('recipe', RECIPES,
@@ -81,7 +97,7 @@ def test_trap_is_caught_for_every_recipe(tmp_path, recipe):
 def test_data_root_sets_every_loader_and_infers_classes(tmp_path):
     root = write_image_folder(tmp_path / 'tex', ('train', 'val'),
                               classes=('brick', 'grass', 'gravel'))
-    cfg = build_train_config(parse_train_args(
+    cfg = build_config(parse_args(
         [DIGITS_CONFIG, '--data-root', root, '--work-dir',
          str(tmp_path / 'work')]))
     assert 'data_preparation' not in cfg
@@ -95,7 +111,7 @@ def test_data_root_sets_every_loader_and_infers_classes(tmp_path):
     # top-5 of 3 classes is always 100%: only top-1 is kept
     assert cfg.val_evaluator.topk == (1, ) and cfg.model.head.topk == (1, )
     # the digits recipe still counts its own 10 classes
-    digits = build_train_config(parse_train_args([DIGITS_CONFIG]))
+    digits = build_config(parse_args([DIGITS_CONFIG]))
     resolve_num_classes(digits)
     assert digits.model.head.num_classes == 10
     assert digits.val_evaluator.topk == (1, 5)
@@ -104,14 +120,14 @@ def test_data_root_sets_every_loader_and_infers_classes(tmp_path):
 def test_data_root_errors_name_the_folder(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match=r"--data-root '.*nowhere' does not exist"):
-        build_train_config(parse_train_args(
+        build_config(parse_args(
             [DIGITS_CONFIG, '--data-root', str(tmp_path / 'nowhere')]))
     flat = tmp_path / 'flat'
     (flat / 'cat').mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match=r"--data-root '.*flat' has "
                        r"no train/ folder: lay the images out as "
                        r".*flat/train/<class>/<image>"):
-        build_train_config(parse_train_args(
+        build_config(parse_args(
             [DIGITS_CONFIG, '--data-root', str(flat), '--work-dir',
              str(tmp_path / 'w')]))
 
@@ -120,7 +136,7 @@ def test_split_of_train_only_folder_is_recorded_and_reused(tmp_path):
     root = write_image_folder(tmp_path / 'tex', ('train', ), per_class=10)
     work_dir = str(tmp_path / 'work')
     args = [DIGITS_CONFIG, '--data-root', root, '--work-dir', work_dir]
-    cfg = build_train_config(parse_train_args(args))
+    cfg = build_config(parse_args(args))
     with open(os.path.join(work_dir, 'split.json')) as f:
         info = json.load(f)
     assert (info['train'], info['val']) == (16, 4)
@@ -136,7 +152,7 @@ def test_split_of_train_only_folder_is_recorded_and_reused(tmp_path):
     # a second run (resume, or test.py reading the work dir) reuses it,
     # even after new images arrive
     write_image_folder(tmp_path / 'tex', ('train', ), per_class=12)
-    build_train_config(parse_train_args(args))
+    build_config(parse_args(args))
     with open(os.path.join(work_dir, 'val.txt')) as f:
         assert f.read().splitlines() == val
     with pytest.raises(ValueError, match=r'records a split of .*tex/train.* '
@@ -172,15 +188,16 @@ def test_infer_prints_class_names_of_the_checkpoint(three_class_checkpoint,
 
 
 def test_one_corrupt_image_costs_only_itself(three_class_checkpoint,
-                                              tmp_path, capsys):
+                                              tmp_path, capsys, monkeypatch):
     images = write_image_folder(tmp_path / 'tex', ('val', ),
                                 classes=('brick', 'grass'), per_class=3)
     bad = os.path.join(images, 'val', 'brick', 'broken.jpg')
     with open(bad, 'w') as f:
         f.write('oops\n')  # 5 bytes, not an image
     out_json = str(tmp_path / 'res.json')
-    assert run_command(infer, [DIGITS_CONFIG, three_class_checkpoint,
-                               images, '--out', out_json]) == 1
+    assert from_command_line(infer, monkeypatch, DIGITS_CONFIG,
+                             three_class_checkpoint, images, '--out',
+                             out_json) == 1
     out, err = capsys.readouterr()
     with open(out_json) as f:
         results = json.load(f)
@@ -198,9 +215,9 @@ def test_one_corrupt_image_costs_only_itself(three_class_checkpoint,
         'replace or remove them, or pass --allow-skipped to accept the '
         'skip (--debug shows the traceback)\n')
     out_csv = str(tmp_path / 'r.csv')
-    assert run_command(infer, [DIGITS_CONFIG, three_class_checkpoint,
-                               images, '--out', out_csv,
-                               '--allow-skipped']) == 0
+    assert from_command_line(infer, monkeypatch, DIGITS_CONFIG,
+                             three_class_checkpoint, images, '--out',
+                             out_csv, '--allow-skipped') == 0
     with open(out_csv) as f:
         rows = f.read().splitlines()
     assert rows[0] == 'image,rank,label,class,score,error'

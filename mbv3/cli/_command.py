@@ -1,5 +1,6 @@
-"""What every mbv3 command shares: errors in one line, and the report of
-the input files a batch command skipped as unreadable."""
+"""What mbv3's commands share: errors in one line, ``--data-root``, and
+the report of the input files a batch command skipped as unreadable."""
+import functools
 import sys
 from typing import Callable, List, Optional, Sequence
 
@@ -19,6 +20,17 @@ def add_command_args(parser, batch: bool = False) -> None:
             '--allow-skipped', action='store_true',
             help='exit with status 0 even when unreadable image files were '
             'skipped (they are listed either way)')
+
+
+def add_data_root_arg(parser) -> None:
+    """The ``--data-root DIR`` option of train, test and infer."""
+    parser.add_argument(
+        '--data-root', metavar='DIR',
+        help='read every data set from DIR (DIR/train/<class>/<image>, '
+        'optionally DIR/val/...; without val/ a seeded split of train/ is '
+        'recorded in the work dir); the class count comes from the folder '
+        'when the config leaves num_classes out, and nothing is '
+        'auto-prepared')
 
 
 def report_skipped(skipped: Sequence[dict], allow: bool,
@@ -48,21 +60,26 @@ def one_line(err: BaseException) -> str:
     return f'{type(err).__name__}: {lines[0] if lines else "(no message)"}'
 
 
-def run_command(main: Callable, argv: Optional[List[str]] = None) -> int:
-    """Run a command's ``main(argv)``; an error prints one line (the
-    message names what is wrong, the file and the fix) and returns 1, or,
-    with ``--debug`` in ``argv``, raises with its traceback.
-
-    Returns:
-        int: The exit status: 0, or 1 after an error.
+def command(main: Callable) -> Callable:
+    """Decorate a command's ``main(argv=None)``: run from the command line
+    (``argv`` None), an error prints one line (the message names what is
+    wrong, the file and the fix) and exits with status 1, or, with
+    ``--debug``, raises with its traceback; called from Python with
+    ``argv``, errors raise as usual.
     """
-    argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        main(argv)
-    except Exception as err:  # noqa: BLE001 -- every error, one line
-        if '--debug' in argv:
-            raise
-        print(f'error: {one_line(err)} (--debug shows the traceback)',
-              file=sys.stderr)
-        return 1
-    return 0
+
+    @functools.wraps(main)
+    def run(argv: Optional[List[str]] = None):
+        if argv is not None:
+            return main(argv)
+        argv = sys.argv[1:]
+        try:
+            return main(argv)
+        except Exception as err:  # noqa: BLE001 -- every error, one line
+            if '--debug' in argv:
+                raise
+            print(f'error: {one_line(err)} (--debug shows the traceback)',
+                  file=sys.stderr)
+            sys.exit(1)
+
+    return run
