@@ -121,7 +121,8 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
     """Load a config and apply the run's options to it; warn about
     top-level keys that look misspelt (:func:`misspelled_keys`); stop a
     config whose top-level ``data_root`` its loaders do not read
-    (:func:`~mbv3.apis.data_root.check_data_root`).
+    (:func:`~mbv3.apis.data_root.check_data_root`); fill a class count left
+    to the data (:func:`~mbv3.apis.data_root.resolve_num_classes`).
 
     Args:
         config (str): Config path; one not found from the current folder
@@ -147,7 +148,8 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
 
     Raises:
         FileNotFoundError: If the config, the checkpoint to resume, or the
-            ``data_root`` folder is missing.
+            ``data_root`` folder is missing, or the class count is left to
+            a training folder that does not exist.
         DataRootMismatchError: If the top-level ``data_root`` is not what
             the loaders read.
     """
@@ -171,6 +173,7 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
         apply_data_root(cfg, data_root, split_dir or cfg.work_dir,
                         make_split)
     check_data_root(cfg)
+    resolve_num_classes(cfg)
     checkpoint = resolve_resume(resume, cfg.work_dir)
     if checkpoint is not None:
         cfg.resume = True
@@ -180,9 +183,8 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
 
 
 def run_training(cfg: Config):
-    """Set up distribution, prepare the data (rank 0), fill a class count
-    left to the data (:func:`~mbv3.apis.data_root.resolve_num_classes`),
-    build the Runner from ``cfg`` and train.
+    """Set up distribution, prepare the data (rank 0), build the Runner
+    from ``cfg`` and train.
 
     ``runner_type`` in the config (e.g. 'FlexibleRunner' with an FSDP
     strategy) selects the Runner class. mbv3's commands apply the mmengine
@@ -199,7 +201,6 @@ def run_training(cfg: Config):
         import torch.distributed as dist
         if dist.is_initialized():
             dist.barrier()
-    resolve_num_classes(cfg)
     if 'runner_type' in cfg:
         from mbv3.registry import RUNNERS
         runner = RUNNERS.build(cfg)

@@ -10,7 +10,6 @@ import os.path as osp
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 
-from mbv3.apis.data_root import resolve_num_classes
 from mbv3.apis.test import add_confusion_matrix, save_metrics
 from mbv3.datasets import skip_bad_files
 from mbv3.apis.train import build_train_config
@@ -84,7 +83,6 @@ def main(argv=None) -> dict:
                              data_root=args.data_root,
                              split_dir=osp.dirname(args.checkpoint),
                              make_split=False)
-    resolve_num_classes(cfg)
     cfg.load_from = args.checkpoint
     if args.confusion_matrix is not None:
         add_confusion_matrix(cfg, args.confusion_matrix)

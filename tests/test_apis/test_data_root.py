@@ -95,6 +95,7 @@ def test_trap_is_caught_for_every_recipe(tmp_path, recipe):
 
 
 def test_data_root_sets_every_loader_and_infers_classes(tmp_path):
+    from mmengine.config import Config
     root = write_image_folder(tmp_path / 'tex', ('train', 'val'),
                               classes=('brick', 'grass', 'gravel'))
     cfg = build_config(parse_args(
@@ -104,15 +105,14 @@ def test_data_root_sets_every_loader_and_infers_classes(tmp_path):
     assert cfg.data_root == root
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[key].dataset.data_root == root
-    assert cfg.model.head.num_classes is None
-    resolve_num_classes(cfg)
+    assert Config.fromfile(DIGITS_CONFIG).model.head.num_classes is None
     assert cfg.model.head.num_classes == 3
     assert cfg.data_preprocessor.num_classes == 3
     # top-5 of 3 classes is always 100%: only top-1 is kept
     assert cfg.val_evaluator.topk == (1, ) and cfg.model.head.topk == (1, )
-    # the digits recipe still counts its own 10 classes
+    # the digits recipe still counts its own 10 classes (known before
+    # data_preparation writes them)
     digits = build_config(parse_args([DIGITS_CONFIG]))
-    resolve_num_classes(digits)
     assert digits.model.head.num_classes == 10
     assert digits.val_evaluator.topk == (1, 5)
 
