@@ -7,6 +7,7 @@ import os.path as osp
 import sys
 from typing import List, Optional, Sequence, Union
 
+import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config
@@ -17,6 +18,7 @@ from mmengine.utils import ProgressBar
 
 from mbv3.convert.hub import resolve_checkpoint
 from mbv3.datasets.folder import IMG_EXTENSIONS
+from mbv3.models.input_spec import model_channels
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import load_checkpoint_file
 from mbv3.utils.config_files import find_config
@@ -126,10 +128,15 @@ def init_model(config, checkpoint: Optional[str] = None,
     return model.to(device).eval()
 
 
-def _test_pipeline(cfg, from_array: bool):
+def _test_pipeline(cfg, from_array: bool, channels: int):
+    """The config's test pipeline; a 1-channel model's files load as
+    grayscale, and arrays skip the loading."""
     pipeline = [dict(t) for t in cfg.test_dataloader.dataset.pipeline]
-    if from_array and pipeline[0]['type'].endswith('LoadImageFromFile'):
-        pipeline = pipeline[1:]
+    if pipeline[0]['type'].endswith('LoadImageFromFile'):
+        if from_array:
+            pipeline = pipeline[1:]
+        elif channels == 1:
+            pipeline[0]['color_type'] = 'grayscale'
     return Compose(pipeline)
 
 
@@ -140,12 +147,15 @@ def _check_topk(topk, num_classes: int):
                          f'number of classes), got {topk!r}')
 
 
-def _load_input(image: Union[str, np.ndarray]) -> dict:
-    """The pipeline's input dict for a path or a BGR array."""
+def _load_input(image: Union[str, np.ndarray], channels: int) -> dict:
+    """The pipeline's input dict for a path or a BGR array (converted to
+    grayscale for a 1-channel model)."""
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f'image array must be (H, W, 3) uint8 BGR, got '
                              f'shape {image.shape} dtype {image.dtype}')
+        if channels == 1:
+            image = mmcv.bgr2gray(image)
         return dict(img=image, img_shape=image.shape[:2],
                     ori_shape=image.shape[:2])
     if not osp.isfile(str(image)):
@@ -177,12 +187,15 @@ def _classify_batch(model, images: Sequence, skip_bad_files: bool = False
     ``skip_bad_files``, an unreadable file gives ``dict(error=message)``."""
     from mbv3.datasets.transforms import ImageDecodeError
     pipelines, packed, errors = {}, [], {}
+    channels = model_channels(model)
     for i, image in enumerate(images):
         from_array = isinstance(image, np.ndarray)
         if from_array not in pipelines:
-            pipelines[from_array] = _test_pipeline(model.cfg, from_array)
+            pipelines[from_array] = _test_pipeline(model.cfg, from_array,
+                                                   channels)
         try:
-            packed.append(pipelines[from_array](_load_input(image)))
+            packed.append(pipelines[from_array](_load_input(image,
+                                                            channels)))
         except (ImageDecodeError, FileNotFoundError) as err:
             if not skip_bad_files:
                 raise

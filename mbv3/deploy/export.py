@@ -7,6 +7,7 @@ from mmengine.config import Config
 
 from mbv3.apis.inference import init_model
 from mbv3.datasets.bad_files import SKIPPED_KEY
+from mbv3.models.input_spec import input_spec
 from mbv3.utils.deprecation import moved
 from .fuse import fuse_conv_bn
 from .onnx import (export_onnx, max_abs_diff, onnx_accuracy,
@@ -46,19 +47,13 @@ def _split_batches(cfg: Config, model, split: str, limit=None,
     return batches
 
 
-def _norm_stats(model):
-    prep = model.data_preprocessor
-    if not getattr(prep, '_enable_normalize', False):
-        return (0., 0., 0.), (1., 1., 1.)
-    return prep.mean.flatten().tolist(), prep.std.flatten().tolist()
-
-
 def export_from_config(args) -> dict:
     """Build, (fuse,) export, check and optionally quantize.
 
     Args:
         args: ``config``, ``checkpoint`` (a path or 'none'), ``out``,
-            ``opset``, ``shape`` ``(H, W)``, ``fuse``, ``int8`` (a path or
+            ``opset``, ``shape`` ``(H, W)`` or None (the model's input size,
+            :func:`mbv3.models.input_spec`), ``fuse``, ``int8`` (a path or
             None) and ``calib_batches``, as ``mbv3-export-onnx`` parses
             them (:func:`mbv3.cli.export_onnx.parse_args`).
 
@@ -75,8 +70,9 @@ def export_from_config(args) -> dict:
     model = init_model(args.config, checkpoint)
     if args.fuse:
         fuse_conv_bn(model)
-    export_onnx(model, args.out, (1, 3, *args.shape), args.opset)
-    photos = sample_photos(args.shape[0], *_norm_stats(model))
+    spec = input_spec(model, args.shape)
+    export_onnx(model, args.out, spec.batch_shape(1), args.opset)
+    photos = sample_photos(spec)
     diff = max_abs_diff(model, onnx_session(args.out), photos)
     report = dict(out=args.out, max_abs_diff=diff)
     if diff > ONNX_TOLERANCE:

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from mbv3.apis import init_model
 from mbv3.deploy import (export_onnx, max_abs_diff, onnx_session,
                          quantize_int8, run_onnx)
 from mbv3.models.backbones import MobileNetV3
-from mbv3.apis import init_model
 from tests.conftest import DIGITS_CONFIG, run_tool, write_image_folder
 from tests.test_models.test_classifiers.test_image_classifier import \
     randomise_bn
@@ -69,3 +69,21 @@ def test_int8_calibration_skips_and_lists_unreadable_files(tmp_path):
     assert [len(labels) for _, labels in batches] == [6]
     assert [item['image'] for item in skipped] == [bad]
     assert skipped[0]['error'].startswith(f'cannot read image {bad!r}')
+
+
+def test_export_tool_takes_the_input_from_a_one_channel_model(
+        tmp_path, gray_digits_config):
+    # Issue 11 input 8: the tool fed (1, 3, H, W) and 3-channel photos to a
+    # 1-channel model and stopped with "... must have 1 channels".
+    out = tmp_path / 'gray.onnx'
+    proc = run_tool('deployment/export_onnx.py', gray_digits_config, 'none',
+                    str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    diff = float(re.search(r'on real photos: (\S+)', proc.stdout).group(1))
+    assert diff <= 1e-4
+    import onnx
+    dims = onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim
+    assert dims[1].dim_value == 1
+    session = onnx_session(str(out))
+    logits = run_onnx(session, np.zeros((2, 1, 32, 32), np.float32))
+    assert logits.shape == (2, 10)
