@@ -6,7 +6,7 @@ data_preparation = dict(type='digits', root=data_root, val_ratio=0.2, seed=0)
 input_size = 32
 
 data_preprocessor = dict(
-    num_classes=10,
+    num_classes=None,  # the class count of the training folder
     # ImageNet statistics in 0..255 units, RGB
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
