@@ -1,9 +1,13 @@
 """Config + checkpoint -> checked ONNX model, optionally int8-quantized
 and evaluated (the library behind ``mbv3-export-onnx``)."""
+import copy
+
 import torch
 from mmengine.config import Config
 
 from mbv3.apis.inference import init_model
+from mbv3.datasets.bad_files import SKIPPED_KEY
+from mbv3.models.input_spec import input_spec
 from mbv3.utils.deprecation import moved
 from .fuse import fuse_conv_bn
 from .onnx import (check_sizes, export_onnx, max_abs_diff, onnx_accuracy,
@@ -12,31 +16,35 @@ from .onnx import (check_sizes, export_onnx, max_abs_diff, onnx_accuracy,
 ONNX_TOLERANCE = 1e-4
 
 
-def _split_batches(cfg: Config, model, split: str, limit=None):
-    """Normalised ``(inputs, labels)`` batches of a config's dataloader."""
+def _split_batches(cfg: Config, model, split: str, limit=None,
+                   skipped=None):
+    """Normalised ``(inputs, labels)`` batches of a config's dataloader.
+
+    Unreadable image files are skipped (:func:`~mbv3.datasets.
+    skip_bad_files`) and appended to ``skipped`` (``dict(image, error)``).
+    """
     from mmengine.runner import Runner
 
+    from mbv3.datasets import skip_bad_files
     from mbv3.datasets.preparation import prepare_data
     prepare_data(cfg)
-    loader_cfg = dict(cfg.get(f'{split}_dataloader'))
+    loader_cfg = skip_bad_files(copy.deepcopy(dict(
+        cfg.get(f'{split}_dataloader'))))
     loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
     loader = Runner.build_dataloader(loader_cfg)
     batches = []
     with torch.no_grad():
-        for i, data in enumerate(loader):
-            if limit is not None and i >= limit:
+        for data in loader:
+            if limit is not None and len(batches) >= limit:
                 break
+            if skipped is not None:
+                skipped.extend(data.pop(SKIPPED_KEY, []))
+            if not data['inputs']:
+                continue
             data = model.data_preprocessor(data, False)
             labels = torch.stack([s.gt_label for s in data['data_samples']])
             batches.append((data['inputs'], labels.reshape(-1).numpy()))
     return batches
-
-
-def _norm_stats(model):
-    prep = model.data_preprocessor
-    if not getattr(prep, '_enable_normalize', False):
-        return (0., 0., 0.), (1., 1., 1.)
-    return prep.mean.flatten().tolist(), prep.std.flatten().tolist()
 
 
 def export_from_config(args) -> dict:
@@ -44,7 +52,8 @@ def export_from_config(args) -> dict:
 
     Args:
         args: ``config``, ``checkpoint`` (a path or 'none'), ``out``,
-            ``opset``, ``shape`` ``(H, W)``, ``fuse``, ``int8`` (a path or
+            ``opset``, ``shape`` ``(H, W)`` or None (the model's input size,
+            :func:`mbv3.models.input_spec`), ``fuse``, ``int8`` (a path or
             None) and ``calib_batches``, as ``mbv3-export-onnx`` parses
             them (:func:`mbv3.cli.export_onnx.parse_args`).
 
@@ -62,11 +71,12 @@ def export_from_config(args) -> dict:
     model = init_model(args.config, checkpoint)
     if args.fuse:
         fuse_conv_bn(model)
-    export_onnx(model, args.out, (1, 3, *args.shape), args.opset)
-    session, sizes = onnx_session(args.out), check_sizes(args.shape)
-    diff = max(max_abs_diff(model, session,
-                            sample_photos(size, *_norm_stats(model)))
-               for size in sizes)
+    spec = input_spec(model, args.shape)
+    export_onnx(model, args.out, spec.batch_shape(1), args.opset)
+    session, specs = onnx_session(args.out), check_sizes(spec)
+    diff = max(max_abs_diff(model, session, sample_photos(check))
+               for check in specs)
+    sizes = [(check.height, check.width) for check in specs]
     report = dict(out=args.out, max_abs_diff=diff, check_sizes=sizes)
     if diff > ONNX_TOLERANCE:
         raise RuntimeError(f'onnxruntime output differs from eager by {diff} '
@@ -78,11 +88,13 @@ def export_from_config(args) -> dict:
 
 
 def _quantize_and_evaluate(model, args) -> dict:
-    calib = _split_batches(model.cfg, model, 'train', args.calib_batches)
+    skipped = []
+    calib = _split_batches(model.cfg, model, 'train', args.calib_batches,
+                           skipped)
     quantize_int8(args.out, args.int8, [inputs for inputs, _ in calib])
-    val = _split_batches(model.cfg, model, 'val')
+    val = _split_batches(model.cfg, model, 'val', skipped=skipped)
     fp32, int8 = onnx_session(args.out), onnx_session(args.int8)
-    return dict(int8_out=args.int8,
+    return dict(int8_out=args.int8, skipped=skipped,
                 fp32_top1=onnx_accuracy(fp32, val),
                 int8_top1=onnx_accuracy(int8, val),
                 int8_max_abs_diff=max_abs_diff(model, int8, val[0][0]))

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mbv3.models.input_spec import InputSpec
+
 MIN_OPSET = 17
 
 
@@ -88,45 +90,54 @@ def max_abs_diff(model: nn.Module, session, x: torch.Tensor) -> float:
     return float(np.abs(expected.cpu().numpy() - got).max())
 
 
-def check_sizes(shape: Sequence[int]) -> Tuple[Tuple[int, int], ...]:
-    """The sizes an exported model is checked at: the export size ``(H,
+def check_sizes(spec: InputSpec) -> Tuple[InputSpec, InputSpec]:
+    """The inputs an exported model is checked at: the export size ``(H,
     W)`` and ``(H + 17, W + 9)``, which is odd where ``H``/``W`` are even,
     not square and off every stride, so that a padding or size baked into
     the graph at the export size shows.
 
     Args:
-        shape (Sequence[int]): ``(H, W)`` export size in pixels.
+        spec (InputSpec): The export input (:func:`mbv3.models.input_spec`).
 
     Returns:
-        tuple[tuple[int, int], ...]: ``(H, W)`` sizes in pixels.
+        tuple[InputSpec, InputSpec]: ``spec`` and ``spec`` at the second
+        size.
     """
-    height, width = shape
-    return (height, width), (height + 17, width + 9)
+    return spec, spec._replace(height=spec.height + 17,
+                               width=spec.width + 9)
 
 
-def sample_photos(size=224, mean=(123.675, 116.28, 103.53),
-                  std=(58.395, 57.12, 57.375)) -> torch.Tensor:
+def sample_photos(spec: InputSpec) -> torch.Tensor:
     """Four real photos bundled with scikit-image (astronaut, chelsea,
-    coffee, rocket), resized and normalised.
+    coffee, rocket) as a model takes them: resized, converted to its
+    channel count and normalised.
 
     Args:
-        size (int | tuple[int, int]): Output size in pixels, square or
-            ``(H, W)``.
-        mean (Sequence[float]): RGB mean in 0..255 units.
-        std (Sequence[float]): RGB std in 0..255 units.
+        spec (InputSpec): The model's input, from
+            :func:`mbv3.models.input_spec`; 1 channel gives the photos'
+            luminance (ITU-R 601, scikit-image's ``rgb2gray``) in 0..255,
+            3 channels RGB.
 
     Returns:
-        Tensor: ``(4, 3, H, W)`` float32.
+        Tensor: ``(4, C, H, W)`` float32.
+
+    Raises:
+        ValueError: For a channel count other than 1 or 3.
     """
     from skimage import data
+    from skimage.color import rgb2gray
     from skimage.transform import resize
-    size = (size, size) if isinstance(size, int) else tuple(size)
+    if spec.channels not in (1, 3):
+        raise ValueError(f'check photos exist for 1 (grayscale) or 3 (RGB) '
+                         f'channels, the model takes {spec.channels}')
     photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
+    if spec.channels == 1:
+        photos = [rgb2gray(im)[..., None] * 255.0 for im in photos]
     batch = np.stack([
-        resize(im, size, anti_aliasing=True, preserve_range=True)
-        for im in photos
+        resize(im, (spec.height, spec.width), anti_aliasing=True,
+               preserve_range=True) for im in photos
     ]).astype(np.float32)
-    batch = (batch - np.float32(mean)) / np.float32(std)
+    batch = (batch - np.float32(spec.mean)) / np.float32(spec.std)
     return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
 
 

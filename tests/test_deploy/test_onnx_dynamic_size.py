@@ -5,6 +5,7 @@ import torch
 
 from mbv3.deploy import check_sizes, export_onnx, onnx_session
 from mbv3.models.backbones import MobileNetV3
+from mbv3.models.input_spec import InputSpec
 from tests.test_models.test_classifiers.test_image_classifier import \
     randomise_bn
 
@@ -38,5 +39,6 @@ def test_conv2d_same_padding_follows_the_runtime_size(tmp_path, one_thread):
 
 
 def test_check_sizes_adds_an_odd_non_square_size():
-    assert check_sizes((224, 224)) == ((224, 224), (241, 233))
-    assert check_sizes((32, 32)) == ((32, 32), (49, 41))
+    spec = InputSpec(1, 32, 32, (127.5, ), (127.5, ))
+    assert check_sizes(spec) == (spec, InputSpec(1, 49, 41, (127.5, ),
+                                                 (127.5, )))
