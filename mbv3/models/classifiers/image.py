@@ -6,6 +6,7 @@ from mmengine.model import BaseModel
 
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
+from ..builder import build_fed_by, output_channels
 
 
 @MODELS.register_module()
@@ -25,6 +26,9 @@ class ImageClassifier(BaseModel):
         backbone (dict): Backbone config, e.g. ``dict(type='MobileNetV3')``.
         neck (dict, optional): Neck config (``GlobalAveragePooling``).
         head (dict, optional): Head config (``StackedLinearClsHead``).
+            A neck or head config without ``in_channels`` gets the widths
+            of what feeds it (the backbone's ``out_channels``; the last
+            one for the head).
         data_preprocessor (dict, optional): Defaults to
             ``ClsDataPreprocessor`` without normalisation.
         init_cfg (dict, optional): mmengine init config, e.g.
@@ -48,10 +52,12 @@ class ImageClassifier(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        channels = output_channels(self.backbone)
         if neck is not None:
-            self.neck = MODELS.build(neck)
+            self.neck = build_fed_by(neck, channels)
+            channels = output_channels(self.neck, channels)
         if head is not None:
-            self.head = MODELS.build(head)
+            self.head = build_fed_by(head, channels, last_only=True)
 
     @property
     def with_neck(self) -> bool:

@@ -8,6 +8,7 @@ from mmengine.structures import PixelData
 
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
+from ..builder import build_fed_by, output_channels
 
 
 @MODELS.register_module()
@@ -30,7 +31,8 @@ class EncoderDecoder(BaseModel):
         backbone (dict): Backbone config, e.g. ``dict(type='MobileNetV3',
             arch='large', out_indices=(4, 16), output_stride=16)``.
         decode_head (dict): Head config; its output has ``num_classes``
-            channels.
+            channels. A neck or head config without ``in_channels`` gets
+            the widths of what feeds it (the backbone's ``out_channels``).
         neck (dict, optional): Neck config.
         loss_decode (dict): Loss config. Defaults to cross-entropy that
             ignores label 255.
@@ -53,9 +55,11 @@ class EncoderDecoder(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        channels = output_channels(self.backbone)
         if neck is not None:
-            self.neck = MODELS.build(neck)
-        self.decode_head = MODELS.build(decode_head)
+            self.neck = build_fed_by(neck, channels)
+            channels = output_channels(self.neck, channels)
+        self.decode_head = build_fed_by(decode_head, channels)
         self.loss_decode = MODELS.build(loss_decode)
         self.align_corners = align_corners
 
