@@ -41,7 +41,10 @@ def main(argv=None) -> dict:
     :func:`mbv3.deploy.export.export_from_config`."""
     args = parse_args(argv)
     apply_mmengine_fixes()
-    report = export_from_config(args)
+    report = export_from_config(
+        args.config, None if args.checkpoint == 'none' else args.checkpoint,
+        args.out, opset=args.opset, shape=tuple(args.shape), fuse=args.fuse,
+        int8=args.int8, calib_batches=args.calib_batches)
     print(f"exported {report['out']}; max |eager - onnxruntime| on real "
           f"photos: {report['max_abs_diff']:.2e}")
     if 'int8_out' in report:
@@ -54,4 +57,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('export_onnx')

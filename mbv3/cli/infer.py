@@ -63,4 +63,5 @@ def main(argv=None) -> List[dict]:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('infer')

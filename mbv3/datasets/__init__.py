@@ -1,5 +1,9 @@
 from .custom import CustomDataset
+from .digits import prepare_digits
 from .seg_dataset import SegDataset
+from .skimage_seg import prepare_skimage_seg
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['CustomDataset', 'SegDataset']
+__all__ = [
+    'CustomDataset', 'SegDataset', 'prepare_digits', 'prepare_skimage_seg'
+]

@@ -10,10 +10,13 @@ import os.path as osp
 
 import numpy as np
 
+from mbv3.registry import DATA_PREPARERS
+
 DIGITS_CLASSES = tuple(str(i) for i in range(10))
 _MARKER = 'mbv3_digits.json'
 
 
+@DATA_PREPARERS.register_module('digits')
 def prepare_digits(root: str, val_ratio: float = 0.2, seed: int = 0,
                    train_subset: float = 1.0) -> dict:
     """Write the digits into ``root/{train,val}/<digit>/<index>.png``.

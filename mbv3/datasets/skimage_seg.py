@@ -14,6 +14,8 @@ import os.path as osp
 
 import numpy as np
 
+from mbv3.registry import DATA_PREPARERS
+
 SKIMAGE_SEG_CLASSES = ('background', 'bright')
 SKIMAGE_SEG_PHOTOS = ('coins', 'camera')
 _MARKER = 'mbv3_skimage_seg.json'
@@ -34,6 +36,7 @@ def otsu_mask(gray: np.ndarray) -> np.ndarray:
     return binary_fill_holes(gray > threshold_otsu(gray)).astype(np.uint8)
 
 
+@DATA_PREPARERS.register_module('skimage_seg')
 def prepare_skimage_seg(root: str, tile: int = 96, val_every: int = 4) -> dict:
     """Write ``root/img_dir/{train,val}/<photo>_<k>.png`` (grayscale) and
     the masks ``root/ann_dir/{train,val}/<photo>_<k>.png`` (0/1).

@@ -5,7 +5,7 @@ import runpy
 
 import pytest
 
-from mbv3.utils.out_indices_table import (BEGIN, END, out_indices_markdown,
+from mbv3.reports.out_indices_table import (BEGIN, END, out_indices_markdown,
                                           out_indices_rows, update_readme)
 from tests.conftest import REPO
 
