@@ -11,7 +11,9 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.utils import ProgressBar
 
+from mbv3.datasets.custom import IMAGE_EXTENSIONS
 from mbv3.deploy.model import init_model
+from mbv3.utils.checks import check_int
 
 OUT_FORMATS = ('.json', '.csv')
 
@@ -23,15 +25,10 @@ def _test_pipeline(cfg, from_array: bool):
     return Compose(pipeline)
 
 
-IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff',
-                    '.webp')
-
-
 def _check_topk(topk, num_classes: int):
-    if not isinstance(topk, int) or isinstance(topk, bool) or \
-            not 1 <= topk <= num_classes:
-        raise ValueError(f'topk must be an int in [1, {num_classes}] (the '
-                         f'number of classes), got {topk!r}')
+    check_int('topk', topk, 1, num_classes,
+              allowed=f'an int in [1, {num_classes}] (the number of '
+              'classes)')
 
 
 def _load_input(image: Union[str, np.ndarray]) -> dict:
@@ -158,11 +155,8 @@ def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
         FileNotFoundError: See :func:`list_images`.
         ValueError: If ``batch_size`` < 1 or ``topk`` < 1.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f'batch_size must be an int >= 1, got '
-                         f'{batch_size!r}')
-    if not isinstance(topk, int) or isinstance(topk, bool) or topk < 1:
-        raise ValueError(f'topk must be an int >= 1, got {topk!r}')
+    check_int('batch_size', batch_size, low=1)
+    check_int('topk', topk, low=1)
     images = list_images(path)
     bar = ProgressBar(len(images), file=sys.stderr) if progress else None
     classes = model.dataset_meta.get('classes')

@@ -7,8 +7,11 @@ from mmengine.dataset import BaseDataset
 
 from mbv3.registry import DATASETS
 
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
-                  '.tiff', '.webp')
+# The image files mbv3 reads, in training and at inference (what OpenCV
+# decodes); lower case, matched case-insensitively.
+IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif',
+                    '.tiff', '.webp')
+IMG_EXTENSIONS = IMAGE_EXTENSIONS  # mmpretrain's name
 
 
 @DATASETS.register_module()
@@ -44,7 +47,7 @@ class CustomDataset(BaseDataset):
 
     def __init__(self, data_root: str = '', data_prefix='',
                  ann_file: str = '', classes: Optional[Sequence[str]] = None,
-                 extensions: Sequence[str] = IMG_EXTENSIONS,
+                 extensions: Sequence[str] = IMAGE_EXTENSIONS,
                  metainfo: Optional[dict] = None, pipeline=(),
                  test_mode: bool = False, lazy_init: bool = False, **kwargs):
         if isinstance(data_prefix, str):
@@ -61,10 +64,6 @@ class CustomDataset(BaseDataset):
     @property
     def img_prefix(self) -> str:
         return self.data_prefix['img_path']
-
-    @property
-    def CLASSES(self):
-        return self._metainfo.get('classes')
 
     def load_data_list(self) -> List[dict]:
         if self.ann_file:

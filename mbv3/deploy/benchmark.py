@@ -5,12 +5,12 @@ rotates each round), so that load from other processes hits them alike;
 each reports the median over rounds. Ratios are speed-ups over
 torchvision's eager model at the same settings.
 """
-import dataclasses
 import contextlib
+import dataclasses
+import functools
 import os
 import statistics
 import tempfile
-import time
 from typing import Callable, Dict, Optional
 
 import torch
@@ -19,6 +19,7 @@ from torch import nn
 
 from mbv3.utils.deprecation import moved
 from .fuse import prepare_for_inference
+from .timing import seconds_per_call
 
 BASELINE = 'torchvision eager'
 DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -137,23 +138,6 @@ def build_candidates(args, tmpdir: str) -> Dict[str, Callable]:
     return fns
 
 
-def _time_calls(fn: Callable, x, iters: int, device) -> float:
-    """Seconds per call: CUDA events on GPU, ``perf_counter`` on CPU."""
-    if device.type == 'cuda':
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(iters):
-            fn(x)
-        end.record()
-        torch.cuda.synchronize(device)
-        return start.elapsed_time(end) / 1000 / iters
-    begin = time.perf_counter()
-    for _ in range(iters):
-        fn(x)
-    return (time.perf_counter() - begin) / iters
-
-
 def _memory_mb(fn: Callable, x, device, train: bool) -> float:
     """Peak CUDA memory of one call (GPU), or on CPU the tensors kept for
     backward in a training step (what ``with_cp`` saves), in MiB."""
@@ -211,8 +195,8 @@ def run_benchmark(**settings) -> Dict[str, dict]:
         names = list(fns)
         for r in range(args.rounds):
             for name in names[r % len(names):] + names[:r % len(names)]:
-                times[name].append(_time_calls(fns[name], x, args.iters,
-                                               device))
+                times[name].append(seconds_per_call(
+                    functools.partial(fns[name], x), args.iters, device))
     base = statistics.median(times[BASELINE.replace(
         'eager', 'compiled' if args.compile else 'eager')])
     results = {}

@@ -3,16 +3,18 @@
 Everything in the table is computed from the code, never typed:
 ``python tools/analysis_tools/model_zoo.py --out docs/model_zoo.md``.
 """
+import functools
 import os
 import platform
 import statistics
-import time
 from itertools import groupby
 from typing import List, NamedTuple, Sequence, Tuple
 
 import torch
 
+from mbv3.deploy.timing import seconds_per_call
 from mbv3.utils.flops import count_macs
+from mbv3.utils.checks import check_int
 
 # (arch, widen_factor): Small and Large at four widths, mmpretrain's
 # narrow Small tables, and the paper's minimalistic variants.
@@ -68,18 +70,15 @@ def measure_latency(models: Sequence, input_size: int = 224,
     Raises:
         ValueError: If ``rounds`` < 1 or ``warmup`` < 0.
     """
-    if not isinstance(rounds, int) or rounds < 1:
-        raise ValueError(f'rounds must be an int >= 1, got {rounds!r}')
-    if not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f'warmup must be an int >= 0, got {warmup!r}')
+    check_int('rounds', rounds, low=1)
+    check_int('warmup', warmup, low=0)
     x = torch.rand(1, 3, input_size, input_size)
     times = [[] for _ in models]
     for i in range(warmup + rounds):
         for model, samples in zip(models, times):
-            start = time.perf_counter()
-            model(x)
+            seconds = seconds_per_call(functools.partial(model, x))
             if i >= warmup:
-                samples.append((time.perf_counter() - start) * 1e3)
+                samples.append(seconds * 1e3)
     return [statistics.median(samples) for samples in times]
 
 

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from matplotlib import colormaps
 
+from mbv3.utils.checks import check_int
 from .figure import new_figure, save_figure
 from .outputs import selected_outputs
 
@@ -48,10 +49,10 @@ def grad_cam(model, inputs: torch.Tensor, layer: int = -1,
             num_classes = logits.shape[1]
             if target is None:
                 target = int(logits[0].argmax())
-            elif not isinstance(target, int) or \
-                    not 0 <= target < num_classes:
-                raise ValueError(f'target must be a class index in [0, '
-                                 f'{num_classes - 1}], got {target!r}')
+            else:
+                check_int('target', target, 0, num_classes - 1,
+                          allowed=f'a class index in [0, '
+                          f'{num_classes - 1}]')
             logits[0, target].backward()
     finally:
         model.zero_grad(set_to_none=True)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from mbv3.models.backbones.mobilenet_v3 import LayerSpec
+from mbv3.utils.checks import check_int
 from .figure import new_figure, save_figure
 from .outputs import selected_outputs
 
@@ -70,9 +71,7 @@ def plot_feature_maps(image: np.ndarray,
     Raises:
         ValueError: Bad ``size``, ``num_channels`` or output extension.
     """
-    if not isinstance(num_channels, int) or num_channels < 1:
-        raise ValueError(f'num_channels must be an int >= 1, got '
-                         f'{num_channels!r}')
+    check_int('num_channels', num_channels, low=1)
     fig = new_figure(size)
     rows, cols = len(features), num_channels + 2
     axes = fig.subplots(rows, cols, squeeze=False)

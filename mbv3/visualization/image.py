@@ -6,6 +6,8 @@ import mmcv
 import numpy as np
 import torch
 
+from mbv3.utils.checks import check_int
+
 
 def load_image(model, path: str,
                input_size: int) -> Tuple[torch.Tensor, np.ndarray]:
@@ -28,9 +30,8 @@ def load_image(model, path: str,
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'image {path!r} does not exist')
-    if not isinstance(input_size, int) or input_size < 32:
-        raise ValueError(f'input_size must be an int >= 32 (pixels), got '
-                         f'{input_size!r}')
+    check_int('input_size', input_size, low=32,
+              allowed='an int >= 32 (pixels)')
     bgr = mmcv.imresize(mmcv.imread(path, channel_order='bgr'),
                         (input_size, input_size))
     chw = torch.from_numpy(np.ascontiguousarray(bgr.transpose(2, 0, 1)))

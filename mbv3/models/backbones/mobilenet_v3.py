@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mbv3.registry import MODELS
+from mbv3.utils.checks import check_int
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
 
 
@@ -147,16 +148,6 @@ LAST_CONV_RATIO = 6  # last 1x1 conv: 6x the last bneck's width (960, 576)
 OUTPUT_STRIDES = (8, 16, 32)
 
 
-def _check_int(name, value, allowed, low=None, high=None):
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if ok and low is not None:
-        ok = value >= low
-    if ok and high is not None:
-        ok = value <= high
-    if not ok:
-        raise ValueError(f'{name} must be {allowed}, got {value!r}')
-
-
 def parse_arch(arch) -> Tuple[BlockConfig, ...]:
     """Turn an arch name or a user table into typed rows.
 
@@ -192,15 +183,13 @@ def parse_arch(arch) -> Tuple[BlockConfig, ...]:
                 f'got {row!r}')
         row = BlockConfig(*row)
         where = f'arch row {i} {tuple(row)}:'
-        _check_int(f'{where} kernel_size', row.kernel_size,
-                   'an odd int >= 1', low=1)
+        check_int(f'{where} kernel_size', row.kernel_size, low=1,
+                  allowed='an odd int >= 1')
         if row.kernel_size % 2 == 0:
             raise ValueError(f'{where} kernel_size must be an odd int >= 1, '
                              f'got {row.kernel_size}')
-        _check_int(f'{where} mid_channels', row.mid_channels, 'an int >= 1',
-                   low=1)
-        _check_int(f'{where} out_channels', row.out_channels, 'an int >= 1',
-                   low=1)
+        check_int(f'{where} mid_channels', row.mid_channels, low=1)
+        check_int(f'{where} out_channels', row.out_channels, low=1)
         if not isinstance(row.with_se, bool):
             raise ValueError(f'{where} with_se must be a bool, got '
                              f'{row.with_se!r}')
@@ -260,7 +249,7 @@ def plan_layers(arch='small', widen_factor=1.0, output_stride=32,
     if output_stride not in OUTPUT_STRIDES or isinstance(output_stride, bool):
         raise ValueError(f'output_stride must be one of {OUTPUT_STRIDES}, '
                          f'got {output_stride!r}')
-    _check_int('reduction_factor', reduction_factor, 'an int >= 1', low=1)
+    check_int('reduction_factor', reduction_factor, low=1)
 
     def width(c):
         return make_divisible(c * widen_factor, 8)
@@ -452,7 +441,7 @@ class MobileNetV3(BaseModule):
          torch.Size([1, 112, 14, 14]), torch.Size([1, 960, 7, 7])]
     """
 
-    arch_settings = ARCH_SETTINGS
+    arch_settings = ARCH_SETTINGS  # mmpretrain's class table (same object)
 
     def __init__(self,
                  arch='small',
@@ -478,11 +467,9 @@ class MobileNetV3(BaseModule):
         stem, plans, last, specs = plan_layers(arch, widen_factor,
                                                output_stride,
                                                reduction_factor)
-        _check_int('in_channels', in_channels, 'an int >= 1', low=1)
+        check_int('in_channels', in_channels, low=1)
         num_layers = len(specs)
-        _check_int('frozen_stages', frozen_stages,
-                   f'an int in [-1, {num_layers - 1}]', low=-1,
-                   high=num_layers - 1)
+        check_int('frozen_stages', frozen_stages, -1, num_layers - 1)
         if act_cfg is None and arch in RELU_ONLY_ARCHS:
             act_cfg = dict(type='ReLU')
         self.arch = arch
@@ -518,7 +505,6 @@ class MobileNetV3(BaseModule):
             f'layer{num_layers - 1}',
             ConvNormAct(plans[-1].row.out_channels, last, 1, act_cfg=hswish,
                         **common))
-        self.layers = [f'layer{i}' for i in range(num_layers)]
         self._run_plan = self._plan_run()
         self._freeze_stages()
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mbv3.registry import MODELS
+from .registered import registered_layer
 
 
 @MODELS.register_module()
@@ -98,16 +99,7 @@ def build_activation(cfg):
     """
     if cfg is None:
         return nn.Identity()
-    if not isinstance(cfg, dict) or 'type' not in cfg:
-        raise TypeError(f"act_cfg must be a dict with a 'type' key or None, "
-                        f'got {cfg!r}')
-    cfg = dict(cfg)
-    act_cls = cfg['type'] if not isinstance(cfg['type'], str) else \
-        MODELS.get(cfg['type'])
-    if act_cls is None:
-        raise KeyError(f"act_cfg type {cfg['type']!r} is not registered in "
-                       'mbv3.registry.MODELS')
-    cfg.pop('type')
+    act_cls, cfg = registered_layer('act_cfg', cfg, none_ok=True)
     if isinstance(act_cls, type) and issubclass(act_cls, _INPLACE_ACTS):
         cfg.setdefault('inplace', True)
     return act_cls(**cfg)
