@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence
 from mmengine.dataset import BaseDataset
 
 from mbv3.registry import DATASETS
+from .skips import RecordsSkips
 
 # The image files mbv3 reads, in training and at inference (what OpenCV
 # decodes); lower case, matched case-insensitively.
@@ -15,7 +16,7 @@ IMG_EXTENSIONS = IMAGE_EXTENSIONS  # mmpretrain's name
 
 
 @DATASETS.register_module()
-class CustomDataset(BaseDataset):
+class CustomDataset(RecordsSkips, BaseDataset):
     """ImageNet-style folder dataset (mmpretrain's ``CustomDataset``).
 
     Either ``data_root/data_prefix/<class>/**/<image>`` with classes sorted
