@@ -5,7 +5,7 @@ backbone's (or neck's) description of its outputs (``out_channels``, from
 :attr:`MobileNetV3.feature_info`), so configs do not copy widths.
 """
 import inspect
-from typing import Tuple
+from typing import Optional, Tuple
 
 from torch import nn
 
@@ -54,6 +54,22 @@ def build_fed_by(cfg: dict, channels: Tuple[int, ...],
     if 'in_channels' not in cfg and _takes_in_channels(cfg.get('type')):
         cfg['in_channels'] = channels[-1] if last_only else tuple(channels)
     return MODELS.build(cfg)
+
+
+def build_encoder(owner: nn.Module, backbone: dict,
+                  neck: Optional[dict] = None) -> Tuple[int, ...]:
+    """Build ``owner.backbone`` and, with a ``neck`` config, ``owner.neck``
+    fed by it (:func:`build_fed_by`).
+
+    Returns:
+        tuple[int]: The widths of the features a head receives.
+    """
+    owner.backbone = MODELS.build(backbone)
+    channels = output_channels(owner.backbone)
+    if neck is not None:
+        owner.neck = build_fed_by(neck, channels)
+        channels = output_channels(owner.neck, channels)
+    return channels
 
 
 def _takes_in_channels(type_) -> bool:

@@ -6,7 +6,7 @@ from mmengine.model import BaseModel
 
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
-from ..builder import build_fed_by, output_channels
+from ..builder import build_encoder, build_fed_by
 
 
 @MODELS.register_module()
@@ -51,11 +51,7 @@ class ImageClassifier(BaseModel):
             data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        channels = output_channels(self.backbone)
-        if neck is not None:
-            self.neck = build_fed_by(neck, channels)
-            channels = output_channels(self.neck, channels)
+        channels = build_encoder(self, backbone, neck)
         if head is not None:
             self.head = build_fed_by(head, channels, last_only=True)
 

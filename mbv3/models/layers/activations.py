@@ -71,13 +71,6 @@ class HSigmoid(nn.Module):
                 f'min_value={self.min_value}, max_value={self.max_value}')
 
 
-MODELS.register_module(name='ReLU', module=nn.ReLU)
-MODELS.register_module(name='ReLU6', module=nn.ReLU6)
-MODELS.register_module(name='Hardswish', module=nn.Hardswish)
-MODELS.register_module(name='Hardsigmoid', module=nn.Hardsigmoid)
-MODELS.register_module(name='SiLU', module=nn.SiLU)
-MODELS.register_module(name='GELU', module=nn.GELU)
-
 _INPLACE_ACTS = (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU, HSigmoid)
 
 

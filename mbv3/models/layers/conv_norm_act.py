@@ -1,18 +1,8 @@
 """Conv -> norm -> activation, the unit every MobileNetV3 layer is made of."""
 from torch import nn
 
-from mbv3.registry import MODELS
 from .activations import build_activation
 from .registered import registered_layer
-
-MODELS.register_module(name='BN', module=nn.BatchNorm2d)
-MODELS.register_module(name='BN1d', module=nn.BatchNorm1d)
-MODELS.register_module(name='BN2d', module=nn.BatchNorm2d)
-MODELS.register_module(name='SyncBN', module=nn.SyncBatchNorm)
-MODELS.register_module(name='GN', module=nn.GroupNorm)
-MODELS.register_module(name='IN', module=nn.InstanceNorm2d)
-MODELS.register_module(name='Conv', module=nn.Conv2d)
-MODELS.register_module(name='Conv2d', module=nn.Conv2d)
 
 # Attribute names mmcv's ConvModule gives the norm layer; they are part of
 # the state-dict keys of mmpretrain/mmseg checkpoints.

@@ -3,7 +3,20 @@
 its keyword arguments, with one error message for each mistake."""
 from typing import Tuple
 
+from torch import nn
+
 from mbv3.registry import MODELS
+
+# torch's layers under the names mmcv/mmpretrain configs use.
+TORCH_LAYERS = {
+    'Conv': nn.Conv2d, 'Conv2d': nn.Conv2d,
+    'BN': nn.BatchNorm2d, 'BN1d': nn.BatchNorm1d, 'BN2d': nn.BatchNorm2d,
+    'SyncBN': nn.SyncBatchNorm, 'GN': nn.GroupNorm, 'IN': nn.InstanceNorm2d,
+    'ReLU': nn.ReLU, 'ReLU6': nn.ReLU6, 'Hardswish': nn.Hardswish,
+    'Hardsigmoid': nn.Hardsigmoid, 'SiLU': nn.SiLU, 'GELU': nn.GELU,
+}
+for _name, _layer in TORCH_LAYERS.items():
+    MODELS.register_module(name=_name, module=_layer)
 
 
 def registered_layer(name: str, cfg, none_ok: bool = False

@@ -8,7 +8,7 @@ from mmengine.structures import PixelData
 
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
-from ..builder import build_fed_by, output_channels
+from ..builder import build_encoder, build_fed_by
 
 
 @MODELS.register_module()
@@ -54,11 +54,7 @@ class EncoderDecoder(BaseModel):
         data_preprocessor.setdefault('type', 'SegDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        channels = output_channels(self.backbone)
-        if neck is not None:
-            self.neck = build_fed_by(neck, channels)
-            channels = output_channels(self.neck, channels)
+        channels = build_encoder(self, backbone, neck)
         self.decode_head = build_fed_by(decode_head, channels)
         self.loss_decode = MODELS.build(loss_decode)
         self.align_corners = align_corners
