@@ -3,6 +3,7 @@ own (``docs/architecture.md``). Every import is read with ``ast``, those
 inside functions included."""
 import ast
 import pathlib
+import re
 
 import pytest
 
@@ -127,3 +128,11 @@ def test_an_upward_import_inside_a_function_is_seen(tmp_path, monkeypatch):
     module.write_text('def f():\n    from ..apis import init_model\n')
     monkeypatch.setattr(f'{__name__}.PACKAGE', tmp_path / 'mbv3')
     assert list(imports_of(module)) == ['mbv3.apis']
+
+
+def test_architecture_doc_lists_the_layers_in_order():
+    text = (PACKAGE.parent / 'docs' / 'architecture.md').read_text()
+    section = text.split('<!-- layer-order')[1].split('<!-- end')[0]
+    items = re.findall(r'^\d+\. (.*?)(?=^\d+\. |\Z)', section, re.M | re.S)
+    named = [tuple(re.findall(r'`(mbv3[\w.]*)`', item)) for item in items]
+    assert [set(n) for n in named] == [set(layer) for layer in LAYERS]
