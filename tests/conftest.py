@@ -81,3 +81,23 @@ def mmengine_fixes():
     """mbv3's mmengine fixes, as its commands apply them."""
     from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
     return apply_mmengine_fixes()
+
+
+@pytest.fixture(scope='session')
+def gray_digits_config(tmp_path_factory):
+    """The digits recipe as a 1-channel model: grayscale loading,
+    ``in_channels=1`` and mean = std = 127.5 (issue 11 input 8)."""
+    path = tmp_path_factory.mktemp('gray') / 'gray_digits.py'
+    path.write_text(f'''
+_base_ = [{DIGITS_CONFIG!r}]
+model = dict(backbone=dict(in_channels=1))
+data_preprocessor = dict(mean=[127.5], std=[127.5], to_rgb=False)
+load = dict(type='LoadImageFromFile', color_type='grayscale')
+train_dataloader = dict(dataset=dict(pipeline=[
+    load, dict(type='RandomResizedCrop', scale=32), dict(type='PackInputs')]))
+test_pipeline = [load, dict(type='Resize', scale=(32, 32)),
+                 dict(type='PackInputs')]
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+''')
+    return str(path)

@@ -6,6 +6,7 @@ import os.path as osp
 import sys
 from typing import List, Optional, Sequence, Union
 
+import mmcv
 import numpy as np
 import torch
 from mmengine.dataset import Compose, pseudo_collate
@@ -13,15 +14,21 @@ from mmengine.utils import ProgressBar
 
 from mbv3.datasets.custom import IMAGE_EXTENSIONS
 from mbv3.deploy.model import init_model
+from mbv3.models.input_spec import model_channels
 from mbv3.utils.checks import check_int
 
 OUT_FORMATS = ('.json', '.csv')
 
 
-def _test_pipeline(cfg, from_array: bool):
+def _test_pipeline(cfg, from_array: bool, channels: int):
+    """The config's test pipeline; a 1-channel model's files load as
+    grayscale, and arrays skip the loading."""
     pipeline = [dict(t) for t in cfg.test_dataloader.dataset.pipeline]
-    if from_array and pipeline[0]['type'].endswith('LoadImageFromFile'):
-        pipeline = pipeline[1:]
+    if pipeline[0]['type'].endswith('LoadImageFromFile'):
+        if from_array:
+            pipeline = pipeline[1:]
+        elif channels == 1:
+            pipeline[0]['color_type'] = 'grayscale'
     return Compose(pipeline)
 
 
@@ -31,12 +38,15 @@ def _check_topk(topk, num_classes: int):
               'classes)')
 
 
-def _load_input(image: Union[str, np.ndarray]) -> dict:
-    """The pipeline's input dict for a path or a BGR array."""
+def _load_input(image: Union[str, np.ndarray], channels: int) -> dict:
+    """The pipeline's input dict for a path or a BGR array (converted to
+    grayscale for a 1-channel model)."""
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f'image array must be (H, W, 3) uint8 BGR, got '
                              f'shape {image.shape} dtype {image.dtype}')
+        if channels == 1:
+            image = mmcv.bgr2gray(image)
         return dict(img=image, img_shape=image.shape[:2],
                     ori_shape=image.shape[:2])
     if not osp.isfile(str(image)):
@@ -66,11 +76,13 @@ def _classify_batch(model, images: Sequence) -> list:
     """Classify images (paths or BGR arrays) in one forward pass."""
     pipelines = {}
     packed = []
+    channels = model_channels(model)
     for image in images:
         from_array = isinstance(image, np.ndarray)
-        data = _load_input(image)
+        data = _load_input(image, channels)
         if from_array not in pipelines:
-            pipelines[from_array] = _test_pipeline(model.cfg, from_array)
+            pipelines[from_array] = _test_pipeline(model.cfg, from_array,
+                                                   channels)
         packed.append(pipelines[from_array](data))
     samples = model.test_step(pseudo_collate(packed))
     classes = model.dataset_meta.get('classes')

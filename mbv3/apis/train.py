@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 
 from mbv3.datasets.preparation import prepare_data
 from mbv3.engine.mmengine_fixes import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
+from mbv3.engine.resume import check_resumable
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 from mbv3.utils.config_files import find_config
 from mbv3.utils.deprecation import moved
@@ -171,6 +172,11 @@ def run_training(cfg: Config):
 
     Returns:
         nn.Module: The trained model.
+
+    Raises:
+        mbv3.engine.resume.ResumeMismatchError: Before training, when
+            ``cfg`` resumes a checkpoint whose optimizer state does not fit
+            this config's optimizer (:func:`check_resumable`).
     """
     launcher = cfg.get('launcher', 'none')
     init_dist_cpu_safe(launcher)
@@ -185,6 +191,8 @@ def run_training(cfg: Config):
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    if cfg.get('resume') and cfg.get('load_from'):
+        check_resumable(runner, cfg.load_from, cfg)
     try:
         return runner.train()
     finally:

@@ -21,6 +21,7 @@ COMMANDS = {
     'mbv3-benchmark-pipeline': 'benchmark_pipeline',
     'mbv3-export-onnx': 'export_onnx',
     'mbv3-convert': 'convert',
+    'mbv3-weights': 'weights',
     'mbv3-vis-cam': 'vis_cam',
     'mbv3-vis-features': 'vis_features',
     'mbv3-vis-curves': 'vis_curves',

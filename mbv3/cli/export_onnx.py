@@ -22,9 +22,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('out', help='output .onnx file')
     parser.add_argument('--opset', type=int, default=MIN_OPSET,
                         help=f'ONNX opset (>= {MIN_OPSET})')
-    parser.add_argument('--shape', type=int, nargs=2, default=(224, 224),
+    parser.add_argument('--shape', type=int, nargs=2, default=None,
                         metavar=('H', 'W'),
-                        help='example and check input size in pixels')
+                        help='example and check input size in pixels '
+                        "(default: the config's test pipeline size)")
     parser.add_argument('--fuse', action='store_true',
                         help='fold BN into the convs before exporting')
     parser.add_argument('--int8', metavar='OUT_INT8',
@@ -43,7 +44,7 @@ def main(argv=None) -> dict:
     apply_mmengine_fixes()
     report = export_from_config(
         args.config, None if args.checkpoint == 'none' else args.checkpoint,
-        args.out, opset=args.opset, shape=tuple(args.shape), fuse=args.fuse,
+        args.out, opset=args.opset, shape=args.shape, fuse=args.fuse,
         int8=args.int8, calib_batches=args.calib_batches)
     print(f"exported {report['out']}; max |eager - onnxruntime| on real "
           f"photos: {report['max_abs_diff']:.2e}")

@@ -1,7 +1,7 @@
 """Classify an image or every image of a folder (``tools/infer.py``,
 ``mbv3-infer``).
 
-    python -m mbv3.cli.infer CONFIG CHECKPOINT IMAGE|DIR [--topk 5]
+    python -m mbv3.cli.infer CONFIG|- CHECKPOINT|NAME IMAGE|DIR [--topk 5]
         [--out results.json|results.csv]
 """
 import argparse
@@ -10,6 +10,7 @@ from typing import List
 
 from mbv3.apis.inference import (OUT_FORMATS, format_result,
                                  inference_folder, init_model, save_results)
+from mbv3.convert.hub import resolve_checkpoint
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 
 
@@ -17,8 +18,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     """Command line of ``mbv3-infer``."""
     parser = argparse.ArgumentParser(
         description='Classify an image or every image of a folder')
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('config', help="config file path, or '-' to take "
+                        'the model and preprocessing from a converted '
+                        'checkpoint')
+    parser.add_argument('checkpoint', help='checkpoint file, or the name of '
+                        'published weights (mbv3-weights list)')
     parser.add_argument('input', help='an image file or a folder of images '
                         '(searched recursively)')
     parser.add_argument('--topk', type=int, default=5,
@@ -48,10 +52,11 @@ def main(argv=None) -> List[dict]:
             osp.splitext(args.out)[1].lower() not in OUT_FORMATS:
         raise ValueError(f'--out must end in one of {OUT_FORMATS}, got '
                          f'{args.out!r}')
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
-                                'exist')
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+    config = None if args.config == '-' else args.config
+    model = init_model(config, checkpoint, device=args.device)
     results = inference_folder(model, args.input, topk=args.topk,
                                batch_size=args.batch_size)
     for result in results:

@@ -9,6 +9,7 @@ from mmengine.config import Config, DictAction
 
 from mbv3.apis.train import build_train_config, run_training
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.engine.resume import ResumeMismatchError
 
 LAUNCHERS = ['none', 'pytorch', 'slurm']
 
@@ -59,7 +60,10 @@ def main(argv=None):
     """
     args = parse_args(argv)
     apply_mmengine_fixes()
-    return run_training(build_config(args))
+    try:
+        return run_training(build_config(args))
+    except ResumeMismatchError as err:
+        raise SystemExit(f'error: {err}') from None
 
 
 if __name__ == '__main__':

@@ -5,9 +5,10 @@ from typing import Optional
 import torch
 from mmengine.config import Config
 
-from .model import init_model
+from mbv3.models.input_spec import input_spec
 from mbv3.utils.deprecation import moved
 from .fuse import fuse_conv_bn
+from .model import init_model
 from .onnx import (MIN_OPSET, export_onnx, max_abs_diff, onnx_accuracy,
                    onnx_session, quantize_int8, sample_photos)
 
@@ -34,15 +35,8 @@ def _split_batches(cfg: Config, model, split: str, limit=None):
     return batches
 
 
-def _norm_stats(model):
-    prep = model.data_preprocessor
-    if not getattr(prep, '_enable_normalize', False):
-        return (0., 0., 0.), (1., 1., 1.)
-    return prep.mean.flatten().tolist(), prep.std.flatten().tolist()
-
-
 def export_from_config(config, checkpoint: Optional[str], out: str, *,
-                       opset: int = MIN_OPSET, shape=(224, 224),
+                       opset: int = MIN_OPSET, shape=None,
                        fuse: bool = False, int8: Optional[str] = None,
                        calib_batches: int = 4) -> dict:
     """Build, (fuse,) export, check and optionally quantize.
@@ -53,7 +47,9 @@ def export_from_config(config, checkpoint: Optional[str], out: str, *,
             initial weights.
         out (str): The ``.onnx`` file to write.
         opset (int): ONNX opset, >= :data:`~mbv3.deploy.onnx.MIN_OPSET`.
-        shape (tuple[int, int]): ``(H, W)`` of the exported input, pixels.
+        shape (tuple[int, int], optional): ``(H, W)`` of the exported
+            input, pixels; None is the model's input size
+            (:func:`mbv3.models.input_spec`).
         fuse (bool): Fold BatchNorm into the convs first.
         int8 (str, optional): Also write an int8-quantized model here,
             calibrated on ``calib_batches`` batches of the config's train
@@ -72,8 +68,9 @@ def export_from_config(config, checkpoint: Optional[str], out: str, *,
     model = init_model(config, checkpoint)
     if fuse:
         fuse_conv_bn(model)
-    export_onnx(model, out, (1, 3, *shape), opset)
-    photos = sample_photos(shape[0], *_norm_stats(model))
+    spec = input_spec(model, shape)
+    export_onnx(model, out, spec.batch_shape(1), opset)
+    photos = sample_photos(spec)
     diff = max_abs_diff(model, onnx_session(out), photos)
     report = dict(out=out, max_abs_diff=diff)
     if diff > ONNX_TOLERANCE:

@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
+from mbv3.convert.hub import resolve_checkpoint
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import load_checkpoint_file
 from mbv3.utils.config_files import find_config
@@ -47,12 +48,16 @@ def init_model(config, checkpoint: Optional[str] = None,
     from the checkpoint's ``meta['dataset_meta']`` when present. With
     ``config=None`` the model, its normalisation and its test pipeline come
     from the metadata ``tools/convert_checkpoint.py`` writes
-    (:func:`mbv3.convert.config_from_metadata`).
+    (:func:`mbv3.convert.config_from_metadata`). A published checkpoint's
+    name (``'mobilenet_v3_large.tv_in1k_v2'`` or ``'mbv3://...'``, see
+    ``tools/weights.py list``) is downloaded, checked and converted on first
+    use, then read from the cache (:func:`mbv3.convert.hub.fetch`).
 
     Args:
         config (str | Config | None): Config path or object, or None for a
             converted checkpoint.
-        checkpoint (str, optional): Checkpoint path (.pth or .safetensors).
+        checkpoint (str, optional): Checkpoint path (.pth or .safetensors)
+            or the name of published weights.
         device (str | torch.device): Where to put the model.
 
     Returns:
@@ -61,10 +66,13 @@ def init_model(config, checkpoint: Optional[str] = None,
 
     Raises:
         FileNotFoundError: If the config or checkpoint is missing.
+        mbv3.convert.hub.WeightsDownloadError: If named weights are not
+            cached and cannot be downloaded.
         TypeError: If ``config`` is neither a path, a Config nor None.
         ValueError: If ``config`` is None and the checkpoint has no
             conversion metadata.
     """
+    checkpoint = resolve_checkpoint(checkpoint)
     cfg = _config_from_checkpoint(checkpoint) if config is None else \
         _to_config(config)
     init_default_scope(cfg.get('default_scope', 'mbv3'))

@@ -145,7 +145,6 @@ def test_infer_rejects_bad_output_and_checkpoint(checkpoint, photo_dir,
 
 def test_inference_lists_every_image_type_training_reads(tmp_path):
     import cv2
-    import numpy as np
 
     from mbv3.apis.inference import list_images
     from mbv3.datasets import CustomDataset
@@ -160,3 +159,18 @@ def test_inference_lists_every_image_type_training_reads(tmp_path):
                   for i in range(len(dataset))]
     assert len(trained_on) == 4
     assert list_images(str(tmp_path)) == sorted(trained_on)
+
+
+def test_one_channel_model_classifies_files_and_arrays(gray_digits_config,
+                                                       photo_dir, photos):
+    # Issue 11 input 8: colour photos and BGR arrays are converted to the
+    # 1-channel model's grayscale input (the same pixels either way).
+    torch.manual_seed(0)
+    model = init_model(gray_digits_config)
+    results = inference_folder(model, photo_dir, topk=3, progress=False)
+    assert [len(r['topk']) for r in results] == [3] * 4
+    from_array = inference_model(model, photos[1][0][:, :, ::-1].copy())
+    from_file = inference_model(model, os.path.join(photo_dir,
+                                                    'astronaut.png'))
+    np.testing.assert_allclose(from_array['pred_scores'],
+                               from_file['pred_scores'], atol=1e-6)
