@@ -15,15 +15,14 @@ OUTPUT_STRIDES = (32, 16, 8)
 
 def _describe(plans, spec):
     """The layer's module name and what it is, from the plan."""
-    layer = spec.layer
+    layer, module = spec.layer, f'`{spec.module}`'
     if spec.tap == EXPAND:
-        return (f'`layer{layer}.expand_conv`',
-                f'`features.{layer}.block.0`', 'expand conv of bneck '
-                f'{layer} (SSDLite C4)')
+        return (module, f'`features.{layer}.block.0`', 'expand conv of '
+                f'bneck {layer} (SSDLite C4)')
     if layer == 0:
-        return '`layer0`', '`features.0`', 'stem: conv 3x3, stride 2'
+        return module, '`features.0`', 'stem: conv 3x3, stride 2'
     if layer == len(plans) + 1:
-        return f'`layer{layer}`', f'`features.{layer}`', 'conv 1x1'
+        return module, f'`features.{layer}`', 'conv 1x1'
     plan = plans[layer - 1]
     row = plan.row
     parts = [f'bneck {row.kernel_size}x{row.kernel_size}',
@@ -33,7 +32,7 @@ def _describe(plans, spec):
     parts.append(row.act)
     if plan.stride == 2:
         parts.append('stride 2')
-    return f'`layer{layer}`', f'`features.{layer}`', ', '.join(parts)
+    return module, f'`features.{layer}`', ', '.join(parts)
 
 
 def _outputs(arch, indices, **options):

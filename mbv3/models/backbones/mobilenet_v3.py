@@ -57,6 +57,13 @@ class LayerSpec(NamedTuple):
         """
         return self.layer if self.tap == OUTPUT else f'{self.layer}.{EXPAND}'
 
+    @property
+    def module(self) -> str:
+        """The module whose output this is: ``'layer<i>'`` or
+        ``'layer<i>.expand_conv'`` (timm's ``feature_info`` 'module')."""
+        name = f'layer{self.layer}'
+        return name if self.tap == OUTPUT else f'{name}.expand_conv'
+
 
 def _b(k, mid, out, se, act, s):
     return BlockConfig(k, mid, out, se, 'HSwish' if act == 'HS' else 'ReLU',
