@@ -12,8 +12,8 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.utils import ProgressBar
 
-from mbv3.datasets.custom import IMAGE_EXTENSIONS
-from mbv3.deploy.model import init_model
+from mbv3.datasets.folder import IMAGE_EXTENSIONS
+from mbv3.deploy.model import init_model, load_config
 from mbv3.models.input_spec import model_channels
 from mbv3.utils.checks import check_int
 
@@ -72,21 +72,30 @@ def _topk(result: dict, classes, topk: int) -> list:
 
 
 @torch.no_grad()
-def _classify_batch(model, images: Sequence) -> list:
-    """Classify images (paths or BGR arrays) in one forward pass."""
-    pipelines = {}
-    packed = []
+def _classify_batch(model, images: Sequence, skip_bad_files: bool = False
+                    ) -> list:
+    """Classify images (paths or BGR arrays) in one forward pass; with
+    ``skip_bad_files``, an unreadable file gives ``dict(error=message)``."""
+    from mbv3.datasets.transforms import ImageDecodeError
+    pipelines, packed, errors = {}, [], {}
     channels = model_channels(model)
-    for image in images:
+    for i, image in enumerate(images):
         from_array = isinstance(image, np.ndarray)
-        data = _load_input(image, channels)
         if from_array not in pipelines:
             pipelines[from_array] = _test_pipeline(model.cfg, from_array,
                                                    channels)
-        packed.append(pipelines[from_array](data))
-    samples = model.test_step(pseudo_collate(packed))
+        try:
+            packed.append(pipelines[from_array](_load_input(image,
+                                                            channels)))
+        except (ImageDecodeError, FileNotFoundError) as err:
+            if not skip_bad_files:
+                raise
+            errors[i] = str(err)
+    samples = iter(model.test_step(pseudo_collate(packed)) if packed
+                   else [])
     classes = model.dataset_meta.get('classes')
-    return [_to_result(sample, classes) for sample in samples]
+    return [dict(error=errors[i]) if i in errors else
+            _to_result(next(samples), classes) for i in range(len(images))]
 
 
 def inference_model(model, image: Union[str, np.ndarray],
@@ -147,7 +156,8 @@ def list_images(path: str) -> List[str]:
 
 
 def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
-                     progress: bool = True) -> List[dict]:
+                     progress: bool = True,
+                     skip_bad_files: bool = False) -> List[dict]:
     """Classify every image of a folder (or one image file), in batches.
 
     Args:
@@ -157,14 +167,19 @@ def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
             number of classes. Defaults to 5.
         batch_size (int): Images per forward pass, >= 1. Defaults to 32.
         progress (bool): Show mmengine's progress bar on stderr.
+        skip_bad_files (bool): Give an unreadable file (empty, corrupt, not
+            an image) the entry ``dict(image=path, error=message)`` and go
+            on, instead of raising. Defaults to False.
 
     Returns:
         list[dict]: Per image, sorted by path: ``image`` (the path) and the
         keys of :func:`inference_model` with ``topk``, without
-        ``pred_scores``.
+        ``pred_scores`` (or ``error`` for a skipped file).
 
     Raises:
         FileNotFoundError: See :func:`list_images`.
+        ImageDecodeError: For an unreadable file, without
+            ``skip_bad_files``.
         ValueError: If ``batch_size`` < 1 or ``topk`` < 1.
     """
     check_int('batch_size', batch_size, low=1)
@@ -175,9 +190,11 @@ def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
     results = []
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
-        for image, result in zip(chunk, _classify_batch(model, chunk)):
-            result['topk'] = _topk(result, classes, topk)
-            result.pop('pred_scores')
+        for image, result in zip(chunk, _classify_batch(
+                model, chunk, skip_bad_files)):
+            if 'error' not in result:
+                result['topk'] = _topk(result, classes, topk)
+                result.pop('pred_scores')
             results.append(dict(image=image, **result))
             if bar is not None:
                 bar.update()
@@ -190,9 +207,11 @@ def save_results(results: List[dict], out: str) -> None:
     """Write :func:`~mbv3.apis.inference_folder` results to a file.
 
     * ``.json``: the list of per-image dicts (``image``, ``pred_label``,
-      ``pred_class``, ``pred_score``, ``topk``).
+      ``pred_class``, ``pred_score``, ``topk``; ``image`` and ``error`` for
+      a skipped file).
     * ``.csv``: one row per image and rank, columns ``image, rank, label,
-      class, score`` (rank 1 is the prediction).
+      class, score, error`` (rank 1 is the prediction; a skipped file has
+      one row with only ``image`` and ``error``).
 
     Args:
         results (list[dict]): From :func:`~mbv3.apis.inference_folder`.
@@ -212,15 +231,22 @@ def save_results(results: List[dict], out: str) -> None:
             json.dump(results, f, indent=2)
             return
         writer = csv.writer(f)
-        writer.writerow(['image', 'rank', 'label', 'class', 'score'])
+        writer.writerow(['image', 'rank', 'label', 'class', 'score',
+                         'error'])
         for result in results:
-            for rank, top in enumerate(result['topk'], start=1):
+            if 'error' in result:
+                writer.writerow([result['image'], '', '', '', '',
+                                 result['error']])
+            for rank, top in enumerate(result.get('topk', ()), start=1):
                 writer.writerow([result['image'], rank, top['label'],
-                                 top['cls'], f"{top['score']:.6f}"])
+                                 top['cls'], f"{top['score']:.6f}", ''])
 
 
 def format_result(result: dict) -> str:
-    """One line per image: the path, then ``class (score)`` best first."""
+    """One line per image: the path, then ``class (score)`` best first (or
+    ``skipped: <error>``)."""
+    if 'error' in result:
+        return f"{result['image']}: skipped: {result['error']}"
     tops = ', '.join(
         f"{top['cls'] if top['cls'] is not None else top['label']} "
         f"({top['score']:.3f})" for top in result['topk'])

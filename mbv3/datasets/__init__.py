@@ -1,3 +1,4 @@
+from .bad_files import collate_skipping_bad_files, skip_bad_files
 from .custom import CustomDataset
 from .digits import prepare_digits
 from .seg_dataset import SegDataset
@@ -5,5 +6,6 @@ from .skimage_seg import prepare_skimage_seg
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'CustomDataset', 'SegDataset', 'prepare_digits', 'prepare_skimage_seg'
+    'CustomDataset', 'SegDataset', 'collate_skipping_bad_files',
+    'prepare_digits', 'prepare_skimage_seg', 'skip_bad_files'
 ]

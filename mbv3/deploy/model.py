@@ -1,5 +1,6 @@
 """Build a model ready for inference from a config and a checkpoint (the
 one loader behind :mod:`mbv3.apis`, the exporters and the benchmarks)."""
+import copy
 import os.path as osp
 from typing import Optional, Union
 
@@ -9,12 +10,20 @@ from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from mbv3.convert.hub import resolve_checkpoint
+from mbv3.datasets.data_root import resolve_num_classes
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import load_checkpoint_file
 from mbv3.utils.config_files import find_config
 
 
-def _to_config(config) -> Config:
+def load_config(config) -> Config:
+    """A config path (or Config) as a Config; a path not found from the
+    current folder is looked up among the installed configs.
+
+    Raises:
+        FileNotFoundError: If the path does not exist.
+        TypeError: If ``config`` is neither a path nor a Config.
+    """
     if isinstance(config, (str, bytes)) or hasattr(config, '__fspath__'):
         return Config.fromfile(find_config(str(config)))
     if isinstance(config, Config):
@@ -45,7 +54,10 @@ def init_model(config, checkpoint: Optional[str] = None,
 
     The checkpoint is read safely (``weights_only``; see
     :func:`mbv3.utils.checkpoint.load_checkpoint_file`). Class names come
-    from the checkpoint's ``meta['dataset_meta']`` when present. With
+    from the checkpoint's ``meta['dataset_meta']`` when present; so does
+    the class count when the config leaves ``model.head.num_classes`` to
+    the data (None; else from the config's folders, see
+    :func:`mbv3.apis.data_root.resolve_num_classes`). With
     ``config=None`` the model, its normalisation and its test pipeline come
     from the metadata ``tools/convert_checkpoint.py`` writes
     (:func:`mbv3.convert.config_from_metadata`). A published checkpoint's
@@ -71,11 +83,20 @@ def init_model(config, checkpoint: Optional[str] = None,
         TypeError: If ``config`` is neither a path, a Config nor None.
         ValueError: If ``config`` is None and the checkpoint has no
             conversion metadata.
+        FileNotFoundError: If the class count is left to the data and
+            neither the checkpoint nor the config's folders give it.
     """
     checkpoint = resolve_checkpoint(checkpoint)
     cfg = _config_from_checkpoint(checkpoint) if config is None else \
-        _to_config(config)
+        load_config(config)
     init_default_scope(cfg.get('default_scope', 'mbv3'))
+    ckpt = None if checkpoint is None else load_checkpoint_file(
+        checkpoint, map_location='cpu')
+    meta = (ckpt or {}).get('meta') or {}
+    if cfg.model.get('head', {}).get('num_classes', 0) is None:
+        cfg = copy.deepcopy(cfg)
+        resolve_num_classes(
+            cfg, (meta.get('dataset_meta') or {}).get('classes'))
     model_cfg = cfg.model.copy()
     backbone = model_cfg.get('backbone', {})
     backbone.pop('init_cfg', None)  # the checkpoint provides the weights
@@ -85,10 +106,9 @@ def init_model(config, checkpoint: Optional[str] = None,
     model = MODELS.build(model_cfg)
     model.cfg = cfg
     model.dataset_meta = {}
-    if checkpoint is not None:
-        ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
+    if ckpt is not None:
         _load_checkpoint_to_model(model, ckpt, strict=config is None)
-        model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta', {})
+        model.dataset_meta = meta.get('dataset_meta', {})
     if not model.dataset_meta.get('classes'):
         classes = cfg.get('test_dataloader', {}).get('dataset', {}).get(
             'classes')

@@ -17,14 +17,18 @@ def test_registered_preparers_are_found_by_type(tmp_path):
         calls.append((root, size))
 
     try:
-        prepare_data(Config(dict(data_preparation=dict(
-            type='test_only_recorder', root=str(tmp_path), size=3))))
+        prepare_data(Config(dict(
+            data_preparation=dict(type='test_only_recorder',
+                                  root=str(tmp_path), size=3),
+            train_dataloader=dict(dataset=dict(data_root=str(tmp_path))))))
     finally:
         DATA_PREPARERS.module_dict.pop('test_only_recorder')
     assert calls == [(str(tmp_path), 3)]
 
 
-def test_an_unknown_type_names_the_registered_ones():
+def test_an_unknown_type_names_the_registered_ones(tmp_path):
     with pytest.raises(ValueError, match=r"data_preparation type must be one "
                        r"of \['digits', 'skimage_seg'\], got 'imagenet'"):
-        prepare_data(Config(dict(data_preparation=dict(type='imagenet'))))
+        prepare_data(Config(dict(
+            data_preparation=dict(type='imagenet', root=str(tmp_path)),
+            val_dataloader=dict(dataset=dict(data_root=str(tmp_path))))))

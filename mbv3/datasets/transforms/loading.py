@@ -14,8 +14,19 @@ from mbv3.registry import TRANSFORMS
 
 _SIXTEEN_BIT_GRAY = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
 
+# Why this process last skipped each file (read by the data set in the
+# same process, right after the skip; see mbv3.datasets.bad_files).
+_REASONS = {}
+
+
 class ImageDecodeError(ValueError):
     """An image file is empty, truncated, corrupt or not an image."""
+
+
+def skip_reason(filename: str) -> str:
+    """Why this process last skipped ``filename`` (the error's message),
+    or ''."""
+    return _REASONS.get(filename, '')
 
 
 def to_rgb8(img: Image.Image) -> np.ndarray:
@@ -147,6 +158,7 @@ class LoadImageFromFile(BaseTransform):
         except (FileNotFoundError, ImageDecodeError) as err:
             if not self.skip_bad_files:
                 raise
+            _REASONS[filename] = str(err)
             print_log(f'skipped: {err}', logger='current',
                       level=logging.WARNING)
             return None
