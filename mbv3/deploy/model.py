@@ -57,7 +57,7 @@ def init_model(config, checkpoint: Optional[str] = None,
     from the checkpoint's ``meta['dataset_meta']`` when present; so does
     the class count when the config leaves ``model.head.num_classes`` to
     the data (None; else from the config's folders, see
-    :func:`mbv3.apis.data_root.resolve_num_classes`). With
+    :func:`mbv3.datasets.data_root.resolve_num_classes`). With
     ``config=None`` the model, its normalisation and its test pipeline come
     from the metadata ``tools/convert_checkpoint.py`` writes
     (:func:`mbv3.convert.config_from_metadata`). A published checkpoint's
