@@ -4,7 +4,11 @@ import csv
 import json
 import os
 import os.path as osp
+import sys
 from typing import List
+
+from mbv3.utils.malloc import MODES as MALLOC_MODES
+from mbv3.utils.malloc import tune_allocator
 
 from .inference import inference_folder, init_model
 
@@ -27,6 +31,11 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=32,
                         help='images per forward pass (default 32)')
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
+    parser.add_argument('--malloc', choices=MALLOC_MODES, default=None,
+                        help='CPU allocator: tuned (keep freed activation '
+                        'memory, the default) or default (glibc as is); '
+                        'default: the MBV3_MALLOC environment variable, '
+                        'else tuned')
     return parser.parse_args(argv)
 
 
@@ -82,6 +91,7 @@ def infer(argv=None) -> List[dict]:
         ValueError: Bad ``--topk``, ``--batch-size`` or ``--out``.
     """
     args = parse_infer_args(argv)
+    print(f'allocator: {tune_allocator(args.malloc)}', file=sys.stderr)
     if args.out is not None and \
             osp.splitext(args.out)[1].lower() not in OUT_FORMATS:
         raise ValueError(f'--out must end in one of {OUT_FORMATS}, got '

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mbv3.utils.malloc import MODES as MALLOC_MODES
+from mbv3.utils.malloc import tune_allocator
 from .fuse import prepare_for_inference
 
 BASELINE = 'torchvision eager'
@@ -53,6 +55,10 @@ def parse_benchmark_args(argv=None) -> argparse.Namespace:
                         help='add mbv3 with gradient checkpointing (train)')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: unchanged)')
+    parser.add_argument('--malloc', choices=MALLOC_MODES, default=None,
+                        help='CPU allocator (mbv3.utils.malloc): tuned or '
+                        'default; default: the MBV3_MALLOC environment '
+                        'variable, else tuned')
     parser.add_argument('--iters', type=int, default=10,
                         help='calls per candidate per round')
     parser.add_argument('--rounds', type=int, default=5)
@@ -256,6 +262,7 @@ def format_results(args, results: Dict[str, dict]) -> str:
 
 def main(argv=None) -> Dict[str, dict]:
     args = parse_benchmark_args(argv)
+    print(f'allocator: {tune_allocator(args.malloc)}')
     results = run_benchmark(args)
     print(format_results(args, results))
     return results
