@@ -77,41 +77,6 @@ def run_onnx(session, x) -> np.ndarray:
     return session.run(None, {'input': np.ascontiguousarray(x)})[0]
 
 
-@torch.no_grad()
-def max_abs_diff(model: nn.Module, session, x: torch.Tensor) -> float:
-    """Largest ``|model(x) - onnx(x)|`` over all outputs, for ``x`` of
-    shape ``(N, C, H, W)``."""
-    expected = model.eval()(x)
-    if isinstance(expected, (tuple, list)):
-        expected = expected[0]
-    got = run_onnx(session, x)
-    return float(np.abs(expected.cpu().numpy() - got).max())
-
-
-def sample_photos(size: int = 224, mean=(123.675, 116.28, 103.53),
-                  std=(58.395, 57.12, 57.375)) -> torch.Tensor:
-    """Four real photos bundled with scikit-image (astronaut, chelsea,
-    coffee, rocket), resized and normalised.
-
-    Args:
-        size (int): Output height and width in pixels.
-        mean (Sequence[float]): RGB mean in 0..255 units.
-        std (Sequence[float]): RGB std in 0..255 units.
-
-    Returns:
-        Tensor: ``(4, 3, size, size)`` float32.
-    """
-    from skimage import data
-    from skimage.transform import resize
-    photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
-    batch = np.stack([
-        resize(im, (size, size), anti_aliasing=True, preserve_range=True)
-        for im in photos
-    ]).astype(np.float32)
-    batch = (batch - np.float32(mean)) / np.float32(std)
-    return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
-
-
 class _CalibrationReader:
     """onnxruntime ``CalibrationDataReader`` over a list of batches."""
 
@@ -156,14 +121,3 @@ def quantize_int8(fp32_path: str, int8_path: str,
     finally:
         os.remove(prepared)
     return int8_path
-
-
-def onnx_accuracy(session, batches: Iterable) -> float:
-    """Top-1 accuracy in percent of ``session`` over ``(inputs, labels)``
-    pairs, inputs ``(N, C, H, W)`` normalised, labels ``(N,)`` ints."""
-    correct = total = 0
-    for inputs, labels in batches:
-        pred = run_onnx(session, inputs).argmax(axis=1)
-        correct += int((pred == np.asarray(labels)).sum())
-        total += len(pred)
-    return 100.0 * correct / total
