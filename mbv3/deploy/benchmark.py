@@ -51,6 +51,19 @@ def parse_benchmark_args(argv=None) -> argparse.Namespace:
                         help='add mbv3 fused + channels_last (eval only)')
     parser.add_argument('--onnx', action='store_true',
                         help='add mbv3 in onnxruntime (CPU, eval, fp32)')
+    parser.add_argument('--onnx-threads', type=int, default=2,
+                        help='onnxruntime intra-op threads (default 2)')
+    parser.add_argument('--suite', action='store_true',
+                        help='the deployment benchmark (mbv3.deploy.suite): '
+                        'every CPU inference path of mbv3, torchvision and '
+                        'timm at batch 1 and 32, under the default and the '
+                        'tuned allocator; --threads (default 2) for every '
+                        'runtime, --iters/--rounds/--warmup at batch 1 '
+                        '(batch 32: --iters // 10 calls per round)')
+    parser.add_argument('--skip', nargs='+', default=(), metavar='PATH',
+                        help='suite paths to leave out, e.g. "mbv3 compile"')
+    parser.add_argument('--out', help='write the suite results to this '
+                        'JSON file')
     parser.add_argument('--with-cp', action='store_true',
                         help='add mbv3 with gradient checkpointing (train)')
     parser.add_argument('--threads', type=int, default=None,
@@ -129,8 +142,7 @@ def _onnx_fn(model: nn.Module, args, tmpdir: str) -> Callable:
     from .onnx import export_onnx, onnx_session, run_onnx
     path = export_onnx(model.eval(), os.path.join(tmpdir, 'mbv3.onnx'),
                        (args.batch, 3, args.size, args.size))
-    session = onnx_session(path, threads=args.threads or
-                           torch.get_num_threads())
+    session = onnx_session(path, threads=args.onnx_threads)
     return lambda x: run_onnx(session, x)
 
 
@@ -242,6 +254,7 @@ def format_results(args, results: Dict[str, dict]) -> str:
                 f'batch={args.batch} size={args.size} mode={args.mode} '
                 f'channels_last={args.channels_last} compile={args.compile} '
                 f'threads={torch.get_num_threads()} '
+                f'onnx_threads={args.onnx_threads} '
                 f'rounds={args.rounds}x{args.iters}')
     memory = 'peak MiB' if args.device.startswith('cuda') else \
         'saved-for-backward MiB'
@@ -260,8 +273,29 @@ def format_results(args, results: Dict[str, dict]) -> str:
     return '\n'.join(lines)
 
 
+def run_deploy_suite(args) -> dict:
+    """``--suite``: :func:`mbv3.deploy.suite.run_suite` on mbv3's
+    classifier, printed and optionally written to ``--out``."""
+    import json
+
+    from .suite import format_suite, run_suite
+    counts = {1: (args.iters, args.rounds, args.warmup),
+              32: (max(1, args.iters // 10), args.rounds, 1)}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        report = run_suite(_mbv3_model(args.arch).eval(), args.size,
+                           args.threads or 2, counts, tmpdir, args.skip)
+    print(format_suite(report))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(report, f, indent=1)
+        print(f'wrote {args.out}')
+    return report
+
+
 def main(argv=None) -> Dict[str, dict]:
     args = parse_benchmark_args(argv)
+    if args.suite:
+        return run_deploy_suite(args)
     print(f'allocator: {tune_allocator(args.malloc)}')
     results = run_benchmark(args)
     print(format_results(args, results))
