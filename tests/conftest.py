@@ -64,3 +64,20 @@ def data_root_options(root):
             for loader in ('train_dataloader', 'val_dataloader',
                            'test_dataloader')] + [
                                f'data_preparation.root={root}']
+
+
+@pytest.fixture(autouse=True)
+def _mmengine_restored():
+    """Each test starts with mmengine as installed: fixes that a test, an
+    mbv3 command run in-process or an ``MMEngineFixesHook`` applied are
+    undone after it."""
+    from mbv3.engine.mmengine_fixes import restore_mmengine
+    yield
+    restore_mmengine()
+
+
+@pytest.fixture
+def mmengine_fixes():
+    """mbv3's mmengine fixes, as its commands apply them."""
+    from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+    return apply_mmengine_fixes()

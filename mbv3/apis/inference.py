@@ -1,4 +1,6 @@
 """Build a model from a config and classify images with it."""
+import csv
+import json
 import os
 import os.path as osp
 import sys
@@ -9,18 +11,20 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.utils import ProgressBar
 
+from mbv3.convert.hub import resolve_checkpoint
 from mbv3.registry import MODELS
+from mbv3.utils.checkpoint import load_checkpoint_file
+from mbv3.utils.config_files import find_config
+
+OUT_FORMATS = ('.json', '.csv')
 
 
 def _to_config(config) -> Config:
     if isinstance(config, (str, bytes)) or hasattr(config, '__fspath__'):
-        path = str(config)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'config {path!r} does not exist')
-        return Config.fromfile(path)
+        return Config.fromfile(find_config(str(config)))
     if isinstance(config, Config):
         return config
     raise TypeError(f'config must be a path or an mmengine Config, got '
@@ -52,12 +56,16 @@ def init_model(config, checkpoint: Optional[str] = None,
     from the checkpoint's ``meta['dataset_meta']`` when present. With
     ``config=None`` the model, its normalisation and its test pipeline come
     from the metadata ``tools/convert_checkpoint.py`` writes
-    (:func:`mbv3.convert.config_from_metadata`).
+    (:func:`mbv3.convert.config_from_metadata`). A published checkpoint's
+    name (``'mobilenet_v3_large.tv_in1k_v2'`` or ``'mbv3://...'``, see
+    ``tools/weights.py list``) is downloaded, checked and converted on first
+    use, then read from the cache (:func:`mbv3.convert.hub.fetch`).
 
     Args:
         config (str | Config | None): Config path or object, or None for a
             converted checkpoint.
-        checkpoint (str, optional): Checkpoint path (.pth or .safetensors).
+        checkpoint (str, optional): Checkpoint path (.pth or .safetensors)
+            or the name of published weights.
         device (str | torch.device): Where to put the model.
 
     Returns:
@@ -66,10 +74,13 @@ def init_model(config, checkpoint: Optional[str] = None,
 
     Raises:
         FileNotFoundError: If the config or checkpoint is missing.
+        mbv3.convert.hub.WeightsDownloadError: If named weights are not
+            cached and cannot be downloaded.
         TypeError: If ``config`` is neither a path, a Config nor None.
         ValueError: If ``config`` is None and the checkpoint has no
             conversion metadata.
     """
+    checkpoint = resolve_checkpoint(checkpoint)
     cfg = _config_from_checkpoint(checkpoint) if config is None else \
         _to_config(config)
     init_default_scope(cfg.get('default_scope', 'mbv3'))
@@ -83,8 +94,8 @@ def init_model(config, checkpoint: Optional[str] = None,
     model.cfg = cfg
     model.dataset_meta = {}
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                               strict=config is None)
+        ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
+        _load_checkpoint_to_model(model, ckpt, strict=config is None)
         model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta', {})
     if not model.dataset_meta.get('classes'):
         classes = cfg.get('test_dataloader', {}).get('dataset', {}).get(
@@ -256,3 +267,44 @@ def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
     if bar is not None:
         sys.stderr.write('\n')
     return results
+
+
+def save_results(results: List[dict], out: str) -> None:
+    """Write :func:`~mbv3.apis.inference_folder` results to a file.
+
+    * ``.json``: the list of per-image dicts (``image``, ``pred_label``,
+      ``pred_class``, ``pred_score``, ``topk``).
+    * ``.csv``: one row per image and rank, columns ``image, rank, label,
+      class, score`` (rank 1 is the prediction).
+
+    Args:
+        results (list[dict]): From :func:`~mbv3.apis.inference_folder`.
+        out (str): Path ending in ``.json`` or ``.csv``.
+
+    Raises:
+        ValueError: If ``out`` has another extension.
+    """
+    ext = osp.splitext(out)[1].lower()
+    if ext not in OUT_FORMATS:
+        raise ValueError(f'--out must end in one of {OUT_FORMATS}, got '
+                         f'{out!r}')
+    if osp.dirname(out):
+        os.makedirs(osp.dirname(out), exist_ok=True)
+    with open(out, 'w', newline='') as f:
+        if ext == '.json':
+            json.dump(results, f, indent=2)
+            return
+        writer = csv.writer(f)
+        writer.writerow(['image', 'rank', 'label', 'class', 'score'])
+        for result in results:
+            for rank, top in enumerate(result['topk'], start=1):
+                writer.writerow([result['image'], rank, top['label'],
+                                 top['cls'], f"{top['score']:.6f}"])
+
+
+def format_result(result: dict) -> str:
+    """One line per image: the path, then ``class (score)`` best first."""
+    tops = ', '.join(
+        f"{top['cls'] if top['cls'] is not None else top['label']} "
+        f"({top['score']:.3f})" for top in result['topk'])
+    return f"{result['image']}: {tops}"

@@ -17,82 +17,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mbv3.utils.malloc import MODES as MALLOC_MODES
-from mbv3.utils.malloc import tune_allocator
+from mbv3.utils.deprecation import moved
 from .fuse import prepare_for_inference
 
 BASELINE = 'torchvision eager'
-_DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-_CONFIGS = {
+DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+CONFIGS = {
     'large': 'configs/_base_/models/mobilenet-v3-large.py',
     'small': 'configs/_base_/models/mobilenet-v3-small.py',
 }
 
 
-def parse_benchmark_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Time mbv3 against torchvision and timm MobileNetV3 in '
-        'one process, interleaved, and print the ratios.')
-    parser.add_argument('--arch', choices=sorted(_CONFIGS), default='large')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--dtype', choices=sorted(_DTYPES), default='fp32',
-                        help='autocast dtype (fp32: no autocast)')
-    parser.add_argument('--batch', type=int, default=1)
-    parser.add_argument('--size', type=int, default=224,
-                        help='input height and width in pixels')
-    parser.add_argument('--mode', choices=('eval', 'train'), default='eval',
-                        help='eval: forward; train: forward, backward and '
-                        'an SGD step')
-    parser.add_argument('--channels-last', action='store_true',
-                        help='channels_last weights and inputs for all')
-    parser.add_argument('--compile', action='store_true',
-                        help='torch.compile every candidate model')
-    parser.add_argument('--deploy', action='store_true',
-                        help='add mbv3 fused + channels_last (eval only)')
-    parser.add_argument('--onnx', action='store_true',
-                        help='add mbv3 in onnxruntime (CPU, eval, fp32)')
-    parser.add_argument('--onnx-threads', type=int, default=2,
-                        help='onnxruntime intra-op threads (default 2)')
-    parser.add_argument('--suite', action='store_true',
-                        help='the deployment benchmark (mbv3.deploy.suite): '
-                        'every CPU inference path of mbv3, torchvision and '
-                        'timm at batch 1 and 32, under the default and the '
-                        'tuned allocator; --threads (default 2) for every '
-                        'runtime, --iters/--rounds/--warmup at batch 1 '
-                        '(batch 32: --iters // 10 calls per round)')
-    parser.add_argument('--skip', nargs='+', default=(), metavar='PATH',
-                        help='suite paths to leave out, e.g. "mbv3 compile"')
-    parser.add_argument('--out', help='write the suite results to this '
-                        'JSON file')
-    parser.add_argument('--with-cp', action='store_true',
-                        help='add mbv3 with gradient checkpointing (train)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch CPU threads (default: unchanged)')
-    parser.add_argument('--malloc', choices=MALLOC_MODES, default=None,
-                        help='CPU allocator (mbv3.utils.malloc): tuned or '
-                        'default; default: the MBV3_MALLOC environment '
-                        'variable, else tuned')
-    parser.add_argument('--iters', type=int, default=10,
-                        help='calls per candidate per round')
-    parser.add_argument('--rounds', type=int, default=5)
-    parser.add_argument('--warmup', type=int, default=3)
-    args = parser.parse_args(argv)
-    for name in ('batch', 'size', 'iters', 'rounds'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name} must be >= 1, got {getattr(args, name)}')
-    if args.mode == 'train' and (args.deploy or args.onnx):
-        parser.error('--deploy and --onnx are inference paths; use '
-                     '--mode eval')
-    return args
-
-
-def _mbv3_model(arch: str, with_cp: bool = False) -> nn.Module:
+def mbv3_model(arch: str, with_cp: bool = False) -> nn.Module:
+    """mbv3's ImageNet classifier of ``arch`` ('large' or 'small') with its
+    config's initial weights."""
     from mmengine.config import Config
 
     from mbv3.apis.inference import init_model
-    root = os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))))
-    cfg = Config.fromfile(os.path.join(root, _CONFIGS[arch]))
+    from mbv3.utils.config_files import find_config
+    cfg = Config.fromfile(find_config(CONFIGS[arch]))
     cfg.model.backbone.with_cp = with_cp
     return init_model(cfg)
 
@@ -117,7 +60,7 @@ def _step_fn(model: nn.Module, args, device) -> Callable:
     else:
         model.train()
     runner = torch.compile(model) if args.compile else model
-    dtype = _DTYPES[args.dtype]
+    dtype = DTYPES[args.dtype]
     autocast = (lambda: torch.autocast(device.type, dtype=dtype)) \
         if dtype is not None else contextlib.nullcontext
     if args.mode == 'eval':
@@ -150,19 +93,19 @@ def build_candidates(args, tmpdir: str) -> Dict[str, Callable]:
     """``{name: fn(x)}``: mbv3, torchvision and timm eager (or compiled)
     at ``args``' settings, plus the optional mbv3 paths."""
     device = torch.device(args.device)
-    fns = {'mbv3 eager': _step_fn(_mbv3_model(args.arch), args, device)}
+    fns = {'mbv3 eager': _step_fn(mbv3_model(args.arch), args, device)}
     for name, model in _reference_models(args.arch).items():
         fns[name] = _step_fn(model, args, device)
     if args.with_cp:
         fns['mbv3 eager with_cp'] = _step_fn(
-            _mbv3_model(args.arch, with_cp=True), args, device)
+            mbv3_model(args.arch, with_cp=True), args, device)
     if args.deploy:
-        model = prepare_for_inference(_mbv3_model(args.arch).to(device))
+        model = prepare_for_inference(mbv3_model(args.arch).to(device))
         fns['mbv3 deploy (fused + channels_last)'] = _step_fn(
             model, argparse.Namespace(**{**vars(args),
                                          'channels_last': True}), device)
     if args.onnx:
-        fns['mbv3 onnxruntime'] = _onnx_fn(_mbv3_model(args.arch), args,
+        fns['mbv3 onnxruntime'] = _onnx_fn(mbv3_model(args.arch), args,
                                            tmpdir)
     if args.compile:
         fns = {name.replace('eager', 'compiled'): fn
@@ -273,30 +216,6 @@ def format_results(args, results: Dict[str, dict]) -> str:
     return '\n'.join(lines)
 
 
-def run_deploy_suite(args) -> dict:
-    """``--suite``: :func:`mbv3.deploy.suite.run_suite` on mbv3's
-    classifier, printed and optionally written to ``--out``."""
-    import json
-
-    from .suite import format_suite, run_suite
-    counts = {1: (args.iters, args.rounds, args.warmup),
-              32: (max(1, args.iters // 10), args.rounds, 1)}
-    with tempfile.TemporaryDirectory() as tmpdir:
-        report = run_suite(_mbv3_model(args.arch).eval(), args.size,
-                           args.threads or 2, counts, tmpdir, args.skip)
-    print(format_suite(report))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(report, f, indent=1)
-        print(f'wrote {args.out}')
-    return report
-
-
-def main(argv=None) -> Dict[str, dict]:
-    args = parse_benchmark_args(argv)
-    if args.suite:
-        return run_deploy_suite(args)
-    print(f'allocator: {tune_allocator(args.malloc)}')
-    results = run_benchmark(args)
-    print(format_results(args, results))
-    return results
+main = moved('mbv3.deploy.benchmark.main', 'mbv3.cli.benchmark.main')
+parse_benchmark_args = moved('mbv3.deploy.benchmark.parse_benchmark_args',
+                             'mbv3.cli.benchmark.parse_args')

@@ -10,7 +10,8 @@ import torch
 
 from mbv3.apis import (inference_folder, inference_model, init_model,
                        list_images)
-from mbv3.apis.infer import infer, save_results
+from mbv3.apis.inference import save_results
+from mbv3.cli.infer import main as infer
 from tests.conftest import DIGITS_CONFIG, run_tool
 
 CLASSES = tuple(str(i) for i in range(10))

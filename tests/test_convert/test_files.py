@@ -11,7 +11,7 @@ from mmengine.runner import load_checkpoint
 
 from mbv3.apis import inference_model, init_model
 from mbv3.convert import read_metadata
-from mbv3.convert.cli import main as convert_main
+from mbv3.cli.convert import main as convert_main
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import UnsafeCheckpointError
 from tests.conftest import DIGITS_CONFIG, data_root_options, run_tool

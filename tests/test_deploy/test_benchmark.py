@@ -2,7 +2,8 @@ import re
 
 import pytest
 
-from mbv3.deploy.benchmark import main, parse_benchmark_args
+from mbv3.cli.benchmark import main
+from mbv3.cli.benchmark import parse_args as parse_benchmark_args
 from mbv3.deploy.suite import best, interleave, summarize
 
 

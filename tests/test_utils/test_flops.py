@@ -1,6 +1,6 @@
 import pytest
 
-from mbv3.apis.get_flops import main
+from mbv3.cli.flops import main
 from mbv3.models.backbones import MobileNetV3
 from mbv3.utils.flops import complexity
 

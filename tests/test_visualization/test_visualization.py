@@ -12,7 +12,9 @@ from mbv3.apis import init_model
 from mbv3.evaluation import ConfusionMatrix
 from mbv3.visualization import (grad_cam, load_image, plot_confusion_matrix,
                                 read_scalars)
-from mbv3.visualization.tools import vis_cam, vis_curves, vis_features
+from mbv3.cli.vis_cam import main as vis_cam
+from mbv3.cli.vis_curves import main as vis_curves
+from mbv3.cli.vis_features import main as vis_features
 from tests.conftest import DIGITS_CONFIG, data_root_options, run_tool
 
 
@@ -117,7 +119,7 @@ def test_confusion_matrix_counts():
 
 def test_test_tool_writes_confusion_matrix(checkpoint, digits_subset,
                                            tmp_path):
-    from mbv3.apis.test import test
+    from mbv3.cli.test import main as test
     root, info = digits_subset
     out = str(tmp_path / 'cm.png')
     metrics = test([DIGITS_CONFIG, checkpoint, '--work-dir',

@@ -1,0 +1,63 @@
+"""Export a config + checkpoint to ONNX and check it in onnxruntime
+(``tools/deployment/export_onnx.py``, ``mbv3-export-onnx``).
+
+    python -m mbv3.cli.export_onnx CONFIG CHECKPOINT OUT.onnx [--fuse]
+        [--opset 17] [--shape H W] [--int8 OUT_INT8.onnx]
+"""
+import argparse
+
+from mbv3.deploy.calibration import CALIB_IMAGES
+from mbv3.deploy.export import export_from_config, format_report
+from mbv3.deploy.onnx import MIN_OPSET
+from mbv3.deploy.runtimes import RUNTIMES, fixed_shape
+from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+
+_FORMATS = {'onnxruntime': 'ONNX', 'openvino': 'an OpenVINO IR',
+            'executorch': 'an ExecuTorch program (XNNPACK)'}
+
+
+def parse_args(argv=None, runtime: str = 'onnxruntime'
+               ) -> argparse.Namespace:
+    """Command line of ``mbv3-export-onnx`` (and, with ``runtime``, of
+    ``mbv3-export-openvino`` and ``mbv3-export-executorch``)."""
+    ext = RUNTIMES[runtime][1]
+    parser = argparse.ArgumentParser(
+        description=f'Export an mbv3 model to {_FORMATS[runtime]} and check '
+        f'it in {runtime} against eager on real photos.')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help="checkpoint file, or 'none' for "
+                        "the config's initial weights")
+    parser.add_argument('out', help=f'output {ext} file')
+    if runtime == 'onnxruntime':
+        parser.add_argument('--opset', type=int, default=MIN_OPSET,
+                            help=f'ONNX opset (>= {MIN_OPSET})')
+    parser.add_argument('--shape', type=int, nargs=2, default=(224, 224),
+                        metavar=('H', 'W'),
+                        help='example and check input size in pixels' +
+                        (' (the fixed input size of the program)'
+                         if fixed_shape(runtime) else ''))
+    parser.add_argument('--fuse', action='store_true',
+                        help='fold BN into the convs before exporting')
+    parser.add_argument('--int8', metavar=f'OUT_INT8{ext}',
+                        help='also write a static int8 model here, '
+                        'calibrated on a fixed seeded subset of the train '
+                        'split (test pipeline) and evaluated on the val '
+                        'split of the config')
+    parser.add_argument('--calib-images', type=int, default=CALIB_IMAGES,
+                        help='train images used for int8 calibration '
+                        f'(default {CALIB_IMAGES})')
+    return parser.parse_args(argv)
+
+
+def main(argv=None, runtime: str = 'onnxruntime') -> dict:
+    """Export, check, print and return the report of
+    :func:`mbv3.deploy.export.export_from_config`."""
+    args = parse_args(argv, runtime)
+    apply_mmengine_fixes()
+    report = export_from_config(args, runtime)
+    print(format_report(report, runtime))
+    return report
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,17 @@
+"""Export a config + checkpoint to an OpenVINO IR (int8: NNCF post-training quantization)
+and check it against eager on real photos
+(``tools/deployment/export_openvino.py``, ``mbv3-export-openvino``).
+
+    python -m mbv3.cli.export_openvino CONFIG CHECKPOINT OUT.xml [--fuse]
+        [--shape H W] [--int8 OUT_INT8.xml]
+"""
+from mbv3.cli import export_onnx
+
+
+def main(argv=None) -> dict:
+    """See :func:`mbv3.cli.export_onnx.main`."""
+    return export_onnx.main(argv, runtime='openvino')
+
+
+if __name__ == '__main__':
+    main()
