@@ -22,6 +22,8 @@ COMMANDS = {
     'mbv3-export-onnx': 'export_onnx',
     'mbv3-export-openvino': 'export_openvino',
     'mbv3-export-executorch': 'export_executorch',
+    'mbv3-int8-accuracy': 'int8_accuracy',
+    'mbv3-deployment-table': 'deployment_table',
     'mbv3-convert': 'convert',
     'mbv3-weights': 'weights',
     'mbv3-vis-cam': 'vis_cam',

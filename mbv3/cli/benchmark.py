@@ -8,6 +8,7 @@
 """
 import argparse
 import json
+import sys
 import tempfile
 from typing import Dict
 
@@ -76,7 +77,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def run_deploy_suite(args) -> dict:
+def run_deploy_suite(args, argv) -> dict:
     """``--suite``: :func:`mbv3.deploy.suite.run_suite` on mbv3's
     classifier, printed and optionally written to ``--out``."""
     from mbv3.deploy.benchmark import mbv3_model
@@ -86,6 +87,8 @@ def run_deploy_suite(args) -> dict:
     with tempfile.TemporaryDirectory() as tmpdir:
         report = run_suite(mbv3_model(args.arch).eval(), args.size,
                            args.threads or 2, counts, tmpdir, args.skip)
+    report['command'] = ' '.join(['tools/analysis_tools/benchmark.py', *(
+        sys.argv[1:] if argv is None else argv)])
     print(format_suite(report))
     if args.out:
         with open(args.out, 'w') as f:
@@ -101,7 +104,7 @@ def main(argv=None) -> Dict[str, dict]:
     args = parse_args(argv)
     apply_mmengine_fixes()
     if args.suite:
-        return run_deploy_suite(args)
+        return run_deploy_suite(args, argv)
     print(f'allocator: {tune_allocator(args.malloc)}')
     results = run_benchmark(args)
     print(format_results(args, results))

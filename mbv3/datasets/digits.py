@@ -10,6 +10,8 @@ import os.path as osp
 
 import numpy as np
 
+from .marker import read_marker
+
 DIGITS_CLASSES = tuple(str(i) for i in range(10))
 _MARKER = 'mbv3_digits.json'
 
@@ -42,16 +44,10 @@ def prepare_digits(root: str, val_ratio: float = 0.2, seed: int = 0,
     if not 0 < train_subset <= 1:
         raise ValueError(f'train_subset must be in (0, 1], got '
                          f'{train_subset}')
-    marker = osp.join(root, _MARKER)
     wanted = dict(val_ratio=val_ratio, seed=seed, train_subset=train_subset)
-    if osp.isfile(marker):
-        with open(marker) as f:
-            info = json.load(f)
-        if all(info.get(k) == v for k, v in wanted.items()):
-            return info
-        raise ValueError(f'{root!r} already holds digits written with '
-                         f'{ {k: info.get(k) for k in wanted} }, not '
-                         f'{wanted}; choose another folder')
+    info = read_marker(root, _MARKER, wanted, 'digits')
+    if info is not None:
+        return info
 
     import cv2
     from sklearn.datasets import load_digits
@@ -76,6 +72,6 @@ def prepare_digits(root: str, val_ratio: float = 0.2, seed: int = 0,
             cv2.imwrite(osp.join(folder, f'{i:04d}.png'), images[i])
         counts[split] = len(split_idx)
     info = dict(wanted, **counts)
-    with open(marker, 'w') as f:
+    with open(osp.join(root, _MARKER), 'w') as f:
         json.dump(info, f)
     return info

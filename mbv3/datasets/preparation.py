@@ -7,7 +7,9 @@ def prepare_data(cfg: Config) -> None:
     it is missing: 'digits' writes scikit-learn's digits
     (:func:`~mbv3.datasets.digits.prepare_digits`), 'skimage_seg' tiles of
     scikit-image photos with their masks
-    (:func:`~mbv3.datasets.skimage_seg.prepare_skimage_seg`).
+    (:func:`~mbv3.datasets.skimage_seg.prepare_skimage_seg`), 'textures'
+    crops of scikit-image's texture photos
+    (:func:`~mbv3.datasets.textures.prepare_textures`).
 
     Raises:
         ValueError: For another ``data_preparation.type``.
@@ -19,7 +21,9 @@ def prepare_data(cfg: Config) -> None:
     kind = prep.pop('type')
     from .digits import prepare_digits
     from .skimage_seg import prepare_skimage_seg
-    preparers = dict(digits=prepare_digits, skimage_seg=prepare_skimage_seg)
+    from .textures import prepare_textures
+    preparers = dict(digits=prepare_digits, skimage_seg=prepare_skimage_seg,
+                     textures=prepare_textures)
     if kind not in preparers:
         raise ValueError(f'data_preparation type must be one of '
                          f'{sorted(preparers)}, got {kind!r}')

@@ -14,6 +14,8 @@ import os.path as osp
 
 import numpy as np
 
+from .marker import read_marker
+
 SKIMAGE_SEG_CLASSES = ('background', 'bright')
 SKIMAGE_SEG_PHOTOS = ('coins', 'camera')
 _MARKER = 'mbv3_skimage_seg.json'
@@ -60,16 +62,10 @@ def prepare_skimage_seg(root: str, tile: int = 96, val_every: int = 4) -> dict:
     if not isinstance(val_every, int) or val_every < 2:
         raise ValueError(f'val_every must be an int >= 2, got '
                          f'{val_every!r}')
-    marker = osp.join(root, _MARKER)
     wanted = dict(tile=tile, val_every=val_every)
-    if osp.isfile(marker):
-        with open(marker) as f:
-            info = json.load(f)
-        if all(info.get(k) == v for k, v in wanted.items()):
-            return info
-        raise ValueError(f'{root!r} already holds tiles written with '
-                         f'{ {k: info.get(k) for k in wanted} }, not '
-                         f'{wanted}; choose another folder')
+    info = read_marker(root, _MARKER, wanted, 'tiles')
+    if info is not None:
+        return info
 
     import cv2
     from skimage import data
@@ -90,6 +86,6 @@ def prepare_skimage_seg(root: str, tile: int = 96, val_every: int = 4) -> dict:
                 counts[split] += 1
                 k += 1
     info = dict(wanted, **counts)
-    with open(marker, 'w') as f:
+    with open(osp.join(root, _MARKER), 'w') as f:
         json.dump(info, f)
     return info
