@@ -81,18 +81,13 @@ class InvertedResidual(nn.Module):
             out = self.se(out)
         out = self.linear_conv(out)
         if self.with_res_shortcut:
-            out = self._add_shortcut(out, x)
+            # In place where no autograd graph is recorded (no_grad,
+            # inference_mode): no new buffer, as torchvision's block adds
+            # in place. With grad on, out of place, so that a norm or conv
+            # whose backward reads its output (a custom norm_cfg) stays
+            # correct.
+            out = out + x if torch.is_grad_enabled() else out.add_(x)
         return (out, expanded) if tap_expand else out
-
-    @staticmethod
-    def _add_shortcut(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        # In place where no autograd graph is recorded (no_grad,
-        # inference_mode): no new buffer, as torchvision's block adds in
-        # place. With grad on, out-of-place, so that no norm or conv whose
-        # backward reads its output (a custom norm_cfg) is broken.
-        if torch.is_grad_enabled():
-            return out + x
-        return out.add_(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.with_cp and x.requires_grad:
