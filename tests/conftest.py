@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import subprocess
 import sys
@@ -9,6 +10,15 @@ import torch
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DIGITS_CONFIG = os.path.join(REPO, 'configs', 'mobilenet_v3',
                              'mobilenet-v3-small_digits.py')
+
+
+def load_docs_checker():
+    """tools/check_docs.py as a module (it is a script, not in a package)."""
+    spec = importlib.util.spec_from_file_location(
+        'check_docs', os.path.join(REPO, 'tools', 'check_docs.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +58,19 @@ def digits_subset(tmp_path_factory):
     return root, info
 
 
+def initial_checkpoint(config, path, classes):
+    """A model of ``config`` with its seeded initial weights, saved as
+    training saves it (the class names in ``meta['dataset_meta']``)."""
+    from mbv3.apis import init_model
+    torch.manual_seed(0)
+    model = init_model(config)
+    model.init_weights()
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=tuple(classes)))),
+               str(path))
+    return str(path)
+
+
 def run_tool(script, *args, timeout=600, env=None):
     """Run a tools/ script in a subprocess; return CompletedProcess."""
     cmd = [sys.executable, os.path.join(REPO, 'tools', script), *args]
@@ -60,10 +83,33 @@ def run_tool(script, *args, timeout=600, env=None):
 
 
 def data_root_options(root):
+    """``--cfg-options`` that move the digits to ``root``: the top-level
+    ``data_root`` (or the trap check stops the run), every loader's and
+    the preparation's."""
     return [f'{loader}.dataset.data_root={root}'
             for loader in ('train_dataloader', 'val_dataloader',
                            'test_dataloader')] + [
-                               f'data_preparation.root={root}']
+                               f'data_preparation.root={root}',
+                               f'data_root={root}']
+
+
+def write_image_folder(root, splits, classes=('brick', 'grass'),
+                       per_class=6, size=32):
+    """``root/<split>/<class>/<k>.png``: ``size`` x ``size`` crops of
+    scikit-image's texture photo of each class (``brick``, ``grass``,
+    ``gravel``), taken along the photo's diagonal."""
+    import cv2
+    from skimage import data
+    for name in classes:
+        photo = getattr(data, name)()
+        for s, split in enumerate(splits):
+            folder = os.path.join(str(root), split, name)
+            os.makedirs(folder, exist_ok=True)
+            for k in range(per_class):
+                y = (s * per_class + k) * size % (photo.shape[0] - size)
+                cv2.imwrite(os.path.join(folder, f'{k:02d}.png'),
+                            photo[y:y + size, y:y + size])
+    return str(root)
 
 
 @pytest.fixture(autouse=True)
@@ -81,3 +127,23 @@ def mmengine_fixes():
     """mbv3's mmengine fixes, as its commands apply them."""
     from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
     return apply_mmengine_fixes()
+
+
+@pytest.fixture(scope='session')
+def gray_digits_config(tmp_path_factory):
+    """The digits recipe as a 1-channel model: grayscale loading,
+    ``in_channels=1`` and mean = std = 127.5 (issue 11 input 8)."""
+    path = tmp_path_factory.mktemp('gray') / 'gray_digits.py'
+    path.write_text(f'''
+_base_ = [{DIGITS_CONFIG!r}]
+model = dict(backbone=dict(in_channels=1))
+data_preprocessor = dict(mean=[127.5], std=[127.5], to_rgb=False)
+load = dict(type='LoadImageFromFile', color_type='grayscale')
+train_dataloader = dict(dataset=dict(pipeline=[
+    load, dict(type='RandomResizedCrop', scale=32), dict(type='PackInputs')]))
+test_pipeline = [load, dict(type='Resize', scale=(32, 32)),
+                 dict(type='PackInputs')]
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+''')
+    return str(path)

@@ -13,9 +13,9 @@ def model_image_parser(description: str, size) -> argparse.ArgumentParser:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('image', help='image file')
     parser.add_argument('out', help='output .png')
-    parser.add_argument('--input-size', type=int, default=224,
+    parser.add_argument('--input-size', type=int, default=None,
                         help='the image is resized to this square, in '
-                        'pixels (default 224)')
+                        "pixels (default: the config's test size)")
     parser.add_argument('--size', type=int, nargs=2, default=size,
                         metavar=('W', 'H'), help=SIZE_HELP)
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")

@@ -10,7 +10,7 @@ import json
 
 from mbv3.deploy.report import (ACCURACY_JSON, BEGIN, BENCHMARK_JSON, END,
                                 deployment_markdown)
-from mbv3.utils.generated_block import replace_block
+from mbv3.utils.generated import replace_generated
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,7 +39,7 @@ def main(argv=None) -> str:
     with open(args.update, encoding='utf-8') as f:
         text = f.read()
     with open(args.update, 'w', encoding='utf-8') as f:
-        f.write(replace_block(text, table, BEGIN, END))
+        f.write(replace_generated(text, BEGIN, END, table))
     return table
 
 

@@ -6,12 +6,14 @@ and check it against eager on real photos
     python -m mbv3.cli.export_executorch CONFIG CHECKPOINT OUT.pte [--fuse]
         [--shape H W] [--int8 OUT_INT8.pte]
 """
-from mbv3.cli import export_onnx
+from mbv3.cli._command import command
+from mbv3.cli.export_onnx import export
 
 
+@command
 def main(argv=None) -> dict:
-    """See :func:`mbv3.cli.export_onnx.main`."""
-    return export_onnx.main(argv, runtime='executorch')
+    """See :func:`mbv3.cli.export_onnx.export`."""
+    return export(argv, 'executorch')
 
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ from mbv3.deploy.export import export_from_config, format_report
 from mbv3.deploy.onnx import MIN_OPSET
 from mbv3.deploy.runtimes import RUNTIMES, fixed_shape
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from ._command import add_command_args, command, report_skipped
 
 _FORMATS = {'onnxruntime': 'ONNX', 'openvino': 'an OpenVINO IR',
             'executorch': 'an ExecuTorch program (XNNPACK)'}
@@ -31,10 +32,11 @@ def parse_args(argv=None, runtime: str = 'onnxruntime'
     if runtime == 'onnxruntime':
         parser.add_argument('--opset', type=int, default=MIN_OPSET,
                             help=f'ONNX opset (>= {MIN_OPSET})')
-    parser.add_argument('--shape', type=int, nargs=2, default=(224, 224),
+    parser.add_argument('--shape', type=int, nargs=2, default=None,
                         metavar=('H', 'W'),
-                        help='example and check input size in pixels' +
-                        (' (the fixed input size of the program)'
+                        help='example and check input size in pixels '
+                        "(default: the config's test pipeline size)" +
+                        ('; the fixed input size of the program'
                          if fixed_shape(runtime) else ''))
     parser.add_argument('--fuse', action='store_true',
                         help='fold BN into the convs before exporting')
@@ -46,17 +48,32 @@ def parse_args(argv=None, runtime: str = 'onnxruntime'
     parser.add_argument('--calib-images', type=int, default=CALIB_IMAGES,
                         help='train images used for int8 calibration '
                         f'(default {CALIB_IMAGES})')
+    add_command_args(parser, batch=True)
     return parser.parse_args(argv)
 
 
-def main(argv=None, runtime: str = 'onnxruntime') -> dict:
+def export(argv, runtime: str) -> dict:
     """Export, check, print and return the report of
-    :func:`mbv3.deploy.export.export_from_config`."""
+    :func:`mbv3.deploy.export.export_from_config`; with ``--int8``,
+    unreadable files of the calibration and val splits are skipped and
+    listed.
+
+    Raises:
+        SkippedFilesError: At the end, when files were skipped and
+            ``--allow-skipped`` not given.
+    """
     args = parse_args(argv, runtime)
     apply_mmengine_fixes()
     report = export_from_config(args, runtime)
     print(format_report(report, runtime))
+    report_skipped(report.get('skipped', ()), args.allow_skipped)
     return report
+
+
+@command
+def main(argv=None) -> dict:
+    """See :func:`export` (onnxruntime)."""
+    return export(argv, 'onnxruntime')
 
 
 if __name__ == '__main__':

@@ -5,12 +5,14 @@ and check it against eager on real photos
     python -m mbv3.cli.export_openvino CONFIG CHECKPOINT OUT.xml [--fuse]
         [--shape H W] [--int8 OUT_INT8.xml]
 """
-from mbv3.cli import export_onnx
+from mbv3.cli._command import command
+from mbv3.cli.export_onnx import export
 
 
+@command
 def main(argv=None) -> dict:
-    """See :func:`mbv3.cli.export_onnx.main`."""
-    return export_onnx.main(argv, runtime='openvino')
+    """See :func:`mbv3.cli.export_onnx.export`."""
+    return export(argv, 'openvino')
 
 
 if __name__ == '__main__':

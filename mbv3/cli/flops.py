@@ -7,6 +7,7 @@ import argparse
 
 from mbv3.apis.inference import init_model
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.models.input_spec import input_spec
 from mbv3.utils.flops import complexity, format_complexity
 
 
@@ -16,8 +17,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         description="Count a config model's parameters, MACs, activations "
         'and h-swish / h-sigmoid / ReLU / SE ops, per layer.')
     parser.add_argument('config', help='config file')
-    parser.add_argument('--shape', type=int, nargs=2, default=(224, 224),
-                        metavar=('H', 'W'), help='input size in pixels')
+    parser.add_argument('--shape', type=int, nargs=2, default=None,
+                        metavar=('H', 'W'), help='input size in pixels '
+                        "(default: the config's test pipeline size)")
     parser.add_argument('--depth', type=int, default=2,
                         help='module-name depth of the table rows')
     return parser.parse_args(argv)
@@ -28,10 +30,11 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     apply_mmengine_fixes()
     model = init_model(args.config)
-    totals, rows = complexity(model, (3, *args.shape), args.depth)
+    spec = input_spec(model, args.shape)
+    totals, rows = complexity(model, spec.shape, args.depth)
     print(format_complexity(totals, rows))
     nonlinear = sum(totals[c] for c in ('hardswish', 'hardsigmoid', 'relu'))
-    print(f"input (3, {args.shape[0]}, {args.shape[1]}): params "
+    print(f"input {spec.shape}: params "
           f"{totals['params'] / 1e6:.3f}M, MACs {totals['macs'] / 1e6:.1f}M, "
           f"activations {totals['activations'] / 1e6:.3f}M, non-linearity "
           f"ops {nonlinear / 1e6:.3f}M, SE ops {totals['se'] / 1e6:.3f}M")

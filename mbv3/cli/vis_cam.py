@@ -2,7 +2,7 @@
 (``tools/visualization/vis_cam.py``, ``mbv3-vis-cam``).
 
     python -m mbv3.cli.vis_cam CONFIG CHECKPOINT IMAGE OUT.png [--layer -1]
-        [--target CLASS] [--input-size 224] [--size 800 400]
+        [--target CLASS] [--input-size N] [--size 800 400]
 """
 from mbv3.apis.inference import init_model
 from mbv3.cli._options import model_image_parser

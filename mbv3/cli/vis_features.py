@@ -2,7 +2,7 @@
 (``tools/visualization/vis_features.py``, ``mbv3-vis-features``).
 
     python -m mbv3.cli.vis_features CONFIG CHECKPOINT IMAGE OUT.png
-        [--layers 1 3 8 12] [--input-size 224] [--size 1200 800]
+        [--layers 1 3 8 12] [--input-size N] [--size 1200 800]
 """
 from mbv3.apis.inference import init_model
 from mbv3.cli._options import model_image_parser

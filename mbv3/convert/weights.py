@@ -171,6 +171,9 @@ _ENTRIES = (
     _timm('tf_mobilenetv3_large_100.in1k',
           'v0.1-weights/tf_mobilenetv3_large_100-427764d5.pth', 'large',
           75.516),
+    _timm('tf_mobilenetv3_large_075.in1k',
+          'v0.1-weights/tf_mobilenetv3_large_075-150ee8b0.pth', 'large_075',
+          73.432),
     _timm('tf_mobilenetv3_large_minimal_100.in1k',
           'v0.1-weights/tf_mobilenetv3_large_minimal_100-8596ae28.pth',
           'large_minimal', 72.258),
@@ -223,8 +226,6 @@ NOT_CONVERTED = {
         'a deeper, 1.5x wider variant with other block rows',
     'mobilenetv3_rw.rmsp_in1k':
         "timm's early variant: other SE widths and no stem skip",
-    'tf_mobilenetv3_large_075.in1k':
-        'width 0.75 of Large: no mbv3 arch table has these rows',
 }
 
 

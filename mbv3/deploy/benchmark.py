@@ -82,9 +82,11 @@ def _step_fn(model: nn.Module, args, device) -> Callable:
 
 
 def _onnx_fn(model: nn.Module, args, tmpdir: str) -> Callable:
+    from mbv3.models.input_spec import input_spec
     from .onnx import export_onnx, onnx_session, run_onnx
+    spec = input_spec(model, (args.size, args.size))
     path = export_onnx(model.eval(), os.path.join(tmpdir, 'mbv3.onnx'),
-                       (args.batch, 3, args.size, args.size))
+                       spec.batch_shape(args.batch))
     session = onnx_session(path, threads=args.onnx_threads)
     return lambda x: run_onnx(session, x)
 

@@ -3,6 +3,7 @@ photos, optionally int8-quantized and evaluated (the library behind
 ``mbv3-export-onnx``, ``mbv3-export-openvino`` and
 ``mbv3-export-executorch``)."""
 from mbv3.apis.inference import init_model
+from mbv3.models.input_spec import input_spec
 from mbv3.utils.deprecation import moved
 from .calibration import calibration_batches, split_batches
 from .checks import max_abs_diff, sample_photos, top1_accuracy
@@ -12,19 +13,14 @@ from .runtimes import export_model, load_runner
 FP32_TOLERANCE = 1e-4
 
 
-def _norm_stats(model):
-    prep = model.data_preprocessor
-    if not getattr(prep, '_enable_normalize', False):
-        return (0., 0., 0.), (1., 1., 1.)
-    return prep.mean.flatten().tolist(), prep.std.flatten().tolist()
-
-
 def export_from_config(args, runtime: str = 'onnxruntime') -> dict:
     """Build, (fuse,) export, check and optionally quantize.
 
     Args:
         args: ``config``, ``checkpoint`` (a path or 'none'), ``out``,
-            ``shape`` ``(H, W)``, ``fuse``, ``int8`` (a path or None),
+            ``shape`` ``(H, W)`` or None (the model's input size,
+            :func:`mbv3.models.input_spec`), ``fuse``, ``int8`` (a path or
+            None),
             ``calib_images`` and, for onnxruntime, ``opset``, as the
             export commands parse them (:mod:`mbv3.cli.export_onnx`).
         runtime (str): 'onnxruntime', 'openvino' or 'executorch'
@@ -32,7 +28,8 @@ def export_from_config(args, runtime: str = 'onnxruntime') -> dict:
 
     Returns:
         dict: ``out``, ``max_abs_diff`` (eager vs the runtime on four real
-        photos) and, with ``int8``, ``int8_out``, ``fp32_top1`` and
+        photos) and, with ``int8``, ``int8_out``, ``skipped`` (unreadable
+        files, ``dict(image, error)``), ``fp32_top1`` and
         ``int8_top1`` in percent on the val split (both in the runtime)
         and ``int8_max_abs_diff``. int8 calibrates on a fixed seeded
         subset of the train split through the test pipeline
@@ -47,8 +44,9 @@ def export_from_config(args, runtime: str = 'onnxruntime') -> dict:
     if args.fuse:
         fuse_conv_bn(model)
     options = dict(opset=args.opset) if runtime == 'onnxruntime' else {}
-    export_model(model, runtime, args.out, (1, 3, *args.shape), **options)
-    photos = sample_photos(args.shape[0], *_norm_stats(model))
+    spec = input_spec(model, args.shape)
+    export_model(model, runtime, args.out, spec.batch_shape(1), **options)
+    photos = sample_photos(spec)
     runner = load_runner(runtime, args.out)
     diff = max_abs_diff(model, runner, photos)
     report = dict(out=args.out, max_abs_diff=diff)
@@ -57,19 +55,22 @@ def export_from_config(args, runtime: str = 'onnxruntime') -> dict:
                            f'> {FP32_TOLERANCE} on real photos')
     if args.int8:
         report.update(_quantize_and_evaluate(model, args, runtime, runner,
-                                             options))
+                                             spec.batch_shape(1), options))
     return report
 
 
-def _quantize_and_evaluate(model, args, runtime, runner, options) -> dict:
+def _quantize_and_evaluate(model, args, runtime, runner, shape,
+                           options) -> dict:
     from mbv3.datasets.preparation import prepare_data
     prepare_data(model.cfg)
-    calib = calibration_batches(model.cfg, model, args.calib_images)
-    export_model(model, runtime, args.int8, (1, 3, *args.shape),
+    skipped = []
+    calib = calibration_batches(model.cfg, model, args.calib_images,
+                                skipped=skipped)
+    export_model(model, runtime, args.int8, shape,
                  [inputs for inputs, _ in calib], **options)
-    val = split_batches(model.cfg, model, 'val')
+    val = split_batches(model.cfg, model, 'val', skipped=skipped)
     int8 = load_runner(runtime, args.int8)
-    return dict(int8_out=args.int8,
+    return dict(int8_out=args.int8, skipped=skipped,
                 fp32_top1=top1_accuracy(runner, val),
                 int8_top1=top1_accuracy(int8, val),
                 int8_max_abs_diff=max_abs_diff(model, int8, val[0][0]))

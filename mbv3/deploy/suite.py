@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Sequence
 import torch
 from torch import nn
 
+from mbv3.models.input_spec import input_spec
 from mbv3.utils.malloc import tune_allocator
 from .checks import sample_photos
 from .fuse import prepare_for_inference
@@ -122,7 +123,7 @@ def build_paths(mbv3_model: nn.Module, size: int, threads: int,
     ``mbv3_model`` is an eval-mode classifier taking ``(N, 3, size,
     size)``; int8 paths calibrate on the four real photos.
     """
-    photos = sample_photos(size)
+    photos = sample_photos(input_spec(mbv3_model, (size, size)))
     shape = (1, 3, size, size)
     refs = _reference_models()
     fused = prepare_for_inference(copy.deepcopy(mbv3_model),

@@ -6,10 +6,17 @@ import torch
 from mbv3.deploy import (export_model, fixed_shape, load_runner,
                          max_abs_diff, missing_packages, sample_photos)
 from mbv3.models.backbones import MobileNetV3
+from mbv3.models.input_spec import InputSpec
 from tests.test_models.test_classifiers.test_image_classifier import \
     randomise_bn
 
 SIZES = (64, 96)
+
+
+def _photos(size):
+    """The four photos normalised with ImageNet's mean and std."""
+    return sample_photos(InputSpec(3, size, size, (123.675, 116.28, 103.53),
+                                   (58.395, 57.12, 57.375)))
 
 
 def _skip_if_missing(runtime):
@@ -36,9 +43,9 @@ def test_dynamic_runtime_equals_eager_at_two_sizes(runtime, backbone,
                        (1, 3, 64, 64))
     runner = load_runner(runtime, out, threads=1)
     for size in SIZES:
-        assert runner(sample_photos(size)).shape == (4, 576, size // 32,
+        assert runner(_photos(size)).shape == (4, 576, size // 32,
                                                size // 32)
-        assert max_abs_diff(backbone, runner, sample_photos(size)) <= 1e-4
+        assert max_abs_diff(backbone, runner, _photos(size)) <= 1e-4
 
 
 @pytest.mark.slow
@@ -51,7 +58,7 @@ def test_executorch_equals_eager_at_two_sizes(backbone, tmp_path,
                            str(tmp_path / f'm{size}.pte'),
                            (1, 3, size, size))
         runner = load_runner('executorch', out, batch=1)
-        assert max_abs_diff(backbone, runner, sample_photos(size)) <= 1e-4
+        assert max_abs_diff(backbone, runner, _photos(size)) <= 1e-4
 
 
 def test_unknown_runtime_and_missing_package_messages(monkeypatch):

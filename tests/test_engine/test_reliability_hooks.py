@@ -166,10 +166,51 @@ def test_num_classes_mismatch_is_named_before_training():
             metainfo=dict(classes=tuple('0123456789')))))
     with pytest.raises(ValueError, match=r'model.head.num_classes is 1000, '
                        r'but the train data set SimpleNamespace has 10 '
-                       r'classes.*set model.head.num_classes=10'):
+                       r'classes.*; set model.head.num_classes=10, or None '
+                       r'to take it from the training folder'):
         NumClassesCheckHook().before_train(runner)
     runner.model.head.num_classes = 10
     NumClassesCheckHook().before_train(runner)
+
+
+def test_num_classes_error_names_the_folder_and_spots_the_wrong_one(
+        tmp_path):
+    from mbv3.datasets import CustomDataset
+    from mbv3.datasets.digits import prepare_digits
+    mine = tmp_path / 'mine' / 'train'
+    for name in ('cat', 'dog'):
+        (mine / name).mkdir(parents=True)
+        (mine / name / 'a.png').write_bytes(b'')
+    runner = SimpleNamespace(
+        model=SimpleNamespace(head=SimpleNamespace(num_classes=3)),
+        cfg=dict(data_root=str(tmp_path / 'mine')),
+        train_dataloader=SimpleNamespace(dataset=CustomDataset(
+            str(tmp_path / 'mine'), 'train')))
+    with pytest.raises(ValueError) as err:
+        NumClassesCheckHook().before_train(runner)
+    assert str(err.value) == (
+        "model.head.num_classes is 3, but the train data set CustomDataset "
+        f"has 2 classes ('cat', 'dog') in {str(mine)!r}; set "
+        'model.head.num_classes=2, or None to take it from the training '
+        'folder')
+    # the recipe's own digits while the config names another folder
+    digits = str(tmp_path / 'digits')
+    prepare_digits(digits, train_subset=0.1)
+    runner.train_dataloader = SimpleNamespace(
+        dataset=CustomDataset(digits, 'train'))
+    with pytest.raises(ValueError) as err:
+        NumClassesCheckHook().before_train(runner)
+    assert f"has 10 classes ('0', '1'" in str(err.value)
+    assert str(err.value).endswith(
+        f"in {digits + '/train'!r}, which looks like the wrong folder (the "
+        f"config sets data_root={str(tmp_path / 'mine')!r}); point the data "
+        'sets at your folder with --data-root DIR')
+    assert 'set model.head.num_classes' not in str(err.value)
+    runner.cfg = dict(data_root=digits)
+    with pytest.raises(ValueError, match=r"which looks like the wrong "
+                       r"folder \('.*digits' holds the data set a recipe "
+                       r"wrote itself \(mbv3_digits.json\)\)"):
+        NumClassesCheckHook().before_train(runner)
 
 
 def test_bad_hook_arguments():

@@ -165,3 +165,14 @@ def test_grad_cam_values(checkpoint, photo):
     with pytest.raises(ValueError, match=r'layer must be an int in '
                        r'\[-13, 12\], got 13'):
         grad_cam(model, inputs, layer=13)
+
+
+def test_load_image_gives_a_one_channel_model_grayscale(gray_digits_config,
+                                                        photo):
+    model = init_model(gray_digits_config)
+    inputs, image = load_image(model, photo)
+    # the config's test pipeline resizes to 32 x 32; mean = std = 127.5
+    assert inputs.shape == (1, 1, 32, 32) and image.shape == (32, 32, 3)
+    assert inputs.min() >= -1.0 and inputs.max() <= 1.0
+    assert np.array_equal(image[..., 0], image[..., 2])
+    assert model(inputs, mode='tensor').shape == (1, 10)
