@@ -39,7 +39,7 @@ def test_targets_say_met_or_missed_and_by_how_much():
     bench = dict(results=dict(default={'1': batch, '32': batch}))
     accuracy = {'digits': {'onnxruntime': dict(change=0.0),
                            'openvino': dict(change=-0.83),
-                           'executorch': dict(skipped='not installed')}}
+                           'executorch': dict(change=+0.6)}}
     lines = targets(bench, accuracy)
     assert lines[0] == ('- fp32, batch 1: best mbv3 path mbv3 openvino '
                         'fp32, met (6.60x >= 4x); against torchvision\'s '
@@ -53,7 +53,10 @@ def test_targets_say_met_or_missed_and_by_how_much():
     assert lines[3].endswith('digits, onnxruntime: +0.00, met')
     assert lines[4].endswith('digits, openvino: -0.83, missed by 0.33 '
                              'points')
-    assert lines[5] == ('- mbv3 eager >= 1.0x, batch 1: missed by 5% '
+    # a gain is as far from fp32 as a loss
+    assert lines[5].endswith('digits, executorch: +0.60, missed by 0.10 '
+                             'points')
+    assert lines[6] == ('- mbv3 eager >= 1.0x, batch 1: missed by 5% '
                         '(0.95x < 1x)')
 
 
