@@ -7,7 +7,6 @@
     python -m mbv3.cli.benchmark --suite [--threads 2] [--out FILE.json]
 """
 import argparse
-import json
 import sys
 import tempfile
 from typing import Dict
@@ -17,6 +16,10 @@ from mbv3.deploy.benchmark import (CONFIGS, DTYPES, format_results,
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 from mbv3.utils.malloc import MODES as MALLOC_MODES
 from mbv3.utils.malloc import tune_allocator
+from ._command import write_json
+
+# options of the command that are not settings of run_benchmark
+_SUITE_ONLY = ('suite', 'skip', 'out', 'malloc')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -90,10 +93,7 @@ def run_deploy_suite(args, argv) -> dict:
     report['command'] = ' '.join(['tools/analysis_tools/benchmark.py', *(
         sys.argv[1:] if argv is None else argv)])
     print(format_suite(report))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(report, f, indent=1)
-        print(f'wrote {args.out}')
+    write_json(args.out, report)
     return report
 
 
@@ -106,10 +106,13 @@ def main(argv=None) -> Dict[str, dict]:
     if args.suite:
         return run_deploy_suite(args, argv)
     print(f'allocator: {tune_allocator(args.malloc)}')
-    results = run_benchmark(args)
-    print(format_results(args, results))
+    settings = {key: value for key, value in vars(args).items()
+                if key not in _SUITE_ONLY}
+    results = run_benchmark(**settings)
+    print(format_results(results, **settings))
     return results
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('benchmark')

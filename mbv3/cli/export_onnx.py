@@ -64,7 +64,11 @@ def export(argv, runtime: str) -> dict:
     """
     args = parse_args(argv, runtime)
     apply_mmengine_fixes()
-    report = export_from_config(args, runtime)
+    report = export_from_config(
+        args.config, None if args.checkpoint == 'none' else args.checkpoint,
+        args.out, runtime=runtime, opset=getattr(args, 'opset', MIN_OPSET),
+        shape=args.shape, fuse=args.fuse, int8=args.int8,
+        calib_images=args.calib_images)
     print(format_report(report, runtime))
     report_skipped(report.get('skipped', ()), args.allow_skipped)
     return report
@@ -77,4 +81,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('export_onnx')

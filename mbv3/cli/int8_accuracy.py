@@ -5,14 +5,14 @@
         [--model textures CONFIG CHECKPOINT] [--out int8_accuracy.json]
 """
 import argparse
-import json
 import tempfile
 
-from mbv3.apis.inference import init_model
+from mbv3.deploy.model import init_model
 from mbv3.deploy.accuracy import int8_accuracy
 from mbv3.deploy.calibration import CALIB_IMAGES
 from mbv3.deploy.runtimes import RUNTIMES
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from ._command import write_json
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -62,12 +62,10 @@ def main(argv=None) -> dict:
                                           workdir, args.runtimes,
                                           args.calib_images)
     print(format_accuracy(results))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=1)
-        print(f'wrote {args.out}')
+    write_json(args.out, results)
     return results
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('int8_accuracy')

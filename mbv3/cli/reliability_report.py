@@ -389,4 +389,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('reliability_report')

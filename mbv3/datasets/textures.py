@@ -7,14 +7,13 @@ no pixel is in both splits. It is a second real data set of another kind
 than the digits (natural textures, not scanned symbols), used for the int8
 accuracy table.
 """
-import json
-import os
 import os.path as osp
 from typing import Dict, List, Tuple
 
 import numpy as np
 
-from .marker import read_marker
+from mbv3.registry import DATA_PREPARERS
+from .writing import write_once, write_png
 
 TEXTURE_CLASSES = ('brick', 'grass', 'gravel')
 _MARKER = 'mbv3_textures.json'
@@ -56,6 +55,7 @@ def texture_crops(size: int = 64, stride: int = 32
     return splits
 
 
+@DATA_PREPARERS.register_module('textures')
 def prepare_textures(root: str, size: int = 64, stride: int = 32) -> dict:
     """Write :func:`texture_crops` as ``root/{train,val}/<class>/*.png``
     (mbv3's ``CustomDataset`` layout), once: a marker file records the
@@ -69,18 +69,16 @@ def prepare_textures(root: str, size: int = 64, stride: int = 32) -> dict:
         ValueError: For bad ``size``/``stride``, or when ``root`` holds
             crops written with other settings.
     """
-    wanted = dict(size=size, stride=stride)
-    info = read_marker(root, _MARKER, wanted, 'texture crops')
-    if info is not None:
-        return info
-    import cv2
-    info = dict(wanted)
+    return write_once(root, _MARKER, dict(size=size, stride=stride),
+                      'texture crops',
+                      lambda: _write_textures(root, size, stride))
+
+
+def _write_textures(root, size, stride) -> dict:
+    counts = {}
     for split, crops in texture_crops(size, stride).items():
         for i, (crop, label) in enumerate(crops):
-            folder = osp.join(root, split, TEXTURE_CLASSES[label])
-            os.makedirs(folder, exist_ok=True)
-            cv2.imwrite(osp.join(folder, f'{i:04d}.png'), crop)
-        info[split] = len(crops)
-    with open(osp.join(root, _MARKER), 'w') as f:
-        json.dump(info, f)
-    return info
+            write_png(osp.join(root, split, TEXTURE_CLASSES[label],
+                               f'{i:04d}.png'), crop)
+        counts[split] = len(crops)
+    return counts

@@ -10,7 +10,6 @@ import copy
 import os
 import platform
 import statistics
-import time
 from typing import Callable, Dict, List, Sequence
 
 import torch
@@ -21,38 +20,13 @@ from mbv3.utils.malloc import tune_allocator
 from .checks import sample_photos
 from .fuse import prepare_for_inference
 from .runtimes import export_model, load_runner, missing_packages
+from .timing import interleave
 
 BASELINE = 'torchvision eager'
 BATCHES = (1, 32)
 # ExecuTorch programs have a fixed shape; exporting and lowering one costs
 # tens of seconds, so its paths run at batch 1 only.
 BATCH1_ONLY = ('mbv3 executorch fp32', 'mbv3 executorch int8')
-
-
-def interleave(fns: Dict[str, Callable], x, iters: int, rounds: int,
-               warmup: int, clock=time.perf_counter) -> Dict[str, list]:
-    """Seconds per call of every ``fn(x)``, round by round.
-
-    Each round times ``iters`` calls of every candidate in turn, the order
-    rotated by one each round, so that load from other processes falls on
-    all alike.
-
-    Returns:
-        dict[str, list[float]]: ``rounds`` samples per candidate.
-    """
-    names = list(fns)
-    for name in names:
-        for _ in range(warmup):
-            fns[name](x)
-    times = {name: [] for name in names}
-    for r in range(rounds):
-        shift = r % len(names)
-        for name in names[shift:] + names[:shift]:
-            begin = clock()
-            for _ in range(iters):
-                fns[name](x)
-            times[name].append((clock() - begin) / iters)
-    return times
 
 
 def summarize(times: Dict[str, Sequence[float]], batch: int,

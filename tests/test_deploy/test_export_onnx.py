@@ -32,7 +32,7 @@ def test_export_rejects_old_opset(tmp_path):
 def test_int8_calibration_skips_and_lists_unreadable_files(tmp_path):
     from mmengine.config import Config
 
-    from mbv3.apis.data_root import apply_data_root, resolve_num_classes
+    from mbv3.datasets.data_root import apply_data_root, resolve_num_classes
     from mbv3.deploy import split_batches
     root = write_image_folder(tmp_path / 'tex', ('train', 'val'),
                               per_class=3)

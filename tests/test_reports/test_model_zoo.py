@@ -3,7 +3,7 @@ import pytest
 
 from mbv3.models import MobileNetV3
 from mbv3.utils import count_macs
-from mbv3.utils.model_zoo import (describe_outputs, format_table,
+from mbv3.reports.model_zoo import (describe_outputs, format_table,
                                   measure_latency, zoo_rows)
 
 

@@ -1,0 +1,63 @@
+"""The one timing loop of mbv3's benchmarks and reports."""
+import time
+import functools
+from typing import Callable, Dict, List, Optional
+
+import torch
+
+
+def seconds_per_call(fn: Callable[[], object], iters: int = 1,
+                     device: Optional[torch.device] = None) -> float:
+    """Mean wall time of ``fn()`` over ``iters`` back-to-back calls.
+
+    On a CUDA ``device`` the calls are timed with CUDA events (the queued
+    kernels included); otherwise with ``time.perf_counter``.
+
+    Args:
+        fn (Callable): Called with no arguments.
+        iters (int): Calls timed together, >= 1.
+        device (torch.device | str, optional): Where ``fn`` runs.
+
+    Returns:
+        float: Seconds per call.
+    """
+    device = torch.device(device or 'cpu')
+    if device.type == 'cuda':
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(iters):
+            fn()
+        end.record()
+        torch.cuda.synchronize(device)
+        return start.elapsed_time(end) / 1000 / iters
+    begin = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    return (time.perf_counter() - begin) / iters
+
+
+def interleave(fns: Dict[str, Callable], x, iters: int, rounds: int,
+               warmup: int, device: Optional[torch.device] = None
+               ) -> Dict[str, List[float]]:
+    """Seconds per call of every ``fn(x)``, round by round.
+
+    After ``warmup`` calls of each, every round times ``iters`` calls of
+    every candidate in turn (:func:`seconds_per_call`), the order rotated
+    by one each round, so that load from other processes falls on all
+    alike.
+
+    Returns:
+        dict[str, list[float]]: ``rounds`` samples per candidate.
+    """
+    names = list(fns)
+    for name in names:
+        for _ in range(warmup):
+            fns[name](x)
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(seconds_per_call(
+                functools.partial(fns[name], x), iters, device))
+    return times
