@@ -8,8 +8,9 @@ int8 accuracy JSONs, or rewrite it in place
 import argparse
 import json
 
-from mbv3.deploy.report import (ACCURACY_JSON, BEGIN, BENCHMARK_JSON, END,
-                                deployment_markdown)
+from mbv3.reports.deployment_table import (ACCURACY_JSON, BEGIN,
+                                          BENCHMARK_JSON, END,
+                                          deployment_markdown)
 from mbv3.utils.generated import replace_generated
 
 

@@ -4,8 +4,8 @@ import json
 import os
 
 from mbv3.cli.deployment_table import main
-from mbv3.deploy.report import (ACCURACY_JSON, BENCHMARK_JSON,
-                                deployment_markdown, targets)
+from mbv3.reports.deployment_table import (ACCURACY_JSON, BENCHMARK_JSON,
+                                          deployment_markdown, targets)
 from tests.conftest import REPO
 
 
