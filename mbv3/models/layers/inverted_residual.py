@@ -86,7 +86,12 @@ class InvertedResidual(nn.Module):
             out = self.se(out)
         out = self.linear_conv(out)
         if self.with_res_shortcut:
-            out = x + out
+            # In place where no autograd graph is recorded (no_grad,
+            # inference_mode): no new buffer, as torchvision's block adds
+            # in place. With grad on, out of place, so that a norm or conv
+            # whose backward reads its output (a custom norm_cfg) stays
+            # correct.
+            out = out + x if torch.is_grad_enabled() else out.add_(x)
         return out, expanded
 
     def _checkpointed(self, x: torch.Tensor) -> bool:
