@@ -208,9 +208,9 @@ def test_readme_lists_every_capture_path():
         readme = f.read()
     section = readme[readme.index('## Deployment'):readme.index('## Bench')]
     assert 'test_capture.py::test_capture_equals_eager' in section
-    last_cells = [line.split('|')[-2].strip()
-                  for line in section.splitlines()
-                  if line.strip().startswith('| ')]
+    table = section[section.index('| Path | How |'):].splitlines()
+    rows = table[:next(i for i, line in enumerate(table) if not line.strip())]
+    last_cells = [line.split('|')[-2].strip() for line in rows[1:]]
     listed = [re.match(r'`([a-z_]+)`', cell) for cell in last_cells[1:]]
     assert sorted(m.group(1) for m in listed) == sorted(CAPTURES)
 
