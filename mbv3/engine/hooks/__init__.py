@@ -3,6 +3,7 @@ from .curves import CurvesHook
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
 from .num_classes_check import NumClassesCheckHook
 from .precise_bn import PreciseBNHook, update_bn_stats
+from .results import ResultsHook
 from .resume_seed import DeterministicResumeHook, seed_everything
 from .signal_checkpoint import SignalCheckpointHook
 from .throughput import ThroughputHook
@@ -10,6 +11,6 @@ from .throughput import ThroughputHook
 __all__ = [
     'BadFileReportHook', 'CurvesHook', 'DeterministicResumeHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'NumClassesCheckHook',
-    'PreciseBNHook', 'SignalCheckpointHook', 'ThroughputHook',
+    'PreciseBNHook', 'ResultsHook', 'SignalCheckpointHook', 'ThroughputHook',
     'seed_everything', 'update_bn_stats'
 ]
