@@ -64,3 +64,14 @@ def data_root_options(root):
             for loader in ('train_dataloader', 'val_dataloader',
                            'test_dataloader')] + [
                                f'data_preparation.root={root}']
+
+
+def assert_png(path, size):
+    """``path`` is a PNG of ``size`` (width, height) pixels with something
+    drawn on it (not one flat colour)."""
+    from PIL import Image
+    with Image.open(path) as image:
+        assert image.format == 'PNG'
+        assert image.size == tuple(size)
+        pixels = np.asarray(image.convert('RGB'))
+    assert pixels.std() > 5, f'{path} is blank'
