@@ -11,6 +11,23 @@ DIGITS_CONFIG = os.path.join(REPO, 'configs', 'mobilenet_v3',
                              'mobilenet-v3-small_digits.py')
 
 
+def pytest_addoption(parser):
+    parser.addoption('--docs-slow', action='store_true',
+                     help='also run the docs_slow tests: every README/docs '
+                     'command, training included (longer than the suite)')
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the docs_slow tests unless --docs-slow is given, so that any
+    -m expression (the README's -m "not slow") composes with it."""
+    if config.getoption('--docs-slow'):
+        return
+    skip = pytest.mark.skip(reason='docs_slow: run with --docs-slow')
+    for item in items:
+        if 'docs_slow' in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _mbv3_scope():
     from mmengine.registry import init_default_scope
