@@ -3,7 +3,12 @@
 Importing the package registers nothing eagerly but the registries; modules
 are imported when first built by name (see :mod:`mbv3.registry`).
 """
-from .registry import MODELS  # noqa: F401  (applies mmengine fixes)
-from .version import __version__
+import torch as _torch
+
+from .version import __version__, check_torch
+
+check_torch(_torch.__version__)
+
+from .registry import MODELS  # noqa: F401,E402  (applies mmengine fixes)
 
 __all__ = ['__version__', 'MODELS']
