@@ -25,19 +25,30 @@ class ImageClassifier(BaseModel):
         backbone (dict): Backbone config, e.g. ``dict(type='MobileNetV3')``.
         neck (dict, optional): Neck config (``GlobalAveragePooling``).
         head (dict, optional): Head config (``StackedLinearClsHead``).
+        pretrained (str, optional): mmpretrain's shortcut for
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
+        train_cfg (dict, optional): Only None or ``{}``: mmpretrain's
+            batch augments (``train_cfg=dict(augments=...)``, Mixup,
+            CutMix) are not implemented.
         data_preprocessor (dict, optional): Defaults to
             ``ClsDataPreprocessor`` without normalisation.
         init_cfg (dict, optional): mmengine init config, e.g.
             ``dict(type='Pretrained', checkpoint=...)``.
 
     Raises:
-        ValueError: For an unknown ``mode``.
+        ValueError: For a non-empty ``train_cfg``, and (in ``forward``) an
+            unknown ``mode``.
     """
 
     def __init__(self, backbone: dict, neck: Optional[dict] = None,
                  head: Optional[dict] = None, pretrained=None,
                  train_cfg=None, data_preprocessor: Optional[dict] = None,
                  init_cfg=None):
+        if train_cfg:
+            raise ValueError(f'ImageClassifier train_cfg must be None or '
+                             f'empty: mmpretrain\'s batch augments (Mixup, '
+                             f'CutMix) are not implemented; got '
+                             f'{train_cfg!r}')
         if pretrained is not None:
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         if data_preprocessor is None:
