@@ -48,6 +48,10 @@ TESTS = [
 # AutoAugment/RandomErasing (torchvision.transforms.v2), --tensorboard.
 TRAIN = ['torchvision>=0.16', 'tensorboard']
 
+# The console scripts; each runs mbv3.cli.COMMANDS[name].main
+COMMANDS = re.findall(r"'(mbv3-[\w-]+)': '\w+'",
+                      (HERE / 'mbv3' / 'cli' / '__init__.py').read_text())
+
 setup(
     name='mbv3',
     version=VERSION,
@@ -58,6 +62,11 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(include=['mbv3', 'mbv3.*']),
     include_package_data=True,
+    # mbv3/configs links to configs/ (the source of truth); the wheel holds
+    # a copy, so `mbv3-train mobilenet_v3/...` finds configs from any folder
+    package_data={'mbv3': ['configs/**/*.py']},
+    entry_points={'console_scripts': [
+        f'{name} = mbv3.cli:console' for name in COMMANDS]},
     install_requires=RUNTIME,
     extras_require={
         'lite': LITE,

@@ -83,6 +83,43 @@ def data_root_options(root):
                                f'data_preparation.root={root}']
 
 
+@pytest.fixture(autouse=True)
+def _mmengine_restored():
+    """Each test starts with mmengine as installed: fixes that a test, an
+    mbv3 command run in-process or an ``MMEngineFixesHook`` applied are
+    undone after it."""
+    from mbv3.engine.mmengine_fixes import restore_mmengine
+    yield
+    restore_mmengine()
+
+
+@pytest.fixture
+def mmengine_fixes():
+    """mbv3's mmengine fixes, as its commands apply them."""
+    from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+    return apply_mmengine_fixes()
+
+
+@pytest.fixture(scope='session')
+def gray_digits_config(tmp_path_factory):
+    """The digits recipe as a 1-channel model: grayscale loading,
+    ``in_channels=1`` and mean = std = 127.5 (issue 11 input 8)."""
+    path = tmp_path_factory.mktemp('gray') / 'gray_digits.py'
+    path.write_text(f'''
+_base_ = [{DIGITS_CONFIG!r}]
+model = dict(backbone=dict(in_channels=1))
+data_preprocessor = dict(mean=[127.5], std=[127.5], to_rgb=False)
+load = dict(type='LoadImageFromFile', color_type='grayscale')
+train_dataloader = dict(dataset=dict(pipeline=[
+    load, dict(type='RandomResizedCrop', scale=32), dict(type='PackInputs')]))
+test_pipeline = [load, dict(type='Resize', scale=(32, 32)),
+                 dict(type='PackInputs')]
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+''')
+    return str(path)
+
+
 def assert_png(path, size):
     """``path`` is a PNG of ``size`` (width, height) pixels with something
     drawn on it (not one flat colour)."""

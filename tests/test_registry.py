@@ -59,6 +59,53 @@ def test_mmpretrain_checkpoint_loads_unchanged_and_matches(photos):
                 assert (a - b).abs().max().item() <= 1e-5
 
 
+def test_default_sub_modules_are_mbv3_under_any_default_scope():
+    # Issue 11 input 7: without a default scope the classifier's default
+    # data preprocessor was looked up in mmengine's root registry
+    # ("KeyError: 'ClsDataPreprocessor is not in the mmengine::model
+    # registry'"); under mmpretrain's scope a plain default name would pick
+    # mmpretrain's class. A fresh interpreter has no default scope.
+    code = '''
+from mmengine.registry import init_default_scope
+import mmpretrain.models  # noqa: F401  (registers mmpretrain's modules)
+from mbv3.registry import MODELS
+
+def build(scope):
+    q = 'mbv3.' if scope == 'mmpretrain' else ''
+    cls = MODELS.build(dict(
+        type=q + 'ImageClassifier',
+        backbone=dict(type=q + 'MobileNetV3', arch='small'),
+        neck=dict(type=q + 'GlobalAveragePooling'),
+        head=dict(type=q + 'StackedLinearClsHead', num_classes=10,
+                  in_channels=576, mid_channels=[1024])))
+    seg = MODELS.build(dict(
+        type=q + 'EncoderDecoder',
+        backbone=dict(type=q + 'MobileNetV3', out_indices=(1, 12)),
+        decode_head=dict(type=q + 'LRASPPHead', in_channels=(16, 576),
+                         num_classes=3)))
+    owners = {type(m).__module__.split('.')[0]
+              for model in (cls, seg) for m in model.modules()}
+    print(scope, type(cls.data_preprocessor).__name__,
+          type(cls.head.loss_module).__module__,
+          type(seg.data_preprocessor).__name__,
+          type(seg.loss_decode).__module__, sorted(owners))
+
+build(None)
+for scope in ('mbv3', 'mmpretrain'):
+    init_default_scope(scope)
+    build(scope)
+'''
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, timeout=300, cwd=REPO,
+                         env=dict(os.environ, PYTHONPATH=REPO))
+    assert out.returncode == 0, out.stderr
+    tail = ('ClsDataPreprocessor mbv3.models.losses.cross_entropy '
+            'SegDataPreprocessor mbv3.models.losses.cross_entropy '
+            "['mbv3', 'torch']")
+    assert out.stdout.splitlines() == [f'{scope} {tail}' for scope in
+                                       ('None', 'mbv3', 'mmpretrain')]
+
+
 # Parameters accepted and deliberately not read, each for a documented
 # reason; every other __init__ parameter of a registered class must be read.
 UNREAD_ON_PURPOSE = {

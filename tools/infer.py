@@ -1,9 +1,6 @@
-"""Classify an image or a folder of images.
-
-    python tools/infer.py CONFIG CHECKPOINT IMAGE|DIR [--topk 5]
-        [--out results.json|results.csv]
-"""
-from mbv3.apis.infer import infer
+"""Classify an image or a folder of images: a shim of
+:mod:`mbv3.cli.infer`."""
+from mbv3.cli.infer import main
 
 if __name__ == '__main__':
-    infer()
+    main()

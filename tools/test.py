@@ -1,8 +1,5 @@
-"""Evaluate a checkpoint.
-
-    python tools/test.py CONFIG CHECKPOINT
-"""
-from mbv3.apis.test import test
+"""Evaluate a checkpoint: a shim of :mod:`mbv3.cli.test`."""
+from mbv3.cli.test import main
 
 if __name__ == '__main__':
-    test()
+    main()

@@ -1,8 +1,5 @@
-"""Train a model from an mbv3 config.
-
-    python tools/train.py configs/mobilenet_v3/mobilenet-v3-small_digits.py
-"""
-from mbv3.apis.train import train
+"""Train a model from an mbv3 config: a shim of :mod:`mbv3.cli.train`."""
+from mbv3.cli.train import main
 
 if __name__ == '__main__':
-    train()
+    main()

@@ -1,4 +1,9 @@
-from .inference import (inference_folder, inference_model, init_model,
-                        list_images)
+"""Library functions: build a model, classify images, train and test runs
+(the commands are in :mod:`mbv3.cli`)."""
+from .inference import (format_result, inference_folder, inference_model,
+                        init_model, list_images, save_results)
 
-__all__ = ['inference_folder', 'inference_model', 'init_model', 'list_images']
+__all__ = [
+    'format_result', 'inference_folder', 'inference_model', 'init_model',
+    'list_images', 'save_results'
+]

@@ -1,31 +1,6 @@
-"""The ``tools/analysis_tools/get_flops.py`` command."""
-import argparse
+"""Deprecated: the command moved to :mod:`mbv3.cli.flops`."""
+from mbv3.utils.deprecation import moved
 
-from mbv3.utils.flops import complexity, format_complexity
-from .inference import init_model
-
-
-def parse_flops_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Count a config model's parameters, MACs, activations "
-        'and h-swish / h-sigmoid / ReLU / SE ops, per layer.')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('--shape', type=int, nargs=2, default=(224, 224),
-                        metavar=('H', 'W'), help='input size in pixels')
-    parser.add_argument('--depth', type=int, default=2,
-                        help='module-name depth of the table rows')
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> dict:
-    """Print the per-layer table and the totals; return the totals."""
-    args = parse_flops_args(argv)
-    model = init_model(args.config)
-    totals, rows = complexity(model, (3, *args.shape), args.depth)
-    print(format_complexity(totals, rows))
-    nonlinear = sum(totals[c] for c in ('hardswish', 'hardsigmoid', 'relu'))
-    print(f"input (3, {args.shape[0]}, {args.shape[1]}): params "
-          f"{totals['params'] / 1e6:.3f}M, MACs {totals['macs'] / 1e6:.1f}M, "
-          f"activations {totals['activations'] / 1e6:.3f}M, non-linearity "
-          f"ops {nonlinear / 1e6:.3f}M, SE ops {totals['se'] / 1e6:.3f}M")
-    return totals
+main = moved('mbv3.apis.get_flops.main', 'mbv3.cli.flops.main')
+parse_flops_args = moved('mbv3.apis.get_flops.parse_flops_args',
+                         'mbv3.cli.flops.parse_args')

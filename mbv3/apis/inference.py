@@ -1,26 +1,32 @@
 """Build a model from a config and classify images with it."""
+import csv
+import json
 import os
 import os.path as osp
 import sys
 from typing import List, Optional, Sequence, Union
 
+import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.utils import ProgressBar
 
+from mbv3.convert.hub import resolve_checkpoint
+from mbv3.models.input_spec import model_channels
 from mbv3.registry import MODELS
+from mbv3.utils.checkpoint import load_checkpoint_file
+from mbv3.utils.config_files import find_config
+
+OUT_FORMATS = ('.json', '.csv')
 
 
 def _to_config(config) -> Config:
     if isinstance(config, (str, bytes)) or hasattr(config, '__fspath__'):
-        path = str(config)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'config {path!r} does not exist')
-        return Config.fromfile(path)
+        return Config.fromfile(find_config(str(config)))
     if isinstance(config, Config):
         return config
     raise TypeError(f'config must be a path or an mmengine Config, got '
@@ -52,12 +58,16 @@ def init_model(config, checkpoint: Optional[str] = None,
     from the checkpoint's ``meta['dataset_meta']`` when present. With
     ``config=None`` the model, its normalisation and its test pipeline come
     from the metadata ``tools/convert_checkpoint.py`` writes
-    (:func:`mbv3.convert.config_from_metadata`).
+    (:func:`mbv3.convert.config_from_metadata`). A published checkpoint's
+    name (``'mobilenet_v3_large.tv_in1k_v2'`` or ``'mbv3://...'``, see
+    ``tools/weights.py list``) is downloaded, checked and converted on first
+    use, then read from the cache (:func:`mbv3.convert.hub.fetch`).
 
     Args:
         config (str | Config | None): Config path or object, or None for a
             converted checkpoint.
-        checkpoint (str, optional): Checkpoint path (.pth or .safetensors).
+        checkpoint (str, optional): Checkpoint path (.pth or .safetensors)
+            or the name of published weights.
         device (str | torch.device): Where to put the model.
 
     Returns:
@@ -66,10 +76,13 @@ def init_model(config, checkpoint: Optional[str] = None,
 
     Raises:
         FileNotFoundError: If the config or checkpoint is missing.
+        mbv3.convert.hub.WeightsDownloadError: If named weights are not
+            cached and cannot be downloaded.
         TypeError: If ``config`` is neither a path, a Config nor None.
         ValueError: If ``config`` is None and the checkpoint has no
             conversion metadata.
     """
+    checkpoint = resolve_checkpoint(checkpoint)
     cfg = _config_from_checkpoint(checkpoint) if config is None else \
         _to_config(config)
     init_default_scope(cfg.get('default_scope', 'mbv3'))
@@ -83,8 +96,8 @@ def init_model(config, checkpoint: Optional[str] = None,
     model.cfg = cfg
     model.dataset_meta = {}
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                               strict=config is None)
+        ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
+        _load_checkpoint_to_model(model, ckpt, strict=config is None)
         model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta', {})
     if not model.dataset_meta.get('classes'):
         classes = cfg.get('test_dataloader', {}).get('dataset', {}).get(
@@ -94,10 +107,15 @@ def init_model(config, checkpoint: Optional[str] = None,
     return model.to(device).eval()
 
 
-def _test_pipeline(cfg, from_array: bool):
+def _test_pipeline(cfg, from_array: bool, channels: int):
+    """The config's test pipeline; a 1-channel model's files load as
+    grayscale, and arrays skip the loading."""
     pipeline = [dict(t) for t in cfg.test_dataloader.dataset.pipeline]
-    if from_array and pipeline[0]['type'].endswith('LoadImageFromFile'):
-        pipeline = pipeline[1:]
+    if pipeline[0]['type'].endswith('LoadImageFromFile'):
+        if from_array:
+            pipeline = pipeline[1:]
+        elif channels == 1:
+            pipeline[0]['color_type'] = 'grayscale'
     return Compose(pipeline)
 
 
@@ -112,12 +130,15 @@ def _check_topk(topk, num_classes: int):
                          f'number of classes), got {topk!r}')
 
 
-def _load_input(image: Union[str, np.ndarray]) -> dict:
-    """The pipeline's input dict for a path or a BGR array."""
+def _load_input(image: Union[str, np.ndarray], channels: int) -> dict:
+    """The pipeline's input dict for a path or a BGR array (converted to
+    grayscale for a 1-channel model)."""
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f'image array must be (H, W, 3) uint8 BGR, got '
                              f'shape {image.shape} dtype {image.dtype}')
+        if channels == 1:
+            image = mmcv.bgr2gray(image)
         return dict(img=image, img_shape=image.shape[:2],
                     ori_shape=image.shape[:2])
     if not osp.isfile(str(image)):
@@ -147,11 +168,13 @@ def _classify_batch(model, images: Sequence) -> list:
     """Classify images (paths or BGR arrays) in one forward pass."""
     pipelines = {}
     packed = []
+    channels = model_channels(model)
     for image in images:
         from_array = isinstance(image, np.ndarray)
-        data = _load_input(image)
+        data = _load_input(image, channels)
         if from_array not in pipelines:
-            pipelines[from_array] = _test_pipeline(model.cfg, from_array)
+            pipelines[from_array] = _test_pipeline(model.cfg, from_array,
+                                                   channels)
         packed.append(pipelines[from_array](data))
     samples = model.test_step(pseudo_collate(packed))
     classes = model.dataset_meta.get('classes')
@@ -256,3 +279,44 @@ def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
     if bar is not None:
         sys.stderr.write('\n')
     return results
+
+
+def save_results(results: List[dict], out: str) -> None:
+    """Write :func:`~mbv3.apis.inference_folder` results to a file.
+
+    * ``.json``: the list of per-image dicts (``image``, ``pred_label``,
+      ``pred_class``, ``pred_score``, ``topk``).
+    * ``.csv``: one row per image and rank, columns ``image, rank, label,
+      class, score`` (rank 1 is the prediction).
+
+    Args:
+        results (list[dict]): From :func:`~mbv3.apis.inference_folder`.
+        out (str): Path ending in ``.json`` or ``.csv``.
+
+    Raises:
+        ValueError: If ``out`` has another extension.
+    """
+    ext = osp.splitext(out)[1].lower()
+    if ext not in OUT_FORMATS:
+        raise ValueError(f'--out must end in one of {OUT_FORMATS}, got '
+                         f'{out!r}')
+    if osp.dirname(out):
+        os.makedirs(osp.dirname(out), exist_ok=True)
+    with open(out, 'w', newline='') as f:
+        if ext == '.json':
+            json.dump(results, f, indent=2)
+            return
+        writer = csv.writer(f)
+        writer.writerow(['image', 'rank', 'label', 'class', 'score'])
+        for result in results:
+            for rank, top in enumerate(result['topk'], start=1):
+                writer.writerow([result['image'], rank, top['label'],
+                                 top['cls'], f"{top['score']:.6f}"])
+
+
+def format_result(result: dict) -> str:
+    """One line per image: the path, then ``class (score)`` best first."""
+    tops = ', '.join(
+        f"{top['cls'] if top['cls'] is not None else top['label']} "
+        f"({top['score']:.3f})" for top in result['topk'])
+    return f"{result['image']}: {tops}"

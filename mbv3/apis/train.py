@@ -1,46 +1,23 @@
-"""What ``tools/train.py`` does, as importable functions."""
-import argparse
+"""Training as library functions: the config of a run, resuming, the run
+(the command line is :mod:`mbv3.cli.train`)."""
 import difflib
 import inspect
 import logging
 import os
 import os.path as osp
-import subprocess
 import warnings
+from typing import Optional
 
-import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mbv3.datasets.preparation import prepare_data
+from mbv3.engine.mmengine_fixes import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
+from mbv3.engine.resume import check_resumable
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
-
-
-def parse_train_args(argv=None) -> argparse.Namespace:
-    """Command line of ``tools/train.py``."""
-    parser = argparse.ArgumentParser(
-        description='Train a model with an mbv3 config')
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go; '
-                        'default ./work_dirs/<config name>')
-    parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto', default=None,
-        help='resume from this checkpoint, or with no value from the '
-        'latest checkpoint in the work dir')
-    parser.add_argument('--amp', action='store_true',
-                        help='mixed precision: bf16 autocast (CPU or CUDA)')
-    parser.add_argument('--tensorboard', action='store_true',
-                        help='also log scalars to TensorBoard '
-                        '(<work dir>/<timestamp>/vis_data)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. '
-                        'train_cfg.max_epochs=5')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+from mbv3.utils.config_files import find_config
+from mbv3.utils.deprecation import moved
 
 
 def resolve_resume(resume, work_dir: str):
@@ -133,115 +110,97 @@ def warn_misspelled_keys(cfg: Config) -> None:
             f'did you mean {known!r}?', UserWarning, stacklevel=2)
 
 
-def build_train_config(args: argparse.Namespace) -> Config:
-    """Load the config and apply the command line to it; warn about
-    top-level keys that look misspelt (:func:`misspelled_keys`)."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config {args.config!r} does not exist')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+def build_train_config(config, *, work_dir: Optional[str] = None,
+                       resume: Optional[str] = None, amp: bool = False,
+                       tensorboard: bool = False,
+                       cfg_options: Optional[dict] = None,
+                       launcher: str = 'none') -> Config:
+    """Load a config and apply the run's options to it; warn about
+    top-level keys that look misspelt (:func:`misspelled_keys`).
+
+    Args:
+        config (str): Config path; one not found from the current folder
+            is looked up among the installed configs
+            (:func:`~mbv3.utils.config_files.find_config`).
+        work_dir (str, optional): Where logs and checkpoints go; default
+            the config's, else ``./work_dirs/<config name>``.
+        resume (str, optional): None, 'auto' or a checkpoint path
+            (:func:`resolve_resume`).
+        amp (bool): bf16 autocast through mbv3's ``AmpOptimWrapper``.
+        tensorboard (bool): Also log scalars to TensorBoard.
+        cfg_options (dict, optional): Keys to override, dotted.
+        launcher (str): 'none', 'pytorch' or 'slurm'.
+
+    Returns:
+        Config: The config the Runner is built from.
+
+    Raises:
+        FileNotFoundError: If the config, or the checkpoint to resume, is
+            missing.
+    """
+    cfg = Config.fromfile(find_config(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     warn_misspelled_keys(cfg)
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
-    if args.amp:
+                                osp.splitext(osp.basename(config))[0])
+    if amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
-    if getattr(args, 'tensorboard', False):
+    if tensorboard:
         cfg.visualizer.vis_backends = list(cfg.visualizer.vis_backends) + [
             dict(type='TensorboardVisBackend')]
-    checkpoint = resolve_resume(args.resume, cfg.work_dir)
+    checkpoint = resolve_resume(resume, cfg.work_dir)
     if checkpoint is not None:
         cfg.resume = True
         cfg.load_from = checkpoint
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        # DDP on CPU modules takes no device_ids; mmengine passes some.
-        wrapper = dict(type='MMDistributedDataParallel', device_ids=None,
-                       broadcast_buffers=False)
-        wrapper.update(cfg.get('model_wrapper_cfg') or {})
-        cfg.model_wrapper_cfg = wrapper
+    cpu_ddp_wrapper_cfg(cfg)
     return cfg
 
 
-def init_dist_cpu_safe(launcher: str) -> None:
-    """Initialise torch.distributed with gloo when CUDA is absent.
+def run_training(cfg: Config):
+    """Set up distribution, prepare the data (rank 0), build the Runner
+    from ``cfg`` and train.
 
-    mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device``, so on
-    a CPU-only machine the process group is created here, before the
-    Runner, which then skips its own initialisation. With CUDA this does
-    nothing and mmengine initialises nccl as usual.
-
-    Args:
-        launcher (str): 'none', 'pytorch' (torchrun sets RANK, WORLD_SIZE,
-            MASTER_ADDR, MASTER_PORT) or 'slurm' (read from SLURM_PROCID,
-            SLURM_NTASKS, SLURM_LOCALID; the master is the first host of
-            SLURM_NODELIST, port MASTER_PORT or 29500, as mmengine does).
-    """
-    import torch.distributed as dist
-    if launcher == 'none' or dist.is_initialized() or \
-            torch.cuda.is_available():
-        return
-    if launcher == 'slurm':
-        os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
-        os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
-        os.environ.setdefault('LOCAL_RANK',
-                              os.environ.get('SLURM_LOCALID', '0'))
-        os.environ.setdefault('MASTER_PORT', '29500')
-        if 'MASTER_ADDR' not in os.environ:
-            os.environ['MASTER_ADDR'] = subprocess.run(
-                ['scontrol', 'show', 'hostnames',
-                 os.environ['SLURM_NODELIST']], capture_output=True,
-                text=True, check=True).stdout.split()[0]
-    dist.init_process_group(backend='gloo')
-
-
-def prepare_data(cfg: Config) -> None:
-    """Create the data set a config declares in ``data_preparation`` when
-    it is missing: 'digits' writes scikit-learn's digits
-    (:func:`~mbv3.datasets.digits.prepare_digits`), 'skimage_seg' tiles of
-    scikit-image photos with their masks
-    (:func:`~mbv3.datasets.skimage_seg.prepare_skimage_seg`)."""
-    prep = cfg.get('data_preparation')
-    if not prep:
-        return
-    prep = dict(prep)
-    kind = prep.pop('type')
-    from mbv3.datasets.digits import prepare_digits
-    from mbv3.datasets.skimage_seg import prepare_skimage_seg
-    preparers = dict(digits=prepare_digits, skimage_seg=prepare_skimage_seg)
-    if kind not in preparers:
-        raise ValueError(f'data_preparation type must be one of '
-                         f'{sorted(preparers)}, got {kind!r}')
-    preparers[kind](**prep)
-
-
-def train(argv=None):
-    """Parse ``argv``, prepare data, build the Runner and train.
+    ``runner_type`` in the config (e.g. 'FlexibleRunner' with an FSDP
+    strategy) selects the Runner class. mbv3's commands apply the mmengine
+    fixes (:mod:`mbv3.engine.mmengine_fixes`) before they build ``cfg``.
 
     Returns:
         nn.Module: The trained model.
+
+    Raises:
+        mbv3.engine.resume.ResumeMismatchError: Before training, when
+            ``cfg`` resumes a checkpoint whose optimizer state does not fit
+            this config's optimizer (:func:`check_resumable`).
     """
-    args = parse_train_args(argv)
-    cfg = build_train_config(args)
-    init_dist_cpu_safe(args.launcher)
+    launcher = cfg.get('launcher', 'none')
+    init_dist_cpu_safe(launcher)
     if int(os.environ.get('RANK', '0')) == 0:
         prepare_data(cfg)
-    if args.launcher != 'none':
+    if launcher != 'none':
         import torch.distributed as dist
         if dist.is_initialized():
             dist.barrier()
-    if 'runner_type' in cfg:  # e.g. 'FlexibleRunner' with an FSDP strategy
+    if 'runner_type' in cfg:
         from mbv3.registry import RUNNERS
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    if cfg.get('resume') and cfg.get('load_from'):
+        check_resumable(runner, cfg.load_from, cfg)
     try:
         return runner.train()
     finally:
         for hook in runner.hooks:
             if hasattr(hook, 'restore_handlers'):
                 hook.restore_handlers()
+
+
+train = moved('mbv3.apis.train.train', 'mbv3.cli.train.main')
+parse_train_args = moved('mbv3.apis.train.parse_train_args',
+                         'mbv3.cli.train.parse_args')

@@ -2,11 +2,11 @@
 mmpretrain/mmcls, mmseg) to mbv3 models; see ``tools/convert_checkpoint.py``
 and the README's "Pretrained weights"."""
 from .converter import (SOURCES, convert_checkpoint, convert_state_dict,
-                        detect_source, infer_arch, model_config, unwrap)
+                        detect_source, infer_backbone, model_config, unwrap)
 from .files import config_from_metadata, read_metadata, save_converted
 
 __all__ = [
     'SOURCES', 'convert_checkpoint', 'convert_state_dict', 'detect_source',
-    'infer_arch', 'model_config', 'unwrap', 'config_from_metadata',
+    'infer_backbone', 'model_config', 'unwrap', 'config_from_metadata',
     'read_metadata', 'save_converted'
 ]

@@ -1,53 +1,6 @@
-"""Command line of ``tools/convert_checkpoint.py``."""
-import argparse
-import json
-import os.path as osp
+"""Deprecated: the command moved to :mod:`mbv3.cli.convert`."""
+from mbv3.utils.deprecation import moved
 
-from mbv3.utils.checkpoint import load_checkpoint_file
-from .converter import SOURCES, convert_checkpoint
-from .files import WRITE_EXTENSIONS, save_converted
-
-READ_EXTENSIONS = ('.pth', '.pt', '.bin', '.safetensors')
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Convert a torchvision, timm, mmpretrain/mmcls or mmseg '
-        'MobileNetV3 checkpoint to mbv3, recording the model options and '
-        'preprocessing in the file.')
-    parser.add_argument('src', help=f'source file {READ_EXTENSIONS}')
-    parser.add_argument('dst', help=f'output file {WRITE_EXTENSIONS}')
-    parser.add_argument('--source', default='auto',
-                        choices=SOURCES + ('auto', ),
-                        help='checkpoint family (default: from the keys)')
-    parser.add_argument(
-        '--weights', default=None,
-        help='name of the weights, e.g. tf_mobilenetv3_large_100.in1k '
-        '(default: taken from SRC\'s path); timm TensorFlow ports need it '
-        'when their path does not say tf_mobilenetv3_...')
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> dict:
-    """Convert ``src`` to ``dst``; print and return the metadata.
-
-    Raises:
-        ValueError: For an unsupported extension or unrecognised keys.
-        FileNotFoundError: If ``src`` does not exist.
-        mbv3.utils.checkpoint.UnsafeCheckpointError: If ``src`` needs full
-            unpickling.
-    """
-    args = parse_args(argv)
-    if osp.splitext(args.src)[1] not in READ_EXTENSIONS:
-        raise ValueError(f'source file must end in one of {READ_EXTENSIONS}, '
-                         f'got {args.src!r}')
-    if osp.splitext(args.dst)[1] not in WRITE_EXTENSIONS:
-        raise ValueError(f'output file must end in one of '
-                         f'{WRITE_EXTENSIONS}, got {args.dst!r}')
-    checkpoint = load_checkpoint_file(args.src, map_location='cpu')
-    state_dict, meta = convert_checkpoint(checkpoint, args.source,
-                                          hint=args.weights or args.src)
-    save_converted(args.dst, state_dict, meta)
-    print(json.dumps(meta, indent=2))
-    print(f'wrote {len(state_dict)} tensors to {args.dst}')
-    return meta
+main = moved('mbv3.convert.cli.main', 'mbv3.cli.convert.main')
+parse_args = moved('mbv3.convert.cli.parse_args',
+                   'mbv3.cli.convert.parse_args')

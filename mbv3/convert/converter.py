@@ -7,67 +7,32 @@ from typing import Optional, Tuple
 import torch
 
 from mbv3.models.backbones.mobilenet_v3 import ARCH_SETTINGS, plan_layers
+from mbv3.utils.pretrained import SOURCES, detect_source, unwrap
 from . import from_openmmlab, from_timm, from_torchvision, presets
 
-SOURCES = ('torchvision', 'timm', 'mmpretrain', 'mmseg')
 _CONVERTERS = {
     'torchvision': from_torchvision.convert,
     'timm': from_timm.convert,
     'mmpretrain': from_openmmlab.convert_mmpretrain,
     'mmseg': from_openmmlab.convert_mmseg,
 }
-# Wrappers a checkpoint file may put around its state dict.
-_WRAPPERS = ('state_dict', 'model', 'module')
-
-
-def unwrap(checkpoint: dict) -> dict:
-    """The state dict inside a checkpoint: ``checkpoint['state_dict']``
-    (mmengine, timm training), ``['model']``, or the checkpoint itself.
-
-    Raises:
-        TypeError: If ``checkpoint`` is not a dict.
-    """
-    if not isinstance(checkpoint, dict):
-        raise TypeError(f'checkpoint must be a dict, got '
-                        f'{type(checkpoint).__name__}')
-    for key in _WRAPPERS:
-        if isinstance(checkpoint.get(key), dict):
-            return checkpoint[key]
-    return checkpoint
-
-
-def detect_source(state_dict: dict) -> str:
-    """Name the family of a MobileNetV3 state dict from its keys.
-
-    ``features.*`` is torchvision, ``conv_stem.*`` timm, ``decode_head.*``
-    (next to ``backbone.*``) mmseg, and ``backbone.layer0.*`` or a bare
-    ``layer0.*`` mmpretrain. A bare mmseg backbone has the same keys as a
-    bare mmpretrain one: name it with ``source='mmseg'``.
-
-    Raises:
-        ValueError: If the keys match no family.
-    """
-    keys = list(state_dict)
-    if 'features.0.0.weight' in state_dict:
-        return 'torchvision'
-    if 'conv_stem.weight' in state_dict:
-        return 'timm'
-    if any(k.startswith('decode_head.') for k in keys):
-        return 'mmseg'
-    if 'backbone.layer0.conv.weight' in state_dict or \
-            'layer0.conv.weight' in state_dict:
-        return 'mmpretrain'
-    raise ValueError(f'cannot tell the source of this state dict from its '
-                     f'keys (first ones: {keys[:3]}); pass source= one of '
-                     f'{SOURCES}')
+# widen_factor values tried in order: the published ones (torchvision,
+# timm, TensorFlow's MobileNetV3 checkpoints), then the multiples of 0.05
+# and of 0.01 up to 4.
+_WIDTHS = tuple(dict.fromkeys(
+    (1.0, 0.75, 0.5, 0.35, 1.25, 1.5, 2.0)
+    + tuple(round(i * 0.05, 2) for i in range(1, 81))
+    + tuple(round(i * 0.01, 2) for i in range(1, 401))))
+_REDUCTION_FACTORS = (1, 2)  # 2 is torchvision's reduced_tail
 
 
 def convert_state_dict(state_dict: dict, source: str = 'auto') -> dict:
     """Rename a MobileNetV3 state dict from another library to mbv3's keys.
 
     Args:
-        state_dict (dict): The source state dict (or a checkpoint holding
-            it under 'state_dict' or 'model').
+        state_dict (dict): The source state dict, or a checkpoint holding
+            it (:func:`mbv3.utils.pretrained.unwrap`: wrapper dicts and
+            ``module.``/``model.`` prefixes are removed).
         source (str): 'torchvision', 'timm', 'mmpretrain', 'mmseg', or
             'auto' to detect it from the keys (:func:`detect_source`).
 
@@ -103,27 +68,47 @@ def _rows(state_dict):
     return tuple(rows)
 
 
-def infer_arch(state_dict: dict) -> str:
-    """The mbv3 arch (a key of ``ARCH_SETTINGS``, width 1.0) whose layer
-    shapes a converted state dict has.
+def _plan_rows(arch, widen_factor, reduction_factor):
+    _, plans, last, _ = plan_layers(arch, widen_factor,
+                                    reduction_factor=reduction_factor)
+    return tuple((p.row.kernel_size, p.row.mid_channels, p.row.out_channels,
+                  p.row.with_se) for p in plans), last
 
-    Kernel sizes, widths and SE presence are compared row by row; the
-    activations follow from them (ReLU-only archs have no SE).
+
+def infer_backbone(state_dict: dict) -> dict:
+    """The mbv3 backbone options (``arch``, ``widen_factor``,
+    ``reduction_factor``) whose layer shapes a converted state dict has.
+
+    Kernel sizes, widths and SE presence are compared row by row with
+    :func:`plan_layers` for each arch of ``ARCH_SETTINGS``, reduction
+    factor 1 or 2, and ``widen_factor`` from 1.0, 0.75, 0.5, 0.35, 1.25,
+    1.5, 2.0, then multiples of 0.05 and of 0.01 up to 4 (the first that
+    fits). torchvision's ``width_mult`` is ``widen_factor``; timm's
+    ``*_075``/``*_050`` widths are the archs ``large_075``, ``small_075``
+    and ``small_050``. The activations follow from the rows (ReLU-only
+    archs have no SE).
+
+    Returns:
+        dict: ``arch``, ``widen_factor`` (float) and
+        ``reduction_factor`` (int).
 
     Raises:
-        ValueError: If no arch has these shapes (the message lists them).
+        ValueError: If no arch and width have these shapes (the message
+            lists them).
     """
     rows = _rows(state_dict)
-    for arch in ARCH_SETTINGS:
-        _, plans, last, _ = plan_layers(arch)
-        expected = tuple((p.row.kernel_size, p.row.mid_channels,
-                          p.row.out_channels, p.row.with_se) for p in plans)
-        last_key = f'backbone.layer{len(plans) + 1}.conv.weight'
-        if expected == rows and last_key in state_dict and \
-                state_dict[last_key].shape[0] == last:
-            return arch
-    raise ValueError(f'no mbv3 arch has these bnecks (kernel, mid, out, '
-                     f'with_se): {rows}; known archs: {sorted(ARCH_SETTINGS)}')
+    last_key = f'backbone.layer{len(rows) + 1}.conv.weight'
+    last = state_dict[last_key].shape[0] if last_key in state_dict else None
+    for widen_factor in _WIDTHS:
+        for arch in ARCH_SETTINGS:
+            for reduction_factor in _REDUCTION_FACTORS:
+                if _plan_rows(arch, widen_factor,
+                              reduction_factor) == (rows, last):
+                    return dict(arch=arch, widen_factor=widen_factor,
+                                reduction_factor=reduction_factor)
+    raise ValueError(f'no mbv3 arch and widen_factor in (0, 4] have these '
+                     f'bnecks (kernel, mid, out, with_se): {rows}; known '
+                     f'archs: {sorted(ARCH_SETTINGS)}')
 
 
 def _head_config(state_dict, in_channels, act):
@@ -135,7 +120,7 @@ def _head_config(state_dict, in_channels, act):
                 hidden_bias='head.layers.0.fc.bias' in state_dict)
 
 
-def model_config(state_dict: dict, source: str, arch: str,
+def model_config(state_dict: dict, source: str, options: dict,
                  name: Optional[str] = None) -> dict:
     """The mbv3 ``ImageClassifier`` config a converted state dict loads
     into strictly (a backbone-only one when it has no ``head.*``).
@@ -143,17 +128,21 @@ def model_config(state_dict: dict, source: str, arch: str,
     Args:
         state_dict (dict): Converted state dict.
         source (str): Its family (one of :data:`SOURCES`).
-        arch (str): From :func:`infer_arch`.
+        options (dict): Backbone options, from :func:`infer_backbone`.
         name (str, optional): timm model name; ``tf_*`` selects 'SAME'
             padding and BN eps 1e-3.
 
     Returns:
         dict: Model config.
     """
+    arch = options['arch']
     num = presets.numerics(source, arch, name)
     backbone = dict(type='MobileNetV3', arch=arch,
                     norm_cfg=dict(type='BN', eps=num.eps,
                                   momentum=num.momentum))
+    for key, default in (('widen_factor', 1.0), ('reduction_factor', 1)):
+        if options.get(key, default) != default:
+            backbone[key] = options[key]
     if num.same_padding:
         backbone['conv_cfg'] = dict(type='Conv2dSame')
     if num.output_stride != 32:
@@ -184,18 +173,21 @@ def convert_checkpoint(checkpoint: dict, source: str = 'auto',
 
     Returns:
         tuple[dict, dict]: The mbv3 state dict, and metadata: ``source``,
-        ``arch``, ``weights`` (the name found, or None), ``model`` (an mbv3
-        model config, :func:`model_config`) and ``preprocess`` (mean, std
-        in 0..255 RGB, interpolation, resize, crop, crop_pct).
+        ``arch``, ``widen_factor``, ``weights`` (the name found, or None),
+        ``model`` (an mbv3 model config, :func:`model_config`) and
+        ``preprocess`` (mean, std in 0..255 RGB, interpolation, resize,
+        crop, crop_pct).
 
     Raises:
-        ValueError: As :func:`convert_state_dict` and :func:`infer_arch`.
+        ValueError: As :func:`convert_state_dict` and
+            :func:`infer_backbone`.
     """
     state_dict = unwrap(checkpoint)
     if source == 'auto':
         source = detect_source(state_dict)
     converted = convert_state_dict(state_dict, source)
-    arch = infer_arch(converted)
+    options = infer_backbone(converted)
+    arch = options['arch']
     name = presets.timm_name(hint) if source == 'timm' else None
     if source == 'timm' and name is None:
         warnings.warn('no timm model name in the weights name or path: '
@@ -205,8 +197,9 @@ def convert_checkpoint(checkpoint: dict, source: str = 'auto',
     converted = {k: v.contiguous() if isinstance(v, torch.Tensor) else v
                  for k, v in converted.items()}
     meta = dict(source=source, arch=arch,
+                widen_factor=options['widen_factor'],
                 weights=name or (osp.basename(hint) if hint else None),
-                model=model_config(converted, source, arch, name),
+                model=model_config(converted, source, options, name),
                 preprocess=presets.preprocess(source, arch, name,
                                               hint).to_dict())
     return converted, meta

@@ -17,63 +17,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mbv3.utils.deprecation import moved
 from .fuse import prepare_for_inference
 
 BASELINE = 'torchvision eager'
-_DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-_CONFIGS = {
+DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+CONFIGS = {
     'large': 'configs/_base_/models/mobilenet-v3-large.py',
     'small': 'configs/_base_/models/mobilenet-v3-small.py',
 }
-
-
-def parse_benchmark_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Time mbv3 against torchvision and timm MobileNetV3 in '
-        'one process, interleaved, and print the ratios.')
-    parser.add_argument('--arch', choices=sorted(_CONFIGS), default='large')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--dtype', choices=sorted(_DTYPES), default='fp32',
-                        help='autocast dtype (fp32: no autocast)')
-    parser.add_argument('--batch', type=int, default=1)
-    parser.add_argument('--size', type=int, default=224,
-                        help='input height and width in pixels')
-    parser.add_argument('--mode', choices=('eval', 'train'), default='eval',
-                        help='eval: forward; train: forward, backward and '
-                        'an SGD step')
-    parser.add_argument('--channels-last', action='store_true',
-                        help='channels_last weights and inputs for all')
-    parser.add_argument('--compile', action='store_true',
-                        help='torch.compile every candidate model')
-    parser.add_argument('--deploy', action='store_true',
-                        help='add mbv3 fused + channels_last (eval only)')
-    parser.add_argument('--onnx', action='store_true',
-                        help='add mbv3 in onnxruntime (CPU, eval, fp32)')
-    parser.add_argument('--with-cp', action='store_true',
-                        help='add mbv3 with gradient checkpointing (train)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch CPU threads (default: unchanged)')
-    parser.add_argument('--iters', type=int, default=10,
-                        help='calls per candidate per round')
-    parser.add_argument('--rounds', type=int, default=5)
-    parser.add_argument('--warmup', type=int, default=3)
-    args = parser.parse_args(argv)
-    for name in ('batch', 'size', 'iters', 'rounds'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name} must be >= 1, got {getattr(args, name)}')
-    if args.mode == 'train' and (args.deploy or args.onnx):
-        parser.error('--deploy and --onnx are inference paths; use '
-                     '--mode eval')
-    return args
 
 
 def _mbv3_model(arch: str, with_cp: bool = False) -> nn.Module:
     from mmengine.config import Config
 
     from mbv3.apis.inference import init_model
-    root = os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))))
-    cfg = Config.fromfile(os.path.join(root, _CONFIGS[arch]))
+    from mbv3.utils.config_files import find_config
+    cfg = Config.fromfile(find_config(CONFIGS[arch]))
     cfg.model.backbone.with_cp = with_cp
     return init_model(cfg)
 
@@ -98,7 +58,7 @@ def _step_fn(model: nn.Module, args, device) -> Callable:
     else:
         model.train()
     runner = torch.compile(model) if args.compile else model
-    dtype = _DTYPES[args.dtype]
+    dtype = DTYPES[args.dtype]
     autocast = (lambda: torch.autocast(device.type, dtype=dtype)) \
         if dtype is not None else contextlib.nullcontext
     if args.mode == 'eval':
@@ -120,9 +80,11 @@ def _step_fn(model: nn.Module, args, device) -> Callable:
 
 
 def _onnx_fn(model: nn.Module, args, tmpdir: str) -> Callable:
+    from mbv3.models.input_spec import input_spec
     from .onnx import export_onnx, onnx_session, run_onnx
+    spec = input_spec(model, (args.size, args.size))
     path = export_onnx(model.eval(), os.path.join(tmpdir, 'mbv3.onnx'),
-                       (args.batch, 3, args.size, args.size))
+                       spec.batch_shape(args.batch))
     session = onnx_session(path, threads=args.threads or
                            torch.get_num_threads())
     return lambda x: run_onnx(session, x)
@@ -254,8 +216,6 @@ def format_results(args, results: Dict[str, dict]) -> str:
     return '\n'.join(lines)
 
 
-def main(argv=None) -> Dict[str, dict]:
-    args = parse_benchmark_args(argv)
-    results = run_benchmark(args)
-    print(format_results(args, results))
-    return results
+main = moved('mbv3.deploy.benchmark.main', 'mbv3.cli.benchmark.main')
+parse_benchmark_args = moved('mbv3.deploy.benchmark.parse_benchmark_args',
+                             'mbv3.cli.benchmark.parse_args')

@@ -1,47 +1,23 @@
-"""The ``tools/deployment/export_onnx.py`` pipeline: config + checkpoint ->
-checked ONNX model, optionally int8-quantized and evaluated."""
-import argparse
-
+"""Config + checkpoint -> checked ONNX model, optionally int8-quantized
+and evaluated (the library behind ``mbv3-export-onnx``)."""
 import torch
 from mmengine.config import Config
 
 from mbv3.apis.inference import init_model
+from mbv3.models.input_spec import input_spec
+from mbv3.utils.deprecation import moved
 from .fuse import fuse_conv_bn
-from .onnx import (MIN_OPSET, export_onnx, max_abs_diff, onnx_accuracy,
+from .onnx import (export_onnx, max_abs_diff, onnx_accuracy,
                    onnx_session, quantize_int8, sample_photos)
 
 ONNX_TOLERANCE = 1e-4
-
-
-def parse_export_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Export an mbv3 model to ONNX and check it against '
-        'onnxruntime on real photos.')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help="checkpoint file, or 'none' for "
-                        "the config's initial weights")
-    parser.add_argument('out', help='output .onnx file')
-    parser.add_argument('--opset', type=int, default=MIN_OPSET,
-                        help=f'ONNX opset (>= {MIN_OPSET})')
-    parser.add_argument('--shape', type=int, nargs=2, default=(224, 224),
-                        metavar=('H', 'W'),
-                        help='example and check input size in pixels')
-    parser.add_argument('--fuse', action='store_true',
-                        help='fold BN into the convs before exporting')
-    parser.add_argument('--int8', metavar='OUT_INT8',
-                        help='also write a static int8 model here, '
-                        'calibrated on the train split and evaluated on '
-                        'the val split of the config')
-    parser.add_argument('--calib-batches', type=int, default=4,
-                        help='train batches used for int8 calibration')
-    return parser.parse_args(argv)
 
 
 def _split_batches(cfg: Config, model, split: str, limit=None):
     """Normalised ``(inputs, labels)`` batches of a config's dataloader."""
     from mmengine.runner import Runner
 
-    from mbv3.apis.train import prepare_data
+    from mbv3.datasets.preparation import prepare_data
     prepare_data(cfg)
     loader_cfg = dict(cfg.get(f'{split}_dataloader'))
     loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
@@ -57,15 +33,15 @@ def _split_batches(cfg: Config, model, split: str, limit=None):
     return batches
 
 
-def _norm_stats(model):
-    prep = model.data_preprocessor
-    if not getattr(prep, '_enable_normalize', False):
-        return (0., 0., 0.), (1., 1., 1.)
-    return prep.mean.flatten().tolist(), prep.std.flatten().tolist()
-
-
-def export_from_config(args: argparse.Namespace) -> dict:
+def export_from_config(args) -> dict:
     """Build, (fuse,) export, check and optionally quantize.
+
+    Args:
+        args: ``config``, ``checkpoint`` (a path or 'none'), ``out``,
+            ``opset``, ``shape`` ``(H, W)`` or None (the model's input size,
+            :func:`mbv3.models.input_spec`), ``fuse``, ``int8`` (a path or
+            None) and ``calib_batches``, as ``mbv3-export-onnx`` parses
+            them (:func:`mbv3.cli.export_onnx.parse_args`).
 
     Returns:
         dict: ``out``, ``max_abs_diff`` (eager vs onnxruntime on four real
@@ -80,8 +56,9 @@ def export_from_config(args: argparse.Namespace) -> dict:
     model = init_model(args.config, checkpoint)
     if args.fuse:
         fuse_conv_bn(model)
-    export_onnx(model, args.out, (1, 3, *args.shape), args.opset)
-    photos = sample_photos(args.shape[0], *_norm_stats(model))
+    spec = input_spec(model, args.shape)
+    export_onnx(model, args.out, spec.batch_shape(1), args.opset)
+    photos = sample_photos(spec)
     diff = max_abs_diff(model, onnx_session(args.out), photos)
     report = dict(out=args.out, max_abs_diff=diff)
     if diff > ONNX_TOLERANCE:
@@ -103,14 +80,6 @@ def _quantize_and_evaluate(model, args) -> dict:
                 int8_max_abs_diff=max_abs_diff(model, int8, val[0][0]))
 
 
-def main(argv=None) -> dict:
-    report = export_from_config(parse_export_args(argv))
-    print(f"exported {report['out']}; max |eager - onnxruntime| on real "
-          f"photos: {report['max_abs_diff']:.2e}")
-    if 'int8_out' in report:
-        print(f"int8 {report['int8_out']}: val top-1 fp32 "
-              f"{report['fp32_top1']:.2f}% -> int8 {report['int8_top1']:.2f}%"
-              f" (change {report['int8_top1'] - report['fp32_top1']:+.2f} "
-              f"points); max |int8 - eager| logit "
-              f"{report['int8_max_abs_diff']:.3f}")
-    return report
+main = moved('mbv3.deploy.export.main', 'mbv3.cli.export_onnx.main')
+parse_export_args = moved('mbv3.deploy.export.parse_export_args',
+                          'mbv3.cli.export_onnx.parse_args')

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mbv3.models.input_spec import InputSpec
+
 MIN_OPSET = 17
 
 
@@ -88,27 +90,37 @@ def max_abs_diff(model: nn.Module, session, x: torch.Tensor) -> float:
     return float(np.abs(expected.cpu().numpy() - got).max())
 
 
-def sample_photos(size: int = 224, mean=(123.675, 116.28, 103.53),
-                  std=(58.395, 57.12, 57.375)) -> torch.Tensor:
+def sample_photos(spec: InputSpec) -> torch.Tensor:
     """Four real photos bundled with scikit-image (astronaut, chelsea,
-    coffee, rocket), resized and normalised.
+    coffee, rocket) as a model takes them: resized, converted to its
+    channel count and normalised.
 
     Args:
-        size (int): Output height and width in pixels.
-        mean (Sequence[float]): RGB mean in 0..255 units.
-        std (Sequence[float]): RGB std in 0..255 units.
+        spec (InputSpec): The model's input, from
+            :func:`mbv3.models.input_spec`; 1 channel gives the photos'
+            luminance (ITU-R 601, scikit-image's ``rgb2gray``) in 0..255,
+            3 channels RGB.
 
     Returns:
-        Tensor: ``(4, 3, size, size)`` float32.
+        Tensor: ``(4, C, H, W)`` float32.
+
+    Raises:
+        ValueError: For a channel count other than 1 or 3.
     """
     from skimage import data
+    from skimage.color import rgb2gray
     from skimage.transform import resize
+    if spec.channels not in (1, 3):
+        raise ValueError(f'check photos exist for 1 (grayscale) or 3 (RGB) '
+                         f'channels, the model takes {spec.channels}')
     photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
+    if spec.channels == 1:
+        photos = [rgb2gray(im)[..., None] * 255.0 for im in photos]
     batch = np.stack([
-        resize(im, (size, size), anti_aliasing=True, preserve_range=True)
-        for im in photos
+        resize(im, (spec.height, spec.width), anti_aliasing=True,
+               preserve_range=True) for im in photos
     ]).astype(np.float32)
-    batch = (batch - np.float32(mean)) / np.float32(std)
+    batch = (batch - np.float32(spec.mean)) / np.float32(spec.std)
     return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
 
 

@@ -1,38 +1,54 @@
 """Load a photo the way a classifier's data preprocessor expects it."""
 import os.path as osp
-from typing import Tuple
+from typing import Optional, Tuple
 
 import mmcv
 import numpy as np
 import torch
 
+from mbv3.models.input_spec import input_spec
 
-def load_image(model, path: str,
-               input_size: int) -> Tuple[torch.Tensor, np.ndarray]:
-    """Read an image, resize it to a square and normalise it for ``model``.
+
+def load_image(model, path: str, input_size: Optional[int] = None
+               ) -> Tuple[torch.Tensor, np.ndarray]:
+    """Read an image, resize it and normalise it for ``model``, with the
+    model's channel count (grayscale for a 1-channel model).
 
     Args:
         model (nn.Module): A classifier from :func:`mbv3.apis.init_model`;
             its ``data_preprocessor`` (mean, std, BGR -> RGB) is applied.
         path (str): Image file.
-        input_size (int): Side of the resized square, in pixels, >= 32.
+        input_size (int, optional): Side of the resized square, in pixels,
+            >= 32. Defaults to the model's input size
+            (:func:`mbv3.models.input_spec`).
 
     Returns:
-        tuple: ``inputs`` ``(1, 3, input_size, input_size)`` float, on the
-        model's device, and the resized image as an ``(input_size,
-        input_size, 3)`` uint8 RGB array for display.
+        tuple: ``inputs`` ``(1, C, H, W)`` float, on the model's device,
+        and the resized image as an ``(H, W, 3)`` uint8 RGB array for
+        display.
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: If ``input_size`` is not an int >= 32.
+        ValueError: If ``input_size`` is not an int >= 32, or the model
+            takes neither 1 nor 3 channels.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'image {path!r} does not exist')
-    if not isinstance(input_size, int) or input_size < 32:
+    if input_size is not None and (not isinstance(input_size, int)
+                                   or input_size < 32):
         raise ValueError(f'input_size must be an int >= 32 (pixels), got '
                          f'{input_size!r}')
-    bgr = mmcv.imresize(mmcv.imread(path, channel_order='bgr'),
-                        (input_size, input_size))
-    chw = torch.from_numpy(np.ascontiguousarray(bgr.transpose(2, 0, 1)))
+    spec = input_spec(model, None if input_size is None else
+                      (input_size, input_size))
+    if spec.channels not in (1, 3):
+        raise ValueError(f'images can be read for 1 (grayscale) or 3 '
+                         f'channels, the model takes {spec.channels}')
+    flag = 'grayscale' if spec.channels == 1 else 'color'
+    image = mmcv.imresize(mmcv.imread(path, flag=flag, channel_order='bgr'),
+                          (spec.width, spec.height))
+    chw = torch.from_numpy(np.ascontiguousarray(
+        image.reshape(spec.height, spec.width, -1).transpose(2, 0, 1)))
     data = model.data_preprocessor(dict(inputs=[chw], data_samples=None))
-    return data['inputs'], np.ascontiguousarray(bgr[..., ::-1])
+    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else \
+        image[..., ::-1]
+    return data['inputs'], np.ascontiguousarray(rgb)

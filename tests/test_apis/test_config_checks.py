@@ -3,7 +3,8 @@ import warnings
 
 import pytest
 
-from mbv3.apis.train import build_train_config, parse_train_args
+from mbv3.cli.train import build_config as build_train_config
+from mbv3.cli.train import parse_args as parse_train_args
 from tests.conftest import DIGITS_CONFIG
 
 

@@ -10,7 +10,8 @@ import torch
 
 from mbv3.apis import (inference_folder, inference_model, init_model,
                        list_images)
-from mbv3.apis.infer import infer, save_results
+from mbv3.apis.inference import save_results
+from mbv3.cli.infer import main as infer
 from tests.conftest import DIGITS_CONFIG, run_tool
 
 CLASSES = tuple(str(i) for i in range(10))
@@ -140,3 +141,18 @@ def test_infer_rejects_bad_output_and_checkpoint(checkpoint, photo_dir,
         save_results([], str(tmp_path / 'r.yaml'))
     with pytest.raises(FileNotFoundError, match='checkpoint'):
         infer([DIGITS_CONFIG, str(tmp_path / 'none.pth'), photo_dir])
+
+
+def test_one_channel_model_classifies_files_and_arrays(gray_digits_config,
+                                                       photo_dir, photos):
+    # Issue 11 input 8: colour photos and BGR arrays are converted to the
+    # 1-channel model's grayscale input (the same pixels either way).
+    torch.manual_seed(0)
+    model = init_model(gray_digits_config)
+    results = inference_folder(model, photo_dir, topk=3, progress=False)
+    assert [len(r['topk']) for r in results] == [3] * 4
+    from_array = inference_model(model, photos[1][0][:, :, ::-1].copy())
+    from_file = inference_model(model, os.path.join(photo_dir,
+                                                    'astronaut.png'))
+    np.testing.assert_allclose(from_array['pred_scores'],
+                               from_file['pred_scores'], atol=1e-6)

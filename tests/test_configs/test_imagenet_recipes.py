@@ -6,7 +6,8 @@ import os
 import cv2
 import pytest
 
-from mbv3.apis.train import build_train_config, parse_train_args
+from mbv3.cli.train import build_config as build_train_config
+from mbv3.cli.train import parse_args as parse_train_args
 from mbv3.utils.checkpoint import load_checkpoint_file
 from tests.conftest import REPO
 
@@ -84,7 +85,8 @@ def test_recipe_numbers_follow_torchvision():
 
 
 @pytest.mark.parametrize('recipe', RECIPES, ids=['small', 'large'])
-def test_recipe_dry_run(recipe, tiny_imagenet, tmp_path, one_thread):
+def test_recipe_dry_run(recipe, tiny_imagenet, tmp_path, one_thread,
+                        mmengine_fixes):  # as mbv3-train runs it
     from mmengine.runner import Runner
     args = parse_train_args([recipe, '--work-dir', str(tmp_path),
                              '--cfg-options',

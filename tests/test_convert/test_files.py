@@ -11,7 +11,7 @@ from mmengine.runner import load_checkpoint
 
 from mbv3.apis import inference_model, init_model
 from mbv3.convert import read_metadata
-from mbv3.convert.cli import main as convert_main
+from mbv3.cli.convert import main as convert_main
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import UnsafeCheckpointError
 from tests.conftest import DIGITS_CONFIG, data_root_options, run_tool
@@ -161,3 +161,24 @@ def test_init_model_without_config_needs_metadata(torchvision_small):
         init_model(None, str(src))
     with pytest.raises(ValueError, match='needs a config'):
         init_model(None)
+
+
+def test_tool_converts_a_data_parallel_checkpoint(tmp_path, photos):
+    # Issue 11 input 3: the tool could not tell the source of module.*
+    # keys, and with --source torchvision refused 'module.features.0.0.weight'
+    import torchvision
+    torch.manual_seed(0)
+    wrapped = torch.nn.DataParallel(torchvision.models.mobilenet_v3_small())
+    source = wrapped.module.eval()
+    randomise_bn(source)
+    src = tmp_path / 'dp.pth'
+    torch.save(wrapped.state_dict(), src)
+    assert next(iter(torch.load(src))) == 'module.features.0.0.weight'
+    for options in ([], ['--source', 'torchvision']):
+        dst = tmp_path / f'dp{len(options)}.safetensors'
+        meta = convert_main([str(src), str(dst), *options])
+        assert (meta['source'], meta['arch']) == ('torchvision', 'small')
+        model = init_model(None, str(dst))
+        with torch.no_grad():
+            diff = (model(photos[0]) - source(photos[0])).abs().max().item()
+        assert diff <= TOL

@@ -1,6 +1,6 @@
 import re
 
-from mbv3.deploy.benchmark import main
+from mbv3.cli.benchmark import main
 
 
 def test_benchmark_smoke_prints_ratios(capsys):

@@ -46,3 +46,21 @@ def test_int8_model_runs_close_to_fp32(tmp_path, photos):
     # int8 error is far above fp32's ~1e-6 but small against the outputs
     scale = float(np.abs(out).max())
     assert 0 < max_abs_diff(model, session, images) <= 0.25 * scale
+
+
+def test_export_tool_takes_the_input_from_a_one_channel_model(
+        tmp_path, gray_digits_config):
+    # Issue 11 input 8: the tool fed (1, 3, H, W) and 3-channel photos to a
+    # 1-channel model and stopped with "... must have 1 channels".
+    out = tmp_path / 'gray.onnx'
+    proc = run_tool('deployment/export_onnx.py', gray_digits_config, 'none',
+                    str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    diff = float(re.search(r'on real photos: (\S+)', proc.stdout).group(1))
+    assert diff <= 1e-4
+    import onnx
+    dims = onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim
+    assert dims[1].dim_value == 1
+    session = onnx_session(str(out))
+    logits = run_onnx(session, np.zeros((2, 1, 32, 32), np.float32))
+    assert logits.shape == (2, 10)

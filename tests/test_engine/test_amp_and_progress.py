@@ -8,7 +8,8 @@ import time
 import pytest
 import torch
 
-from mbv3.apis.train import build_train_config, parse_train_args
+from mbv3.cli.train import build_config as build_train_config
+from mbv3.cli.train import parse_args as parse_train_args
 from mbv3.visualization import plot_curves, read_scalars
 from tests.conftest import DIGITS_CONFIG, assert_png, data_root_options
 

@@ -85,7 +85,9 @@ def toy_runner(work_dir, hooks=(), epochs=3, **kwargs):
             resume_seed=dict(type='DeterministicResumeHook'),
             nonfinite_loss=dict(type='NonFiniteLossHook',
                                 **kwargs.pop('nonfinite', {})),
-            signal_checkpoint=dict(type='SignalCheckpointHook')),
+            signal_checkpoint=dict(type='SignalCheckpointHook'),
+            # resume on torch >= 2.6, atomic checkpoint writes
+            mmengine_fixes=dict(type='MMEngineFixesHook')),
         custom_hooks=list(hooks), randomness=dict(seed=0),
         default_scope='mbv3', **kwargs)
 

@@ -43,9 +43,11 @@ def test_plain_state_dict_and_missing_file(tmp_path):
         load_checkpoint_file(tmp_path / 'missing.pth')
 
 
-def test_mmengine_runtime_state_loads_weights_only(tmp_path):
-    # What an mmengine checkpoint holds besides tensors: a message hub with
-    # HistoryBuffers (numpy arrays) and numpy scalars.
+def test_mmengine_runtime_state_loads_weights_only(tmp_path,
+                                                   mmengine_fixes):
+    # What an mmengine checkpoint written by mbv3's commands holds besides
+    # tensors: a message hub with HistoryBuffers (numpy arrays) and numpy
+    # scalars.
     import numpy as np
     from mmengine.logging import MessageHub
     hub = MessageHub.get_instance('mbv3_test_hub')
@@ -90,9 +92,10 @@ def test_damaged_checkpoint_gives_one_line_naming_the_file(tmp_path, how,
     assert str(path) in str(err.value) and '\n' not in str(err.value)
 
 
-def test_damaged_checkpoint_through_load_from_and_init_cfg(tmp_path):
+def test_damaged_checkpoint_through_load_from_and_init_cfg(
+        tmp_path, mmengine_fixes):
     # load_from / resume and init_cfg=Pretrained all go through mmengine's
-    # CheckpointLoader, which mbv3 points at load_checkpoint_file.
+    # CheckpointLoader, which mbv3's commands point at load_checkpoint_file.
     from mmengine.runner import load_checkpoint
 
     from mbv3.models.backbones.mobilenet_v3 import MobileNetV3
@@ -130,7 +133,7 @@ def test_atomic_write_keeps_the_old_file_when_the_write_fails(
     assert os.listdir(tmp_path) == ['latest.pth']  # no temporary file left
 
 
-def test_mmengine_local_writes_are_atomic(tmp_path):
+def test_mmengine_local_writes_are_atomic(tmp_path, mmengine_fixes):
     from mmengine.fileio import get_file_backend
     from mmengine.runner.checkpoint import save_checkpoint
 

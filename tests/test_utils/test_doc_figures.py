@@ -1,6 +1,5 @@
 """The figures README.md and docs/ quote are those their scripts recorded
 or compute (generated sections), and the recorded runs are consistent."""
-import importlib.util
 import json
 import os
 
@@ -15,15 +14,6 @@ from tests.conftest import DIGITS_CONFIG, REPO
 def load_json(path):
     with open(os.path.join(REPO, path), encoding='utf-8') as f:
         return json.load(f)
-
-
-def load_report_script():
-    spec = importlib.util.spec_from_file_location(
-        'reliability_report', os.path.join(
-            REPO, 'tools', 'analysis_tools', 'reliability_report.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_docs_quote_the_recorded_figures():
@@ -47,7 +37,7 @@ def test_digits_record_is_a_whole_run():
 
 
 def test_reliability_record_survived_and_reads_as_printed():
-    script = load_report_script()
+    from mbv3.cli import reliability_report as script
     results = load_json(RELIABILITY_JSON)
     assert script.not_survived(results) == []
     assert results['report'] == script.format_report(results)

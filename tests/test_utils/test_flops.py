@@ -1,6 +1,6 @@
 import pytest
 
-from mbv3.apis.get_flops import main
+from mbv3.cli.flops import main
 from mbv3.models.backbones import MobileNetV3
 from mbv3.utils.flops import complexity
 
@@ -71,3 +71,16 @@ def test_complexity_counts_every_hardsigmoid_of_small():
 def test_complexity_rejects_bad_depth():
     with pytest.raises(ValueError, match='depth must be an int >= 1'):
         complexity(MobileNetV3('small'), depth=0)
+
+
+def test_get_flops_takes_the_input_from_a_one_channel_model(
+        gray_digits_config, capsys):
+    # Issue 11 input 8: the input comes from the model (1 channel) and its
+    # config's test pipeline (32 x 32), --shape overrides the size.
+    totals = main([gray_digits_config])
+    assert 'input (1, 32, 32): params' in capsys.readouterr().out
+    # the 3-channel digits classifier has 1,528,106 parameters; the stem
+    # conv loses 16 x 2 x 3 x 3 weights
+    assert totals['params'] == 1_528_106 - 16 * 2 * 9
+    main([gray_digits_config, '--shape', '64', '48'])
+    assert 'input (1, 64, 48): params' in capsys.readouterr().out

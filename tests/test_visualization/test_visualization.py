@@ -13,7 +13,9 @@ from mbv3.evaluation import ConfusionMatrix
 from mbv3.registry import MODELS
 from mbv3.visualization import (grad_cam, load_image, plot_confusion_matrix,
                                 read_scalars)
-from mbv3.visualization.tools import vis_cam, vis_curves, vis_features
+from mbv3.cli.vis_cam import main as vis_cam
+from mbv3.cli.vis_curves import main as vis_curves
+from mbv3.cli.vis_features import main as vis_features
 from tests.conftest import (DIGITS_CONFIG, assert_png, data_root_options,
                             run_tool)
 
@@ -111,7 +113,7 @@ def test_confusion_matrix_counts():
 
 def test_test_tool_writes_confusion_matrix(checkpoint, digits_subset,
                                            tmp_path):
-    from mbv3.apis.test import test
+    from mbv3.cli.test import main as test
     root, info = digits_subset
     out = str(tmp_path / 'cm.png')
     metrics = test([DIGITS_CONFIG, checkpoint, '--work-dir',
@@ -205,3 +207,14 @@ def test_grad_cam_of_a_linear_head_by_hand():
     weights = model.head.layers[-1].fc.weight[target]
     np.testing.assert_allclose(cam, normalised_cam(weights, act, (96, 96)),
                                atol=1e-5)
+
+
+def test_load_image_gives_a_one_channel_model_grayscale(gray_digits_config,
+                                                        photo):
+    model = init_model(gray_digits_config)
+    inputs, image = load_image(model, photo)
+    # the config's test pipeline resizes to 32 x 32; mean = std = 127.5
+    assert inputs.shape == (1, 1, 32, 32) and image.shape == (32, 32, 3)
+    assert inputs.min() >= -1.0 and inputs.max() <= 1.0
+    assert np.array_equal(image[..., 0], image[..., 2])
+    assert model(inputs, mode='tensor').shape == (1, 10)

@@ -1,8 +1,6 @@
-"""Parameters, MACs, activations and non-linearity ops of a config's model.
-
-    python tools/analysis_tools/get_flops.py CONFIG [--shape H W]
-"""
-from mbv3.apis.get_flops import main
+"""Parameters, MACs, activations and non-linearity ops of a config's model:
+a shim of :mod:`mbv3.cli.flops`."""
+from mbv3.cli.flops import main
 
 if __name__ == '__main__':
     main()

@@ -1,9 +1,6 @@
-"""Export a config + checkpoint to ONNX and check it in onnxruntime.
-
-    python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx \
-        [--fuse] [--opset 17] [--shape H W] [--int8 OUT_INT8.onnx]
-"""
-from mbv3.deploy.export import main
+"""Export a config + checkpoint to ONNX and check it in onnxruntime: a shim
+of :mod:`mbv3.cli.export_onnx`."""
+from mbv3.cli.export_onnx import main
 
 if __name__ == '__main__':
     main()

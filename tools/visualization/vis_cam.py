@@ -1,9 +1,6 @@
-"""Grad-CAM overlay of a classifier's prediction on an image, as a PNG.
-
-    python tools/visualization/vis_cam.py CONFIG CHECKPOINT IMAGE OUT.png \
-        [--layer -1] [--target CLASS] [--input-size 224] [--size 800 400]
-"""
-from mbv3.visualization.tools import vis_cam
+"""Grad-CAM overlay of a classifier's prediction on an image: a shim of
+:mod:`mbv3.cli.vis_cam`."""
+from mbv3.cli.vis_cam import main
 
 if __name__ == '__main__':
-    vis_cam()
+    main()

@@ -1,9 +1,6 @@
-"""Plot loss and validation accuracy curves of a training run as a PNG.
-
-    python tools/visualization/vis_curves.py WORK_DIR|scalars.json OUT.png \
-        [--size 1000 400]
-"""
-from mbv3.visualization.tools import vis_curves
+"""Plot loss and validation accuracy curves of a training run: a shim of
+:mod:`mbv3.cli.vis_curves`."""
+from mbv3.cli.vis_curves import main
 
 if __name__ == '__main__':
-    vis_curves()
+    main()

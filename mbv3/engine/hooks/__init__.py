@@ -1,5 +1,6 @@
 from .bad_file_report import BadFileReportHook
 from .curves import CurvesHook
+from .mmengine_fixes import MMEngineFixesHook
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
 from .num_classes_check import NumClassesCheckHook
 from .precise_bn import PreciseBNHook, update_bn_stats
@@ -10,6 +11,7 @@ from .throughput import ThroughputHook
 
 __all__ = [
     'BadFileReportHook', 'CurvesHook', 'DeterministicResumeHook',
+    'MMEngineFixesHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'NumClassesCheckHook',
     'PreciseBNHook', 'ResultsHook', 'SignalCheckpointHook', 'ThroughputHook',
     'seed_everything', 'update_bn_stats'

@@ -14,6 +14,8 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mbv3.registry import MODELS
+from mbv3.utils.pretrained import (CheckedPretrainedMixin,
+                                   init_cfg_from_pretrained)
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
 
 
@@ -117,10 +119,33 @@ SMALL_050 = (
     _b(5, 288, 48, True, 'HS', 1),
     _b(5, 288, 48, True, 'HS', 1),
 )
+# timm's mobilenetv3_large_075 / tf_mobilenetv3_large_075
+# (timm/models/mobilenetv3.py, _gen_mobilenet_v3 with channel_multiplier
+# 0.75): the output widths are Table 1's scaled, but each expansion width
+# is make_divisible(scaled input width * timm's expansion ratio), which
+# differs from scaling Table 1 by widen_factor (64 vs 48 in row 2).
+LARGE_075 = (
+    _b(3, 16, 16, False, 'RE', 1),
+    _b(3, 64, 24, False, 'RE', 2),
+    _b(3, 72, 24, False, 'RE', 1),
+    _b(5, 72, 32, True, 'RE', 2),
+    _b(5, 96, 32, True, 'RE', 1),
+    _b(5, 96, 32, True, 'RE', 1),
+    _b(3, 192, 64, False, 'HS', 2),
+    _b(3, 160, 64, False, 'HS', 1),
+    _b(3, 144, 64, False, 'HS', 1),
+    _b(3, 144, 64, False, 'HS', 1),
+    _b(3, 384, 88, True, 'HS', 1),
+    _b(3, 528, 88, True, 'HS', 1),
+    _b(5, 528, 120, True, 'HS', 2),
+    _b(5, 720, 120, True, 'HS', 1),
+    _b(5, 720, 120, True, 'HS', 1),
+)
 
 ARCH_SETTINGS = {
     'large': LARGE,
     'small': SMALL,
+    'large_075': LARGE_075,
     'small_075': SMALL_075,
     'small_050': SMALL_050,
     'large_minimal': _minimal(LARGE),
@@ -132,6 +157,13 @@ RELU_ONLY_ARCHS = ('large_minimal', 'small_minimal')
 STEM_CHANNELS = 16
 LAST_CONV_RATIO = 6  # last 1x1 conv: 6x the last bneck's width (960, 576)
 OUTPUT_STRIDES = (8, 16, 32)
+# The backbone's init_cfg when none is given (mmpretrain's defaults).
+DEFAULT_INIT_CFG = [
+    dict(type='Kaiming', layer=['Conv2d'], mode='fan_out',
+         nonlinearity='relu'),
+    dict(type='Normal', layer=['Linear'], std=0.01),
+    dict(type='Constant', layer=['BatchNorm2d'], val=1)
+]
 
 
 def _check_int(name, value, allowed, low=None, high=None):
@@ -286,7 +318,7 @@ def plan_layers(arch='small', widen_factor=1.0, output_stride=32,
 
 
 @MODELS.register_module()
-class MobileNetV3(BaseModule):
+class MobileNetV3(CheckedPretrainedMixin, BaseModule):
     """MobileNetV3 backbone, returning the outputs ``out_indices`` select.
 
     Layers follow mmpretrain's layout, so its ``out_indices`` numbering and
@@ -337,8 +369,16 @@ class MobileNetV3(BaseModule):
             TensorFlow values, as torchvision and mmpretrain use).
         act_cfg (dict, optional): If given, replaces every ReLU/h-swish of
             the stem, the bnecks and the last conv (not those inside SE).
-        init_cfg (dict | list[dict]): mmengine init config; the default is
-            Kaiming (fan_out) for convs, N(0, 0.01) for linears, BN ones.
+        init_cfg (dict | list[dict], optional): mmengine init config;
+            None gives :data:`DEFAULT_INIT_CFG` (Kaiming fan_out for convs,
+            N(0, 0.01) for linears, BN ones). A ``Pretrained`` entry loads
+            through :func:`mbv3.utils.pretrained.load_pretrained`: a file
+            that fills none of the backbone raises ValueError, one that
+            fills part of it warns, both naming the layout found and the
+            fix.
+        pretrained (str, optional): Deprecated (mmseg's and mmdet's
+            backbone argument, which their configs pass on): the same as
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
 
     Raises:
         ValueError / TypeError: For any argument out of range; the message
@@ -367,13 +407,10 @@ class MobileNetV3(BaseModule):
                  conv_cfg=None,
                  norm_cfg=dict(type='BN', eps=0.001, momentum=0.01),
                  act_cfg=None,
-                 init_cfg=[
-                     dict(type='Kaiming', layer=['Conv2d'], mode='fan_out',
-                          nonlinearity='relu'),
-                     dict(type='Normal', layer=['Linear'], std=0.01),
-                     dict(type='Constant', layer=['BatchNorm2d'], val=1)
-                 ]):
-        super().__init__(init_cfg)
+                 init_cfg=None,
+                 pretrained=None):
+        init_cfg = init_cfg_from_pretrained(pretrained, init_cfg)
+        super().__init__(DEFAULT_INIT_CFG if init_cfg is None else init_cfg)
         stem, plans, last, specs = plan_layers(arch, widen_factor,
                                                output_stride,
                                                reduction_factor)

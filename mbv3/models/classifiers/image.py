@@ -6,10 +6,11 @@ from mmengine.model import BaseModel
 
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
+from mbv3.utils.pretrained import CheckedPretrainedMixin
 
 
 @MODELS.register_module()
-class ImageClassifier(BaseModel):
+class ImageClassifier(CheckedPretrainedMixin, BaseModel):
     """Backbone, then an optional neck, then a classification head
     (mmpretrain's ``ImageClassifier``: same config fields and state-dict
     keys ``backbone.*``, ``neck.*``, ``head.*``).
@@ -33,7 +34,8 @@ class ImageClassifier(BaseModel):
         data_preprocessor (dict, optional): Defaults to
             ``ClsDataPreprocessor`` without normalisation.
         init_cfg (dict, optional): mmengine init config, e.g.
-            ``dict(type='Pretrained', checkpoint=...)``.
+            ``dict(type='Pretrained', checkpoint=...)``, checked as the
+            backbone's (:func:`mbv3.utils.pretrained.load_pretrained`).
 
     Raises:
         ValueError: For a non-empty ``train_cfg``, and (in ``forward``) an
@@ -52,10 +54,10 @@ class ImageClassifier(BaseModel):
         if pretrained is not None:
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         if data_preprocessor is None:
-            data_preprocessor = dict(type='ClsDataPreprocessor')
+            data_preprocessor = dict(type='mbv3.ClsDataPreprocessor')
         elif isinstance(data_preprocessor, dict):
             data_preprocessor = dict(data_preprocessor)
-            data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
+            data_preprocessor.setdefault('type', 'mbv3.ClsDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)

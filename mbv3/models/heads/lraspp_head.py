@@ -84,8 +84,8 @@ class LRASPPHead(BaseModule):
                  pool_kernel=PAPER_POOL_KERNEL,
                  pool_stride=PAPER_POOL_STRIDE,
                  dropout_ratio: float = 0.0,
-                 norm_cfg=dict(type='BN'),
-                 act_cfg=dict(type='ReLU'),
+                 norm_cfg=dict(type='mbv3.BN'),
+                 act_cfg=dict(type='mbv3.ReLU'),
                  align_corners: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg)

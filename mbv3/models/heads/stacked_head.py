@@ -96,7 +96,8 @@ class StackedLinearClsHead(BaseModule):
                  norm_cfg: Optional[dict] = None,
                  act_cfg: Optional[dict] = dict(type='HSwish'),
                  hidden_bias: bool = True,
-                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
+                 loss: dict = dict(type='mbv3.CrossEntropyLoss',
+                                   loss_weight=1.0),
                  topk=(1, ), init_cfg=None):
         super().__init__(init_cfg)
         if not isinstance(num_classes, int) or num_classes < 1:

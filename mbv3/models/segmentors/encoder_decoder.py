@@ -8,10 +8,11 @@ from mmengine.structures import PixelData
 
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
+from mbv3.utils.pretrained import CheckedPretrainedMixin
 
 
 @MODELS.register_module()
-class EncoderDecoder(BaseModel):
+class EncoderDecoder(CheckedPretrainedMixin, BaseModel):
     """Backbone, optional neck, a decode head such as :class:`LRASPPHead`,
     and a pixel-wise loss on logits resized to the input (mmseg's
     ``EncoderDecoder`` config fields ``backbone``, ``neck``,
@@ -38,18 +39,31 @@ class EncoderDecoder(BaseModel):
         data_preprocessor (dict, optional): Defaults to
             ``SegDataPreprocessor`` without normalisation.
         init_cfg (dict, optional): mmengine init config.
+        pretrained (str, optional): mmseg's field, passed on to the
+            backbone (whose ``pretrained=`` is deprecated in favour of
+            ``init_cfg``).
 
     Raises:
-        ValueError: For an unknown ``mode``.
+        ValueError: For an unknown ``mode``, or ``pretrained`` given here
+            and in ``backbone``.
     """
 
     def __init__(self, backbone: dict, decode_head: dict,
                  neck: Optional[dict] = None,
-                 loss_decode=dict(type='CrossEntropyLoss', ignore_index=255),
+                 loss_decode=dict(type='mbv3.CrossEntropyLoss',
+                                  ignore_index=255),
                  align_corners: bool = False,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None):
+                 data_preprocessor: Optional[dict] = None, init_cfg=None,
+                 pretrained: Optional[str] = None):
+        if pretrained is not None:
+            if backbone.get('pretrained') is not None:
+                raise ValueError(
+                    f'pretrained is given to both EncoderDecoder '
+                    f'({pretrained!r}) and its backbone '
+                    f"({backbone['pretrained']!r}); give it once")
+            backbone = dict(backbone, pretrained=pretrained)
         data_preprocessor = dict(data_preprocessor or {})
-        data_preprocessor.setdefault('type', 'SegDataPreprocessor')
+        data_preprocessor.setdefault('type', 'mbv3.SegDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)

@@ -1,0 +1,47 @@
+"""mbv3's commands, one module each, each a ``main(argv=None)``.
+
+Run one as ``python -m mbv3.cli.<module>``, as the console script
+``mbv3-<name>`` (declared in ``setup.py``), or as its ``tools/`` script.
+Each command applies mbv3's mmengine fixes
+(:func:`mbv3.engine.mmengine_fixes.apply_mmengine_fixes`) before it reads
+a config; importing this package does not.
+"""
+import importlib
+import os.path as osp
+import sys
+
+# console script name -> module of mbv3.cli
+COMMANDS = {
+    'mbv3-train': 'train',
+    'mbv3-test': 'test',
+    'mbv3-infer': 'infer',
+    'mbv3-flops': 'flops',
+    'mbv3-benchmark': 'benchmark',
+    'mbv3-benchmark-amp': 'benchmark_amp',
+    'mbv3-benchmark-pipeline': 'benchmark_pipeline',
+    'mbv3-export-onnx': 'export_onnx',
+    'mbv3-convert': 'convert',
+    'mbv3-weights': 'weights',
+    'mbv3-vis-cam': 'vis_cam',
+    'mbv3-vis-features': 'vis_features',
+    'mbv3-vis-curves': 'vis_curves',
+    'mbv3-model-zoo': 'model_zoo',
+    'mbv3-out-indices-table': 'out_indices_table',
+    'mbv3-reliability-report': 'reliability_report',
+    'mbv3-doc-figures': 'doc_figures',
+}
+
+
+def console() -> None:
+    """Entry of every console script: run the command its name selects.
+
+    ``main`` returns results for callers in Python; a console script's
+    exit status must not be that value, so it is dropped here.
+
+    Raises:
+        SystemExit: For a script name not in :data:`COMMANDS`.
+    """
+    name = osp.splitext(osp.basename(sys.argv[0]))[0]
+    if name not in COMMANDS:
+        sys.exit(f'unknown mbv3 command {name!r}; one of {sorted(COMMANDS)}')
+    importlib.import_module(f'mbv3.cli.{COMMANDS[name]}').main()

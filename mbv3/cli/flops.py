@@ -1,0 +1,45 @@
+"""Parameters, MACs, activations and non-linearity ops of a config's model
+(``tools/analysis_tools/get_flops.py``, ``mbv3-flops``).
+
+    python -m mbv3.cli.flops CONFIG [--shape H W]
+"""
+import argparse
+
+from mbv3.apis.inference import init_model
+from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.models.input_spec import input_spec
+from mbv3.utils.flops import complexity, format_complexity
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command line of ``mbv3-flops``."""
+    parser = argparse.ArgumentParser(
+        description="Count a config model's parameters, MACs, activations "
+        'and h-swish / h-sigmoid / ReLU / SE ops, per layer.')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--shape', type=int, nargs=2, default=None,
+                        metavar=('H', 'W'), help='input size in pixels '
+                        "(default: the config's test pipeline size)")
+    parser.add_argument('--depth', type=int, default=2,
+                        help='module-name depth of the table rows')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    """Print the per-layer table and the totals; return the totals."""
+    args = parse_args(argv)
+    apply_mmengine_fixes()
+    model = init_model(args.config)
+    spec = input_spec(model, args.shape)
+    totals, rows = complexity(model, spec.shape, args.depth)
+    print(format_complexity(totals, rows))
+    nonlinear = sum(totals[c] for c in ('hardswish', 'hardsigmoid', 'relu'))
+    print(f"input {spec.shape}: params "
+          f"{totals['params'] / 1e6:.3f}M, MACs {totals['macs'] / 1e6:.1f}M, "
+          f"activations {totals['activations'] / 1e6:.3f}M, non-linearity "
+          f"ops {nonlinear / 1e6:.3f}M, SE ops {totals['se'] / 1e6:.3f}M")
+    return totals
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,71 @@
+"""Classify an image or every image of a folder (``tools/infer.py``,
+``mbv3-infer``).
+
+    python -m mbv3.cli.infer CONFIG|- CHECKPOINT|NAME IMAGE|DIR [--topk 5]
+        [--out results.json|results.csv]
+"""
+import argparse
+import os.path as osp
+from typing import List
+
+from mbv3.apis.inference import (OUT_FORMATS, format_result,
+                                 inference_folder, init_model, save_results)
+from mbv3.convert.hub import resolve_checkpoint
+from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command line of ``mbv3-infer``."""
+    parser = argparse.ArgumentParser(
+        description='Classify an image or every image of a folder')
+    parser.add_argument('config', help="config file path, or '-' to take "
+                        'the model and preprocessing from a converted '
+                        'checkpoint')
+    parser.add_argument('checkpoint', help='checkpoint file, or the name of '
+                        'published weights (mbv3-weights list)')
+    parser.add_argument('input', help='an image file or a folder of images '
+                        '(searched recursively)')
+    parser.add_argument('--topk', type=int, default=5,
+                        help='best classes to report per image (default 5, '
+                        'clipped to the number of classes)')
+    parser.add_argument('--out', help='also write the results to this '
+                        '.json or .csv file')
+    parser.add_argument('--batch-size', type=int, default=32,
+                        help='images per forward pass (default 32)')
+    parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> List[dict]:
+    """Parse ``argv``, classify the input, print and optionally save.
+
+    Returns:
+        list[dict]: See :func:`~mbv3.apis.inference_folder`.
+
+    Raises:
+        FileNotFoundError: Missing config, checkpoint or images.
+        ValueError: Bad ``--topk``, ``--batch-size`` or ``--out``.
+    """
+    args = parse_args(argv)
+    apply_mmengine_fixes()
+    if args.out is not None and \
+            osp.splitext(args.out)[1].lower() not in OUT_FORMATS:
+        raise ValueError(f'--out must end in one of {OUT_FORMATS}, got '
+                         f'{args.out!r}')
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+    config = None if args.config == '-' else args.config
+    model = init_model(config, checkpoint, device=args.device)
+    results = inference_folder(model, args.input, topk=args.topk,
+                               batch_size=args.batch_size)
+    for result in results:
+        print(format_result(result))
+    if args.out is not None:
+        save_results(results, args.out)
+        print(f'wrote {len(results)} results to {args.out}')
+    return results
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,27 @@
+"""Print the README's out_indices table (markdown), or rewrite it in place.
+
+    python tools/analysis_tools/out_indices_table.py
+    python tools/analysis_tools/out_indices_table.py --update README.md
+"""
+import argparse
+
+from mbv3.utils.out_indices_table import out_indices_markdown, update_readme
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--update', metavar='README',
+                        help='replace the generated section of this file')
+    args = parser.parse_args(argv)
+    table = out_indices_markdown()
+    if args.update is None:
+        print(table)
+        return
+    with open(args.update, encoding='utf-8') as f:
+        text = f.read()
+    with open(args.update, 'w', encoding='utf-8') as f:
+        f.write(update_readme(text, table))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,84 @@
+"""Evaluate a checkpoint on a config's test split (``tools/test.py``,
+``mbv3-test``).
+
+    python -m mbv3.cli.test CONFIG CHECKPOINT [--confusion-matrix OUT.png]
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import DictAction
+from mmengine.dist import is_main_process
+
+from mbv3.apis.test import add_confusion_matrix
+from mbv3.apis.train import build_train_config
+from mbv3.cli.train import LAUNCHERS
+from mbv3.engine.mmengine_fixes import (apply_mmengine_fixes,
+                                        init_dist_cpu_safe)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command line of ``mbv3-test``."""
+    parser = argparse.ArgumentParser(
+        description='Evaluate a checkpoint with an mbv3 config')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where the logs go')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help='job launcher')
+    parser.add_argument('--confusion-matrix', metavar='OUT.png',
+                        help='also write the confusion matrix as a PNG')
+    parser.add_argument('--size', type=int, nargs=2, default=[600, 600],
+                        metavar=('W', 'H'),
+                        help='pixel size of the confusion matrix PNG')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv=None) -> dict:
+    """Evaluate ``checkpoint`` on the config's test split.
+
+    With ``--confusion-matrix OUT.png`` a :class:`ConfusionMatrix` metric
+    joins the test evaluator and its matrix is drawn to ``OUT.png``.
+
+    Returns:
+        dict: The metrics, e.g. ``{'accuracy/top1': 98.3, ...}`` (plus
+        ``confusion_matrix/result``, a ``(K, K)`` tensor, when asked).
+
+    Raises:
+        FileNotFoundError: If the checkpoint does not exist.
+        ValueError: If ``--confusion-matrix`` does not end in ``.png``.
+    """
+    from mmengine.runner import Runner
+    args = parse_args(argv)
+    apply_mmengine_fixes()
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
+                                'exist')
+    cfg = build_train_config(args.config, work_dir=args.work_dir,
+                             cfg_options=args.cfg_options,
+                             launcher=args.launcher)
+    cfg.load_from = args.checkpoint
+    if args.confusion_matrix is not None:
+        add_confusion_matrix(cfg, args.confusion_matrix)
+    init_dist_cpu_safe(args.launcher)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.confusion_matrix is not None and is_main_process():
+        from mbv3.visualization import plot_confusion_matrix
+        classes = (runner.test_dataloader.dataset.metainfo or {}).get(
+            'classes')
+        plot_confusion_matrix(metrics['confusion_matrix/result'].numpy(),
+                              args.confusion_matrix, classes=classes,
+                              size=tuple(args.size))
+        runner.logger.info(f'confusion matrix written to '
+                           f'{args.confusion_matrix}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

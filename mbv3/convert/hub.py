@@ -1,0 +1,265 @@
+"""Pretrained weights by name: download, verify, convert and cache on first
+use.
+
+A name from :data:`mbv3.convert.weights.WEIGHTS` (or ``mbv3://NAME``, the
+form mmengine's checkpoint loader takes, e.g. in ``init_cfg`` and
+``load_from``) becomes a converted ``.safetensors`` file with its metadata
+in the cache folder:
+
+* ``$MBV3_HOME/downloads/NAME/FILE``: the published file, as downloaded
+  (or put there by hand), checked against its sha256;
+* ``$MBV3_HOME/weights/NAME.safetensors``: the converted weights.
+
+``MBV3_HOME`` defaults to ``~/.cache/mbv3``. Once the converted file is
+there, nothing touches the network. ``MBV3_WEIGHTS_MIRROR`` (a base URL)
+replaces the scheme and host of every published URL, keeping its path:
+``https://download.pytorch.org/models/x.pth`` is fetched from
+``$MBV3_WEIGHTS_MIRROR/models/x.pth``.
+"""
+import hashlib
+import http.client
+import os
+import os.path as osp
+import urllib.error
+import urllib.request
+from typing import Optional
+from urllib.parse import urlsplit
+
+from mbv3.utils.checkpoint import load_checkpoint_file
+from .converter import convert_checkpoint
+from .files import read_metadata, save_converted
+from .weights import WEIGHTS, Weights, get_weights
+
+SCHEME = 'mbv3://'
+HOME_ENV = 'MBV3_HOME'
+MIRROR_ENV = 'MBV3_WEIGHTS_MIRROR'
+TIMEOUT_S = 60
+_CHUNK = 1 << 16
+
+
+class WeightsDownloadError(OSError):
+    """A published checkpoint could not be downloaded."""
+
+
+class WeightsHashError(RuntimeError):
+    """A downloaded checkpoint does not have its published sha256."""
+
+
+def cache_home() -> str:
+    """The cache folder: ``$MBV3_HOME``, else ``~/.cache/mbv3``."""
+    return os.environ.get(HOME_ENV) or osp.join(
+        osp.expanduser('~'), '.cache', 'mbv3')
+
+
+def download_path(weights: Weights) -> str:
+    """Where the published file of ``weights`` is (to be) stored."""
+    return osp.join(cache_home(), 'downloads', weights.name,
+                    weights.filename)
+
+
+def converted_path(weights: Weights) -> str:
+    """Where the converted ``.safetensors`` of ``weights`` is cached."""
+    return osp.join(cache_home(), 'weights', f'{weights.name}.safetensors')
+
+
+def source_url(weights: Weights) -> str:
+    """The URL to download from: the published one, or its path under
+    ``$MBV3_WEIGHTS_MIRROR``."""
+    mirror = os.environ.get(MIRROR_ENV)
+    if not mirror:
+        return weights.url
+    return mirror.rstrip('/') + urlsplit(weights.url).path
+
+
+def weights_name(checkpoint) -> Optional[str]:
+    """The registry name in ``checkpoint`` (``NAME`` or ``mbv3://NAME``),
+    or None when it is a path or another URL. A bare name that is also an
+    existing path is taken as the path."""
+    if not isinstance(checkpoint, str):
+        return None
+    if checkpoint.startswith(SCHEME):
+        return checkpoint[len(SCHEME):]
+    if checkpoint in WEIGHTS and not osp.exists(checkpoint):
+        return checkpoint
+    return None
+
+
+def resolve_checkpoint(checkpoint, progress: bool = True):
+    """A local path for a checkpoint argument: the cached converted file
+    for a registry name (:func:`fetch`), else ``checkpoint`` unchanged."""
+    name = weights_name(checkpoint)
+    return checkpoint if name is None else fetch(name, progress)
+
+
+def sha256_of(path: str) -> str:
+    """The sha256 of a file, as 64 hex digits."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch(name: str, progress: bool = True) -> str:
+    """The converted, cached file of a published checkpoint.
+
+    First use: download the file (resuming a partial one, with a progress
+    bar on stderr), check its sha256, convert it
+    (:func:`mbv3.convert.convert_checkpoint`, loading it safely) and write
+    ``weights/NAME.safetensors`` with its metadata plus ``url`` and
+    ``sha256``. Later uses return that file at once.
+
+    Args:
+        name (str): A key of :data:`~mbv3.convert.weights.WEIGHTS`, or
+            ``mbv3://`` and that key.
+        progress (bool): Show the download's progress bar.
+
+    Returns:
+        str: Path of the converted ``.safetensors``.
+
+    Raises:
+        ValueError: For an unknown name, or a file that converts to another
+            arch than the registry says.
+        WeightsDownloadError: When the download fails or stops early (the
+            message gives the URL and the path to put the file by hand; a
+            partial file is kept and resumed next time).
+        WeightsHashError: When the file's sha256 is not the published one
+            (the file is deleted; the message names the URL and both
+            hashes).
+        mbv3.utils.checkpoint.UnsafeCheckpointError: If the file needs full
+            unpickling and is not listed in ``MBV3_TRUSTED_CHECKPOINTS``.
+    """
+    weights = get_weights(name[len(SCHEME):] if name.startswith(SCHEME)
+                          else name)
+    out = converted_path(weights)
+    if osp.isfile(out):
+        return out
+    raw = download_path(weights)
+    url = source_url(weights)
+    if not osp.isfile(raw):
+        _download_or_explain(weights, url, raw, progress)
+    digest = _verify(weights, url, raw)
+    _convert(weights, raw, digest, out)
+    return out
+
+
+def _download_or_explain(weights, url, raw, progress):
+    try:
+        download(url, raw, progress)
+    except WeightsDownloadError as err:
+        raise WeightsDownloadError(
+            f'cannot download weights {weights.name!r} from {url}: {err}. '
+            f'Without network access, get that file another way and put '
+            f'it at {raw} (mbv3 checks that its sha256 starts with '
+            f'{weights.sha256} and uses it); or set {MIRROR_ENV} to a '
+            'mirror that serves the same paths') from None
+
+
+def _verify(weights, url, raw) -> str:
+    digest = sha256_of(raw)
+    if not digest.startswith(weights.sha256):
+        os.remove(raw)
+        raise WeightsHashError(
+            f'{raw} (from {url}) has sha256 {digest}, but {weights.name!r} '
+            f'is published with sha256 {weights.sha256}'
+            f'{"..." if len(weights.sha256) < 64 else ""}; the file was '
+            'deleted: it is damaged or not the published one')
+    return digest
+
+
+def _convert(weights, raw, digest, out):
+    checkpoint = load_checkpoint_file(raw, map_location='cpu')
+    state_dict, meta = convert_checkpoint(checkpoint, weights.source,
+                                          hint=weights.hint)
+    if meta['arch'] != weights.arch:
+        raise ValueError(f'{raw} holds arch {meta["arch"]!r} weights, but '
+                         f'{weights.name!r} is listed as {weights.arch!r}')
+    meta.update(weights=weights.name, url=weights.url, sha256=digest)
+    os.makedirs(osp.dirname(out), exist_ok=True)
+    tmp = osp.join(osp.dirname(out), f'.{weights.name}.tmp.safetensors')
+    save_converted(tmp, state_dict, meta)
+    os.replace(tmp, out)
+
+
+def download(url: str, dst: str, progress: bool = True) -> None:
+    """Download ``url`` to ``dst``, resuming ``dst + '.part'`` if present.
+
+    A partial file is continued with an HTTP ``Range`` request; a server
+    that answers with the whole file (200) restarts it, and one that
+    rejects the range (416) makes it start over. ``dst`` appears only once
+    every byte announced by ``Content-Length`` has arrived.
+
+    Raises:
+        WeightsDownloadError: If the server cannot be reached, answers
+            with an HTTP error, or the transfer stops early (the partial
+            file is kept for the next call to resume).
+    """
+    part = dst + '.part'
+    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+    start = osp.getsize(part) if osp.isfile(part) else 0
+    headers = {'Range': f'bytes={start}-'} if start else {}
+    try:
+        response = urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and start:
+            os.remove(part)
+            return download(url, dst, progress)
+        raise WeightsDownloadError(f'HTTP {err.code} {err.reason}') from None
+    except (urllib.error.URLError, OSError) as err:
+        raise WeightsDownloadError(
+            str(getattr(err, 'reason', err))) from None
+    with response:
+        if response.status != 206:
+            start = 0
+        length = response.headers.get('Content-Length')
+        total = start + int(length) if length else None
+        _receive(response, part, start, total, progress)
+    size = osp.getsize(part)
+    if total is not None and size < total:
+        raise WeightsDownloadError(
+            f'the transfer stopped after {size} of {total} bytes; {part} '
+            'is kept and the next attempt resumes it')
+    os.replace(part, dst)
+
+
+def _receive(response, part, start, total, progress):
+    from rich.console import Console
+    from rich.progress import (BarColumn, DownloadColumn, Progress,
+                               TextColumn, TimeRemainingColumn,
+                               TransferSpeedColumn)
+    columns = (TextColumn(osp.basename(part)[:-len('.part')]), BarColumn(),
+               DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with open(part, 'ab' if start else 'wb') as f, \
+            Progress(*columns, console=Console(stderr=True),
+                     disable=not progress) as bar:
+        task = bar.add_task('download', total=total, completed=start)
+        try:
+            for chunk in iter(lambda: response.read(_CHUNK), b''):
+                f.write(chunk)
+                bar.update(task, advance=len(chunk))
+        except (OSError, http.client.HTTPException):
+            pass  # a dropped connection: the size check reports it
+
+
+def load_converted(path: str, map_location=None):
+    """The state dict and conversion metadata of a converted file."""
+    return load_checkpoint_file(path, map_location), read_metadata(path)
+
+
+def load_by_name(filename: str, map_location=None) -> dict:
+    """mmengine checkpoint loader of ``mbv3://NAME``: the converted state
+    dict (``backbone.*``, ``head.*``) and its metadata, as
+    ``{'state_dict': ..., 'meta': {'mbv3': ...}}``.
+
+    In a distributed run, rank 0 fetches first and the other ranks wait
+    for it, then read its cache, as mmengine's ``load_from_http`` does.
+    """
+    from mmengine.dist import barrier, get_dist_info
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        fetch(filename)
+    if world_size > 1:
+        barrier()
+    state_dict, meta = load_converted(fetch(filename), map_location)
+    return dict(state_dict=state_dict, meta=dict(mbv3=meta))

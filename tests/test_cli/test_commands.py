@@ -1,0 +1,78 @@
+"""One command layer: every command is ``mbv3.cli.<module>.main``, every
+``tools/`` script and console script runs one, and the old paths warn."""
+import glob
+import importlib
+import os
+import re
+import sys
+
+import pytest
+
+from mbv3.cli import COMMANDS, console
+from tests.conftest import REPO
+
+MOVED = [
+    ('mbv3.apis.train.train', 'train'),
+    ('mbv3.apis.train.parse_train_args', 'train'),
+    ('mbv3.apis.test.test', 'test'),
+    ('mbv3.apis.infer.infer', 'infer'),
+    ('mbv3.apis.get_flops.main', 'flops'),
+    ('mbv3.deploy.benchmark.main', 'benchmark'),
+    ('mbv3.deploy.export.main', 'export_onnx'),
+    ('mbv3.convert.cli.main', 'convert'),
+    ('mbv3.visualization.tools.vis_cam', 'vis_cam'),
+    ('mbv3.visualization.tools.vis_features', 'vis_features'),
+    ('mbv3.visualization.tools.vis_curves', 'vis_curves'),
+]
+
+
+def tool_scripts():
+    return sorted(glob.glob(os.path.join(REPO, 'tools', '**', '*.py'),
+                            recursive=True))
+
+
+def test_every_tool_script_is_a_shim_of_a_command():
+    shims = {}
+    for path in tool_scripts():
+        text = open(path).read()
+        found = re.search(r'^from mbv3\.cli\.(\w+) import main$', text,
+                          re.M)
+        if os.path.basename(path) == 'check_docs.py':
+            continue  # checks this checkout's docs: not a package command
+        assert found, f'{path} is not a shim of mbv3.cli'
+        assert text.rstrip().endswith("if __name__ == '__main__':\n    main()")
+        shims[found.group(1)] = path
+    assert sorted(shims) == sorted(COMMANDS.values())
+
+
+@pytest.mark.parametrize('module', sorted(COMMANDS.values()))
+def test_every_command_has_main_and_runs_as_a_module(module):
+    command = importlib.import_module(f'mbv3.cli.{module}')
+    assert callable(command.main)
+    text = open(command.__file__).read()
+    assert text.rstrip().endswith("if __name__ == '__main__':\n    main()")
+
+
+def test_console_dispatches_on_the_script_name(monkeypatch, capsys):
+    monkeypatch.setattr(sys, 'argv', ['/usr/bin/mbv3-vis-curves', '--help'])
+    with pytest.raises(SystemExit) as done:
+        console()
+    assert done.value.code == 0
+    assert 'Loss and validation curves' in capsys.readouterr().out
+    monkeypatch.setattr(sys, 'argv', ['mbv3-nothing'])
+    with pytest.raises(SystemExit, match="unknown mbv3 command "
+                       "'mbv3-nothing'; one of"):
+        console()
+
+
+@pytest.mark.parametrize('old, module', MOVED)
+def test_old_paths_warn_and_run_the_command(old, module, capsys):
+    where, name = old.rsplit('.', 1)
+    alias = getattr(importlib.import_module(where), name)
+    with pytest.warns(DeprecationWarning,
+                      match=rf'{re.escape(old)} is deprecated .* use '
+                      rf'mbv3\.cli\.{module}\.'):
+        with pytest.raises(SystemExit) as done:
+            alias(['--help'])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith('usage: ')
