@@ -110,12 +110,10 @@ def test_mmpretrain(arch, photos):
     assert max_diff(source, ours, photos[0]) <= TOL
 
 
-@pytest.mark.parametrize('arch', ['large', 'small'])
-def test_mmseg_checkpoint_keys_and_options(arch):
-    # Only the key layout and the recorded options: mmseg is not installed
-    # here, and its numerics (TensorFlow 'SAME' padding, dilation 2 and 4)
-    # are checked against mmseg itself in tests/integration/test_mmseg.py
-    # (marker `frameworks`).
+def mmseg_layout_state_dict(arch):
+    """An LR-ASPP state dict in mmseg's key layout (mmseg's backbone has
+    mmpretrain's module names; random weights): ``backbone.*`` and a
+    decode head."""
     torch.manual_seed(0)
     backbone = MODELS.build(dict(type='MobileNetV3', arch=arch,
                                  output_stride=8,
@@ -123,6 +121,16 @@ def test_mmseg_checkpoint_keys_and_options(arch):
     state_dict = {f'backbone.{k}': v
                   for k, v in backbone.state_dict().items()}
     state_dict['decode_head.conv_seg.weight'] = torch.zeros(19, 128, 1, 1)
+    return state_dict
+
+
+@pytest.mark.parametrize('arch', ['large', 'small'])
+def test_mmseg_checkpoint_keys_and_options(arch):
+    # Only the key layout and the recorded options: mmseg is not installed
+    # here, and its numerics (TensorFlow 'SAME' padding, dilation 2 and 4)
+    # are checked against mmseg itself in tests/integration/test_mmseg.py
+    # (marker `frameworks`).
+    state_dict = mmseg_layout_state_dict(arch)
     converted, meta = convert_checkpoint(state_dict)
     assert meta['source'] == 'mmseg' and 'head' not in meta['model']
     options = meta['model']['backbone']
