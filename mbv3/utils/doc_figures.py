@@ -69,11 +69,12 @@ def digits_run(results: dict) -> str:
 
 
 def digits_model(results: dict) -> str:
-    """docs/tools.md's description of the model behind the pictures."""
-    return (f"The pictures come from the README's digits model "
-            f"({results['epochs']} epochs, "
+    """docs/tools.md's figures of the README's digits run."""
+    return (f"The README's digits run: {results['epochs']} epochs, "
             f"{results['metrics']['accuracy/top1']:.2f}% top-1 on "
-            f"{results['val_images']} images; `{DIGITS_JSON}`).")
+            f"{results['val_images']} validation images (`{DIGITS_JSON}`). "
+            f'The pictures were drawn from an earlier run of the same '
+            f'command; the commands below redraw them from yours.')
 
 
 def reliability_report(results: dict) -> str:
