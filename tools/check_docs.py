@@ -21,7 +21,8 @@ config fragment: instead of running it (which cannot fail), the check
 loads it with mmengine's ``Config`` (its ``custom_imports`` included),
 builds its backbone through mmengine's registry and requires the
 ``in_channels`` of its neck, decode head or head to match the backbone's
-outputs; a ``runner_type``/``strategy`` must be registered in mmengine.
+outputs; a ``runner_type``/``strategy`` must be registered in mmengine,
+and every ``mbv3://NAME`` checkpoint must be in mbv3's weights registry.
 
 Comment lines right after a ``print(...)`` statement show what it prints:
 the check compares them, line by line, with what the statement printed.
@@ -134,7 +135,9 @@ def build_config(path: str) -> List[str]:
     Raises:
         ValueError: If a part's ``in_channels`` differ from the backbone's
             outputs, a runner or strategy is not registered, or the
-            fragment defines nothing to build.
+            fragment defines nothing to build, or an ``mbv3://NAME`` is
+            not in the weights registry
+            (:func:`mbv3.convert.weights.get_weights`).
     """
     import mmengine.runner  # noqa: F401  (registers FlexibleRunner)
     from mmengine.config import Config
@@ -142,7 +145,13 @@ def build_config(path: str) -> List[str]:
     cfg = Config.fromfile(path)
     checked = []
     model = cfg.get('model') or {}
-    if 'backbone' in model:
+    names = sorted(_weights_names(cfg.to_dict()))
+    if names:
+        from mbv3.convert.weights import get_weights
+        for name in names:
+            get_weights(name)
+        checked.append(f"in mbv3's weights registry: {', '.join(names)}")
+    if 'type' in model.get('backbone', {}):
         backbone = {k: v for k, v in model['backbone'].items()
                     if k != '_delete_'}
         channels = list(MODELS.build(backbone).out_channels)
@@ -167,9 +176,19 @@ def build_config(path: str) -> List[str]:
                                  f'{registry.name} registry')
         checked.append(f'registered: {cfg.runner_type}, {strategy}')
     if not checked:
-        raise ValueError('the config fragment defines no model backbone '
-                         'and no runner_type to check')
+        raise ValueError('the config fragment defines no model backbone, '
+                         'runner_type or mbv3:// weights to check')
     return checked
+
+
+def _weights_names(value) -> set:
+    """The ``NAME`` of every ``mbv3://NAME`` string in a config value."""
+    if isinstance(value, str):
+        return {value[len('mbv3://'):]} if value.startswith('mbv3://') \
+            else set()
+    items = value.values() if isinstance(value, dict) else \
+        value if isinstance(value, (list, tuple)) else ()
+    return set().union(*map(_weights_names, items))
 
 
 OUTPUT_TAG = '\x1fdocs-check output {}\x1f'
