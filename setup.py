@@ -4,7 +4,10 @@ The ``mmcv`` import is provided either by the pure-Python ``mmcv-lite``
 (the ``lite`` extra, also pulled in by ``dev``) or by a full ``mmcv`` build
 that mmdet/mmseg users already have. Both distributions ship the same
 ``mmcv`` package, so the runtime requirements name neither: installing mbv3
-next to a full mmcv never puts a second copy over it.
+next to a full mmcv never puts a second copy over it. pip takes
+``mmcv-lite`` for another project than ``mmcv``, so the ``lite`` and ``dev``
+extras would write mmcv-lite 2.2 over a full mmcv 2.1: with a full mmcv,
+install without them (or with ``full``).
 """
 import re
 from pathlib import Path
@@ -70,7 +73,8 @@ setup(
     install_requires=RUNTIME,
     extras_require={
         'lite': LITE,
-        'full': ['mmcv>=2.0'],
+        # the full mmcv that mmdet 3.3 and mmseg 1.2 accept
+        'full': ['mmcv>=2.0.0rc4,<2.2.0'],
         'train': TRAIN,
         'dev': LITE + TESTS,
     },

@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import subprocess
 import sys
@@ -26,6 +27,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if 'docs_slow' in item.keywords:
             item.add_marker(skip)
+
+
+def load_docs_checker():
+    """tools/check_docs.py as a module (it is a script, not in a package)."""
+    spec = importlib.util.spec_from_file_location(
+        'check_docs', os.path.join(REPO, 'tools', 'check_docs.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +75,19 @@ def digits_subset(tmp_path_factory):
     return root, info
 
 
+def initial_checkpoint(config, path, classes):
+    """A model of ``config`` with its seeded initial weights, saved as
+    training saves it (the class names in ``meta['dataset_meta']``)."""
+    from mbv3.apis import init_model
+    torch.manual_seed(0)
+    model = init_model(config)
+    model.init_weights()
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=tuple(classes)))),
+               str(path))
+    return str(path)
+
+
 def run_tool(script, *args, timeout=600, env=None):
     """Run a tools/ script in a subprocess; return CompletedProcess."""
     cmd = [sys.executable, os.path.join(REPO, 'tools', script), *args]
@@ -77,10 +100,33 @@ def run_tool(script, *args, timeout=600, env=None):
 
 
 def data_root_options(root):
+    """``--cfg-options`` that move the digits to ``root``: the top-level
+    ``data_root`` (or the trap check stops the run), every loader's and
+    the preparation's."""
     return [f'{loader}.dataset.data_root={root}'
             for loader in ('train_dataloader', 'val_dataloader',
                            'test_dataloader')] + [
-                               f'data_preparation.root={root}']
+                               f'data_preparation.root={root}',
+                               f'data_root={root}']
+
+
+def write_image_folder(root, splits, classes=('brick', 'grass'),
+                       per_class=6, size=32):
+    """``root/<split>/<class>/<k>.png``: ``size`` x ``size`` crops of
+    scikit-image's texture photo of each class (``brick``, ``grass``,
+    ``gravel``), taken along the photo's diagonal."""
+    import cv2
+    from skimage import data
+    for name in classes:
+        photo = getattr(data, name)()
+        for s, split in enumerate(splits):
+            folder = os.path.join(str(root), split, name)
+            os.makedirs(folder, exist_ok=True)
+            for k in range(per_class):
+                y = (s * per_class + k) * size % (photo.shape[0] - size)
+                cv2.imwrite(os.path.join(folder, f'{k:02d}.png'),
+                            photo[y:y + size, y:y + size])
+    return str(root)
 
 
 @pytest.fixture(autouse=True)

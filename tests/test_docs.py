@@ -1,6 +1,5 @@
 """The newcomer check: the commands and Python blocks of README.md and
 docs/*.md run as written (tools/check_docs.py)."""
-import importlib.util
 import os
 import re
 import subprocess
@@ -8,18 +7,9 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_docs_checker
 
-
-def load_checker():
-    spec = importlib.util.spec_from_file_location(
-        'check_docs', os.path.join(REPO, 'tools', 'check_docs.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-checker = load_checker()
+checker = load_docs_checker()
 
 DOC = '''# Title
 

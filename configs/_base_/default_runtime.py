@@ -18,6 +18,10 @@ default_hooks = dict(
     signal_checkpoint=dict(type='SignalCheckpointHook'),
     num_classes_check=dict(type='NumClassesCheckHook'),
     bad_file_report=dict(type='BadFileReportHook'),
+    # mbv3's commands apply the mmengine 0.10.7 fixes themselves; this hook
+    # applies them when another library's tools run an mbv3 config
+    # (mmpretrain's tools/test.py, --resume)
+    mmengine_fixes=dict(type='MMEngineFixesHook'),
 )
 
 env_cfg = dict(

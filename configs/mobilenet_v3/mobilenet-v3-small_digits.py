@@ -11,7 +11,10 @@ model = dict(
     # must leave usable running statistics; PreciseBNHook then re-estimates
     # them with the final weights.
     backbone=dict(norm_cfg=dict(type='BN', eps=0.001, momentum=0.1)),
-    head=dict(num_classes=10))
+    # None: the class count of the training folder (10 for the digits;
+    # that of DIR/train with --data-root DIR). The data preprocessor and
+    # the evaluators' top-k follow it.
+    head=dict(num_classes=None))
 
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=0.004, weight_decay=0.05),

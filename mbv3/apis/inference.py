@@ -1,4 +1,5 @@
 """Build a model from a config and classify images with it."""
+import copy
 import csv
 import json
 import os
@@ -16,15 +17,24 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.utils import ProgressBar
 
 from mbv3.convert.hub import resolve_checkpoint
+from mbv3.datasets.folder import IMG_EXTENSIONS
 from mbv3.models.input_spec import model_channels
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import load_checkpoint_file
 from mbv3.utils.config_files import find_config
+from .data_root import resolve_num_classes
 
 OUT_FORMATS = ('.json', '.csv')
 
 
-def _to_config(config) -> Config:
+def load_config(config) -> Config:
+    """A config path (or Config) as a Config; a path not found from the
+    current folder is looked up among the installed configs.
+
+    Raises:
+        FileNotFoundError: If the path does not exist.
+        TypeError: If ``config`` is neither a path nor a Config.
+    """
     if isinstance(config, (str, bytes)) or hasattr(config, '__fspath__'):
         return Config.fromfile(find_config(str(config)))
     if isinstance(config, Config):
@@ -55,7 +65,10 @@ def init_model(config, checkpoint: Optional[str] = None,
 
     The checkpoint is read safely (``weights_only``; see
     :func:`mbv3.utils.checkpoint.load_checkpoint_file`). Class names come
-    from the checkpoint's ``meta['dataset_meta']`` when present. With
+    from the checkpoint's ``meta['dataset_meta']`` when present; so does
+    the class count when the config leaves ``model.head.num_classes`` to
+    the data (None; else from the config's folders, see
+    :func:`mbv3.apis.data_root.resolve_num_classes`). With
     ``config=None`` the model, its normalisation and its test pipeline come
     from the metadata ``tools/convert_checkpoint.py`` writes
     (:func:`mbv3.convert.config_from_metadata`). A published checkpoint's
@@ -81,11 +94,20 @@ def init_model(config, checkpoint: Optional[str] = None,
         TypeError: If ``config`` is neither a path, a Config nor None.
         ValueError: If ``config`` is None and the checkpoint has no
             conversion metadata.
+        FileNotFoundError: If the class count is left to the data and
+            neither the checkpoint nor the config's folders give it.
     """
     checkpoint = resolve_checkpoint(checkpoint)
     cfg = _config_from_checkpoint(checkpoint) if config is None else \
-        _to_config(config)
+        load_config(config)
     init_default_scope(cfg.get('default_scope', 'mbv3'))
+    ckpt = None if checkpoint is None else load_checkpoint_file(
+        checkpoint, map_location='cpu')
+    meta = (ckpt or {}).get('meta') or {}
+    if cfg.model.get('head', {}).get('num_classes', 0) is None:
+        cfg = copy.deepcopy(cfg)
+        resolve_num_classes(
+            cfg, (meta.get('dataset_meta') or {}).get('classes'))
     model_cfg = cfg.model.copy()
     backbone = model_cfg.get('backbone', {})
     backbone.pop('init_cfg', None)  # the checkpoint provides the weights
@@ -95,10 +117,9 @@ def init_model(config, checkpoint: Optional[str] = None,
     model = MODELS.build(model_cfg)
     model.cfg = cfg
     model.dataset_meta = {}
-    if checkpoint is not None:
-        ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
+    if ckpt is not None:
         _load_checkpoint_to_model(model, ckpt, strict=config is None)
-        model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta', {})
+        model.dataset_meta = meta.get('dataset_meta', {})
     if not model.dataset_meta.get('classes'):
         classes = cfg.get('test_dataloader', {}).get('dataset', {}).get(
             'classes')
@@ -117,10 +138,6 @@ def _test_pipeline(cfg, from_array: bool, channels: int):
         elif channels == 1:
             pipeline[0]['color_type'] = 'grayscale'
     return Compose(pipeline)
-
-
-IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff',
-                    '.webp')
 
 
 def _check_topk(topk, num_classes: int):
@@ -164,21 +181,30 @@ def _topk(result: dict, classes, topk: int) -> list:
 
 
 @torch.no_grad()
-def _classify_batch(model, images: Sequence) -> list:
-    """Classify images (paths or BGR arrays) in one forward pass."""
-    pipelines = {}
-    packed = []
+def _classify_batch(model, images: Sequence, skip_bad_files: bool = False
+                    ) -> list:
+    """Classify images (paths or BGR arrays) in one forward pass; with
+    ``skip_bad_files``, an unreadable file gives ``dict(error=message)``."""
+    from mbv3.datasets.transforms import ImageDecodeError
+    pipelines, packed, errors = {}, [], {}
     channels = model_channels(model)
-    for image in images:
+    for i, image in enumerate(images):
         from_array = isinstance(image, np.ndarray)
-        data = _load_input(image, channels)
         if from_array not in pipelines:
             pipelines[from_array] = _test_pipeline(model.cfg, from_array,
                                                    channels)
-        packed.append(pipelines[from_array](data))
-    samples = model.test_step(pseudo_collate(packed))
+        try:
+            packed.append(pipelines[from_array](_load_input(image,
+                                                            channels)))
+        except (ImageDecodeError, FileNotFoundError) as err:
+            if not skip_bad_files:
+                raise
+            errors[i] = str(err)
+    samples = iter(model.test_step(pseudo_collate(packed)) if packed
+                   else [])
     classes = model.dataset_meta.get('classes')
-    return [_to_result(sample, classes) for sample in samples]
+    return [dict(error=errors[i]) if i in errors else
+            _to_result(next(samples), classes) for i in range(len(images))]
 
 
 def inference_model(model, image: Union[str, np.ndarray],
@@ -218,7 +244,7 @@ def list_images(path: str) -> List[str]:
         path (str): An image file or a folder.
 
     Returns:
-        list[str]: Paths whose extension is in :data:`IMAGE_EXTENSIONS`
+        list[str]: Paths whose extension is in :data:`IMG_EXTENSIONS`
         (case-insensitive).
 
     Raises:
@@ -231,15 +257,16 @@ def list_images(path: str) -> List[str]:
         raise FileNotFoundError(f'image or folder {path!r} does not exist')
     found = sorted(
         osp.join(root, name) for root, _, names in os.walk(path)
-        for name in names if name.lower().endswith(IMAGE_EXTENSIONS))
+        for name in names if name.lower().endswith(IMG_EXTENSIONS))
     if not found:
         raise FileNotFoundError(f'folder {path!r} holds no image with an '
-                                f'extension in {IMAGE_EXTENSIONS}')
+                                f'extension in {IMG_EXTENSIONS}')
     return found
 
 
 def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
-                     progress: bool = True) -> List[dict]:
+                     progress: bool = True,
+                     skip_bad_files: bool = False) -> List[dict]:
     """Classify every image of a folder (or one image file), in batches.
 
     Args:
@@ -249,14 +276,19 @@ def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
             number of classes. Defaults to 5.
         batch_size (int): Images per forward pass, >= 1. Defaults to 32.
         progress (bool): Show mmengine's progress bar on stderr.
+        skip_bad_files (bool): Give an unreadable file (empty, corrupt, not
+            an image) the entry ``dict(image=path, error=message)`` and go
+            on, instead of raising. Defaults to False.
 
     Returns:
         list[dict]: Per image, sorted by path: ``image`` (the path) and the
         keys of :func:`inference_model` with ``topk``, without
-        ``pred_scores``.
+        ``pred_scores`` (or ``error`` for a skipped file).
 
     Raises:
         FileNotFoundError: See :func:`list_images`.
+        ImageDecodeError: For an unreadable file, without
+            ``skip_bad_files``.
         ValueError: If ``batch_size`` < 1 or ``topk`` < 1.
     """
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -270,9 +302,11 @@ def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
     results = []
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
-        for image, result in zip(chunk, _classify_batch(model, chunk)):
-            result['topk'] = _topk(result, classes, topk)
-            result.pop('pred_scores')
+        for image, result in zip(chunk, _classify_batch(
+                model, chunk, skip_bad_files)):
+            if 'error' not in result:
+                result['topk'] = _topk(result, classes, topk)
+                result.pop('pred_scores')
             results.append(dict(image=image, **result))
             if bar is not None:
                 bar.update()
@@ -285,9 +319,11 @@ def save_results(results: List[dict], out: str) -> None:
     """Write :func:`~mbv3.apis.inference_folder` results to a file.
 
     * ``.json``: the list of per-image dicts (``image``, ``pred_label``,
-      ``pred_class``, ``pred_score``, ``topk``).
+      ``pred_class``, ``pred_score``, ``topk``; ``image`` and ``error`` for
+      a skipped file).
     * ``.csv``: one row per image and rank, columns ``image, rank, label,
-      class, score`` (rank 1 is the prediction).
+      class, score, error`` (rank 1 is the prediction; a skipped file has
+      one row with only ``image`` and ``error``).
 
     Args:
         results (list[dict]): From :func:`~mbv3.apis.inference_folder`.
@@ -307,15 +343,22 @@ def save_results(results: List[dict], out: str) -> None:
             json.dump(results, f, indent=2)
             return
         writer = csv.writer(f)
-        writer.writerow(['image', 'rank', 'label', 'class', 'score'])
+        writer.writerow(['image', 'rank', 'label', 'class', 'score',
+                         'error'])
         for result in results:
-            for rank, top in enumerate(result['topk'], start=1):
+            if 'error' in result:
+                writer.writerow([result['image'], '', '', '', '',
+                                 result['error']])
+            for rank, top in enumerate(result.get('topk', ()), start=1):
                 writer.writerow([result['image'], rank, top['label'],
-                                 top['cls'], f"{top['score']:.6f}"])
+                                 top['cls'], f"{top['score']:.6f}", ''])
 
 
 def format_result(result: dict) -> str:
-    """One line per image: the path, then ``class (score)`` best first."""
+    """One line per image: the path, then ``class (score)`` best first (or
+    ``skipped: <error>``)."""
+    if 'error' in result:
+        return f"{result['image']}: skipped: {result['error']}"
     tops = ', '.join(
         f"{top['cls'] if top['cls'] is not None else top['label']} "
         f"({top['score']:.3f})" for top in result['topk'])

@@ -1,4 +1,8 @@
 """Testing as library functions (the command line is :mod:`mbv3.cli.test`)."""
+import json
+import os
+import os.path as osp
+
 from mbv3.utils.deprecation import moved
 
 test = moved('mbv3.apis.test.test', 'mbv3.cli.test.main')
@@ -19,3 +23,15 @@ def add_confusion_matrix(cfg, out_png: str) -> None:
     metrics = list(evaluator) if isinstance(evaluator, (list, tuple)) \
         else [evaluator]
     cfg.test_evaluator = metrics + [dict(type='ConfusionMatrix')]
+
+
+def save_metrics(metrics: dict, skipped, out: str) -> None:
+    """Write the scalar metrics and the skipped files
+    (``dict(image, error)``) as JSON: ``{"metrics": {...}, "skipped":
+    [...]}``."""
+    scalars = {k: float(v) for k, v in metrics.items()
+               if not hasattr(v, 'shape') or not v.shape}
+    if osp.dirname(out):
+        os.makedirs(osp.dirname(out), exist_ok=True)
+    with open(out, 'w', encoding='utf-8') as f:
+        json.dump(dict(metrics=scalars, skipped=list(skipped)), f, indent=2)

@@ -18,6 +18,7 @@ from mbv3.engine.resume import check_resumable
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 from mbv3.utils.config_files import find_config
 from mbv3.utils.deprecation import moved
+from .data_root import apply_data_root, check_data_root, resolve_num_classes
 
 
 def resolve_resume(resume, work_dir: str):
@@ -114,9 +115,15 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
                        resume: Optional[str] = None, amp: bool = False,
                        tensorboard: bool = False,
                        cfg_options: Optional[dict] = None,
-                       launcher: str = 'none') -> Config:
+                       launcher: str = 'none',
+                       data_root: Optional[str] = None,
+                       split_dir: Optional[str] = None,
+                       make_split: bool = True) -> Config:
     """Load a config and apply the run's options to it; warn about
-    top-level keys that look misspelt (:func:`misspelled_keys`).
+    top-level keys that look misspelt (:func:`misspelled_keys`); stop a
+    config whose top-level ``data_root`` its loaders do not read
+    (:func:`~mbv3.apis.data_root.check_data_root`); fill a class count left
+    to the data (:func:`~mbv3.apis.data_root.resolve_num_classes`).
 
     Args:
         config (str): Config path; one not found from the current folder
@@ -130,13 +137,22 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
         tensorboard (bool): Also log scalars to TensorBoard.
         cfg_options (dict, optional): Keys to override, dotted.
         launcher (str): 'none', 'pytorch' or 'slurm'.
+        data_root (str, optional): ``--data-root``: every data loader reads
+            this folder (:func:`~mbv3.apis.data_root.apply_data_root`).
+        split_dir (str, optional): Where the validation split of a folder
+            without ``val/`` is recorded; default the work dir.
+        make_split (bool): Make that split when none is recorded (False:
+            only read it, as ``mbv3-test`` does).
 
     Returns:
         Config: The config the Runner is built from.
 
     Raises:
-        FileNotFoundError: If the config, or the checkpoint to resume, is
-            missing.
+        FileNotFoundError: If the config, the checkpoint to resume, or the
+            ``data_root`` folder is missing, or the class count is left to
+            a training folder that does not exist.
+        DataRootMismatchError: If the top-level ``data_root`` is not what
+            the loaders read.
     """
     cfg = Config.fromfile(find_config(config))
     if cfg_options:
@@ -154,6 +170,11 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
     if tensorboard:
         cfg.visualizer.vis_backends = list(cfg.visualizer.vis_backends) + [
             dict(type='TensorboardVisBackend')]
+    if data_root is not None:
+        apply_data_root(cfg, data_root, split_dir or cfg.work_dir,
+                        make_split)
+    check_data_root(cfg)
+    resolve_num_classes(cfg)
     checkpoint = resolve_resume(resume, cfg.work_dir)
     if checkpoint is not None:
         cfg.resume = True

@@ -9,6 +9,7 @@ import argparse
 from mbv3.deploy.export import export_from_config
 from mbv3.deploy.onnx import MIN_OPSET
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from ._command import add_command_args, report_skipped, command
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -34,12 +35,21 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'the val split of the config')
     parser.add_argument('--calib-batches', type=int, default=4,
                         help='train batches used for int8 calibration')
+    add_command_args(parser, batch=True)
     return parser.parse_args(argv)
 
 
+@command
 def main(argv=None) -> dict:
     """Export, check, print and return the report of
-    :func:`mbv3.deploy.export.export_from_config`."""
+    :func:`mbv3.deploy.export.export_from_config`; with ``--int8``,
+    unreadable files of the calibration and val splits are skipped and
+    listed.
+
+    Raises:
+        SkippedFilesError: At the end, when files were skipped and
+            ``--allow-skipped`` not given.
+    """
     args = parse_args(argv)
     apply_mmengine_fixes()
     report = export_from_config(args)
@@ -51,6 +61,7 @@ def main(argv=None) -> dict:
               f" (change {report['int8_top1'] - report['fp32_top1']:+.2f} "
               f"points); max |int8 - eager| logit "
               f"{report['int8_max_abs_diff']:.3f}")
+    report_skipped(report.get('skipped', ()), args.allow_skipped)
     return report
 
 

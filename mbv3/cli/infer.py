@@ -8,10 +8,14 @@ import argparse
 import os.path as osp
 from typing import List
 
+from mbv3.apis.data_root import resolve_num_classes, root_classes
 from mbv3.apis.inference import (OUT_FORMATS, format_result,
-                                 inference_folder, init_model, save_results)
+                                 inference_folder, init_model, load_config,
+                                 save_results)
 from mbv3.convert.hub import resolve_checkpoint
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from ._command import (add_command_args, add_data_root_arg, report_skipped,
+                       command)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,9 +37,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=32,
                         help='images per forward pass (default 32)')
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
+    add_data_root_arg(parser)
+    add_command_args(parser, batch=True)
     return parser.parse_args(argv)
 
 
+@command
 def main(argv=None) -> List[dict]:
     """Parse ``argv``, classify the input, print and optionally save.
 
@@ -45,6 +52,8 @@ def main(argv=None) -> List[dict]:
     Raises:
         FileNotFoundError: Missing config, checkpoint or images.
         ValueError: Bad ``--topk``, ``--batch-size`` or ``--out``.
+        SkippedFilesError: After writing every other result, when an
+            unreadable file was skipped and ``--allow-skipped`` not given.
     """
     args = parse_args(argv)
     apply_mmengine_fixes()
@@ -55,15 +64,20 @@ def main(argv=None) -> List[dict]:
     checkpoint = resolve_checkpoint(args.checkpoint)
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
-    config = None if args.config == '-' else args.config
+    config = None if args.config == '-' else load_config(args.config)
+    if args.data_root is not None and config is not None:
+        resolve_num_classes(config, root_classes(args.data_root))
     model = init_model(config, checkpoint, device=args.device)
     results = inference_folder(model, args.input, topk=args.topk,
-                               batch_size=args.batch_size)
+                               batch_size=args.batch_size,
+                               skip_bad_files=True)
     for result in results:
         print(format_result(result))
+    skipped = [r for r in results if 'error' in r]
     if args.out is not None:
         save_results(results, args.out)
-        print(f'wrote {len(results)} results to {args.out}')
+        print(f'wrote {len(results) - len(skipped)} results to {args.out}')
+    report_skipped(skipped, args.allow_skipped, args.out)
     return results
 
 

@@ -10,11 +10,14 @@ import os.path as osp
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 
-from mbv3.apis.test import add_confusion_matrix
+from mbv3.apis.test import add_confusion_matrix, save_metrics
+from mbv3.datasets import skip_bad_files
 from mbv3.apis.train import build_train_config
 from mbv3.cli.train import LAUNCHERS
 from mbv3.engine.mmengine_fixes import (apply_mmengine_fixes,
                                         init_dist_cpu_safe)
+from ._command import (add_command_args, add_data_root_arg, report_skipped,
+                       command)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,17 +36,30 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--size', type=int, nargs=2, default=[600, 600],
                         metavar=('W', 'H'),
                         help='pixel size of the confusion matrix PNG')
+    parser.add_argument('--out', metavar='OUT.json',
+                        help='also write the metrics and the skipped files '
+                        'to this JSON file')
+    add_data_root_arg(parser)
+    add_command_args(parser, batch=True)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
+@command
 def main(argv=None) -> dict:
     """Evaluate ``checkpoint`` on the config's test split.
 
     With ``--confusion-matrix OUT.png`` a :class:`ConfusionMatrix` metric
     joins the test evaluator and its matrix is drawn to ``OUT.png``.
+    With ``--data-root DIR`` the data sets read ``DIR`` (a folder without
+    ``val/`` is evaluated on the split recorded next to the checkpoint by
+    its training run). Unreadable image files of a folder data set are
+    skipped (:func:`~mbv3.datasets.skip_bad_files`,
+    :class:`~mbv3.engine.SkipBadFilesTestLoop`): the metrics cover every
+    other image, and the skipped files are listed at the end and in
+    ``--out``.
 
     Returns:
         dict: The metrics, e.g. ``{'accuracy/top1': 98.3, ...}`` (plus
@@ -52,6 +68,8 @@ def main(argv=None) -> dict:
     Raises:
         FileNotFoundError: If the checkpoint does not exist.
         ValueError: If ``--confusion-matrix`` does not end in ``.png``.
+        SkippedFilesError: After reporting the metrics, when files were
+            skipped and ``--allow-skipped`` not given.
     """
     from mmengine.runner import Runner
     args = parse_args(argv)
@@ -61,13 +79,20 @@ def main(argv=None) -> dict:
                                 'exist')
     cfg = build_train_config(args.config, work_dir=args.work_dir,
                              cfg_options=args.cfg_options,
-                             launcher=args.launcher)
+                             launcher=args.launcher,
+                             data_root=args.data_root,
+                             split_dir=osp.dirname(args.checkpoint),
+                             make_split=False)
     cfg.load_from = args.checkpoint
     if args.confusion_matrix is not None:
         add_confusion_matrix(cfg, args.confusion_matrix)
+    skip_bad_files(cfg.test_dataloader)
+    cfg.test_cfg = dict(cfg.get('test_cfg') or {},
+                        type='mbv3.SkipBadFilesTestLoop')
     init_dist_cpu_safe(args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    skipped = runner.test_loop.skipped
     if args.confusion_matrix is not None and is_main_process():
         from mbv3.visualization import plot_confusion_matrix
         classes = (runner.test_dataloader.dataset.metainfo or {}).get(
@@ -77,6 +102,9 @@ def main(argv=None) -> dict:
                               size=tuple(args.size))
         runner.logger.info(f'confusion matrix written to '
                            f'{args.confusion_matrix}')
+    if args.out is not None and is_main_process():
+        save_metrics(metrics, skipped, args.out)
+    report_skipped(skipped, args.allow_skipped, args.out)
     return metrics
 
 

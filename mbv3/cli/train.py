@@ -9,6 +9,7 @@ from mmengine.config import Config, DictAction
 
 from mbv3.apis.train import build_train_config, run_training
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from ._command import add_command_args, add_data_root_arg, command
 from mbv3.engine.resume import ResumeMismatchError
 
 LAUNCHERS = ['none', 'pytorch', 'slurm']
@@ -37,6 +38,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'train_cfg.max_epochs=5')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
                         help='job launcher')
+    add_data_root_arg(parser)
+    add_command_args(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -49,9 +52,11 @@ def build_config(args: argparse.Namespace) -> Config:
     return build_train_config(
         args.config, work_dir=args.work_dir, resume=args.resume,
         amp=args.amp, tensorboard=args.tensorboard,
-        cfg_options=args.cfg_options, launcher=args.launcher)
+        cfg_options=args.cfg_options, launcher=args.launcher,
+        data_root=args.data_root)
 
 
+@command
 def main(argv=None):
     """Parse ``argv``, apply the mmengine fixes, prepare data and train.
 

@@ -1,14 +1,12 @@
 """A classification dataset read from a folder or an annotation file."""
-import os
 import os.path as osp
 from typing import List, Optional, Sequence
 
 from mmengine.dataset import BaseDataset
 
 from mbv3.registry import DATASETS
-
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
-                  '.tiff', '.webp')
+from .bad_files import skipped_marker
+from .folder import IMG_EXTENSIONS, folder_classes, folder_images
 
 
 @DATASETS.register_module()
@@ -34,6 +32,11 @@ class CustomDataset(BaseDataset):
         pipeline (Sequence[dict]): Transforms.
         test_mode (bool): mmengine's flag.
         lazy_init (bool): Defer reading the file list.
+        report_bad_files (bool): For an item whose pipeline returns None
+            (a file ``LoadImageFromFile(skip_bad_files=True)`` could not
+            read), return :func:`~mbv3.datasets.bad_files.skipped_marker`
+            instead of drawing another item or raising: evaluation then
+            scores every readable file once and lists the others.
 
     Raises:
         FileNotFoundError: If the folder or ``ann_file`` is missing, or an
@@ -46,7 +49,9 @@ class CustomDataset(BaseDataset):
                  ann_file: str = '', classes: Optional[Sequence[str]] = None,
                  extensions: Sequence[str] = IMG_EXTENSIONS,
                  metainfo: Optional[dict] = None, pipeline=(),
-                 test_mode: bool = False, lazy_init: bool = False, **kwargs):
+                 test_mode: bool = False, lazy_init: bool = False,
+                 report_bad_files: bool = False, **kwargs):
+        self.report_bad_files = report_bad_files
         if isinstance(data_prefix, str):
             data_prefix = dict(img_path=data_prefix)
         self.extensions = tuple(e.lower() for e in extensions)
@@ -57,6 +62,16 @@ class CustomDataset(BaseDataset):
                          data_root=data_root, data_prefix=data_prefix,
                          pipeline=list(pipeline), test_mode=test_mode,
                          lazy_init=lazy_init, **kwargs)
+
+    def __getitem__(self, idx: int) -> dict:
+        if not self.report_bad_files:
+            return super().__getitem__(idx)
+        if not self._fully_initialized:
+            self.full_init()
+        data = self.prepare_data(idx)
+        if data is None:
+            return skipped_marker(self.get_data_info(idx)['img_path'])
+        return data
 
     @property
     def img_prefix(self) -> str:
@@ -73,25 +88,16 @@ class CustomDataset(BaseDataset):
 
     def _scan_folder(self) -> List[dict]:
         root = self.img_prefix
-        if not osp.isdir(root):
-            raise FileNotFoundError(f'dataset folder {root!r} does not exist')
-        classes = sorted(d.name for d in os.scandir(root) if d.is_dir())
-        if not classes:
-            raise ValueError(f'dataset folder {root!r} has no class '
-                             'sub-folders (expected root/<class>/<image>)')
+        classes = folder_classes(root)
         if 'classes' in self._metainfo and \
-                tuple(self._metainfo['classes']) != tuple(classes):
+                tuple(self._metainfo['classes']) != classes:
             raise ValueError(f'classes {self._metainfo["classes"]} do not '
                              f'match the folders of {root!r}: {classes}')
-        self._metainfo['classes'] = tuple(classes)
-        data_list = []
-        for label, name in enumerate(classes):
-            for dirpath, _, files in sorted(os.walk(osp.join(root, name))):
-                for file in sorted(files):
-                    if file.lower().endswith(self.extensions):
-                        data_list.append(
-                            dict(img_path=osp.join(dirpath, file),
-                                 gt_label=label))
+        self._metainfo['classes'] = classes
+        data_list = [
+            dict(img_path=osp.join(root, rel), gt_label=label)
+            for rel, label in folder_images(root, classes, self.extensions)
+        ]
         if not data_list:
             raise ValueError(f'dataset folder {root!r} holds no images with '
                              f'suffixes {self.extensions}')

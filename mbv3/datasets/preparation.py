@@ -1,10 +1,37 @@
 """Create the data set a config declares in ``data_preparation``."""
+import os.path as osp
+from typing import Iterator, Tuple
+
 from mmengine.config import Config
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def loader_datasets(cfg: Config) -> Iterator[Tuple[str, dict]]:
+    """``(loader key, dataset config)`` of each data loader of ``cfg``;
+    wrappers such as ``RepeatDataset(dataset=...)`` are looked through."""
+    for key in LOADERS:
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        dataset = loader.get('dataset')
+        while isinstance(dataset, dict) and isinstance(
+                dataset.get('dataset'), dict):
+            dataset = dataset['dataset']
+        if isinstance(dataset, dict):
+            yield key, dataset
+
+
+def _read_by_a_loader(cfg: Config, root) -> bool:
+    return any(
+        osp.normpath(str(dataset.get('data_root'))) == osp.normpath(str(root))
+        for _, dataset in loader_datasets(cfg))
 
 
 def prepare_data(cfg: Config) -> None:
     """Create the data set a config declares in ``data_preparation`` when
-    it is missing: 'digits' writes scikit-learn's digits
+    it is missing and a data loader reads its root (a config pointed at
+    another folder prepares nothing): 'digits' writes scikit-learn's digits
     (:func:`~mbv3.datasets.digits.prepare_digits`), 'skimage_seg' tiles of
     scikit-image photos with their masks
     (:func:`~mbv3.datasets.skimage_seg.prepare_skimage_seg`).
@@ -13,7 +40,7 @@ def prepare_data(cfg: Config) -> None:
         ValueError: For another ``data_preparation.type``.
     """
     prep = cfg.get('data_preparation')
-    if not prep:
+    if not prep or not _read_by_a_loader(cfg, prep.get('root')):
         return
     prep = dict(prep)
     kind = prep.pop('type')

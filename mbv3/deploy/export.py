@@ -1,9 +1,12 @@
 """Config + checkpoint -> checked ONNX model, optionally int8-quantized
 and evaluated (the library behind ``mbv3-export-onnx``)."""
+import copy
+
 import torch
 from mmengine.config import Config
 
 from mbv3.apis.inference import init_model
+from mbv3.datasets.bad_files import SKIPPED_KEY
 from mbv3.models.input_spec import input_spec
 from mbv3.utils.deprecation import moved
 from .fuse import fuse_conv_bn
@@ -13,20 +16,31 @@ from .onnx import (export_onnx, max_abs_diff, onnx_accuracy,
 ONNX_TOLERANCE = 1e-4
 
 
-def _split_batches(cfg: Config, model, split: str, limit=None):
-    """Normalised ``(inputs, labels)`` batches of a config's dataloader."""
+def _split_batches(cfg: Config, model, split: str, limit=None,
+                   skipped=None):
+    """Normalised ``(inputs, labels)`` batches of a config's dataloader.
+
+    Unreadable image files are skipped (:func:`~mbv3.datasets.
+    skip_bad_files`) and appended to ``skipped`` (``dict(image, error)``).
+    """
     from mmengine.runner import Runner
 
+    from mbv3.datasets import skip_bad_files
     from mbv3.datasets.preparation import prepare_data
     prepare_data(cfg)
-    loader_cfg = dict(cfg.get(f'{split}_dataloader'))
+    loader_cfg = skip_bad_files(copy.deepcopy(dict(
+        cfg.get(f'{split}_dataloader'))))
     loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
     loader = Runner.build_dataloader(loader_cfg)
     batches = []
     with torch.no_grad():
-        for i, data in enumerate(loader):
-            if limit is not None and i >= limit:
+        for data in loader:
+            if limit is not None and len(batches) >= limit:
                 break
+            if skipped is not None:
+                skipped.extend(data.pop(SKIPPED_KEY, []))
+            if not data['inputs']:
+                continue
             data = model.data_preprocessor(data, False)
             labels = torch.stack([s.gt_label for s in data['data_samples']])
             batches.append((data['inputs'], labels.reshape(-1).numpy()))
@@ -70,11 +84,13 @@ def export_from_config(args) -> dict:
 
 
 def _quantize_and_evaluate(model, args) -> dict:
-    calib = _split_batches(model.cfg, model, 'train', args.calib_batches)
+    skipped = []
+    calib = _split_batches(model.cfg, model, 'train', args.calib_batches,
+                           skipped)
     quantize_int8(args.out, args.int8, [inputs for inputs, _ in calib])
-    val = _split_batches(model.cfg, model, 'val')
+    val = _split_batches(model.cfg, model, 'val', skipped=skipped)
     fp32, int8 = onnx_session(args.out), onnx_session(args.int8)
-    return dict(int8_out=args.int8,
+    return dict(int8_out=args.int8, skipped=skipped,
                 fp32_top1=onnx_accuracy(fp32, val),
                 int8_top1=onnx_accuracy(int8, val),
                 int8_max_abs_diff=max_abs_diff(model, int8, val[0][0]))

@@ -1,4 +1,5 @@
 from .hooks import *  # noqa: F401,F403
+from .loops import SkipBadFilesTestLoop
 from .optim_wrapper import AmpOptimWrapper
 
-__all__ = ['AmpOptimWrapper']
+__all__ = ['AmpOptimWrapper', 'SkipBadFilesTestLoop']

@@ -12,7 +12,7 @@ from mbv3.apis import (inference_folder, inference_model, init_model,
                        list_images)
 from mbv3.apis.inference import save_results
 from mbv3.cli.infer import main as infer
-from tests.conftest import DIGITS_CONFIG, run_tool
+from tests.conftest import DIGITS_CONFIG, initial_checkpoint, run_tool
 
 CLASSES = tuple(str(i) for i in range(10))
 
@@ -21,13 +21,9 @@ CLASSES = tuple(str(i) for i in range(10))
 def checkpoint(tmp_path_factory):
     """The digits classifier with its initial weights, saved like a
     training checkpoint (state_dict + class names)."""
-    torch.manual_seed(0)
-    model = init_model(DIGITS_CONFIG)
-    model.init_weights()
-    path = str(tmp_path_factory.mktemp('ckpt') / 'digits.pth')
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=dict(classes=CLASSES))), path)
-    return path
+    return initial_checkpoint(
+        DIGITS_CONFIG, tmp_path_factory.mktemp('ckpt') / 'digits.pth',
+        CLASSES)
 
 
 @pytest.fixture(scope='module')
@@ -122,7 +118,8 @@ def test_infer_csv_one_row_per_rank(checkpoint, photo_dir, tmp_path):
     with open(out, newline='') as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 4 * 10  # topk clipped to the 10 classes
-    assert list(rows[0]) == ['image', 'rank', 'label', 'class', 'score']
+    assert list(rows[0]) == ['image', 'rank', 'label', 'class', 'score',
+                             'error']
     first = [r for r in rows if r['image'] == results[0]['image']]
     assert [int(r['rank']) for r in first] == list(range(1, 11))
     assert first[0]['class'] == results[0]['pred_class']

@@ -26,6 +26,7 @@ def tiny_digits_config(tmp_path, root):
     path = tmp_path / 'tiny_digits.py'
     path.write_text(f'''
 _base_ = [{DIGITS_CONFIG!r}]
+data_root = {root!r}
 data_preparation = dict(type='digits', root={root!r}, val_ratio=0.2, seed=0,
                         train_subset=0.04)
 train_dataloader = dict(batch_size=16, dataset=dict(data_root={root!r},

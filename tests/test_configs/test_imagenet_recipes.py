@@ -43,7 +43,8 @@ def dry_run_options(root):
                            'pin_memory=False')]
     # The tiny folder has 2 classes; NumClassesCheckHook insists the head
     # agrees with the data set.
-    return options + ['train_cfg.max_epochs=1', 'model.head.num_classes=2']
+    return options + [f'data_root={root}', 'train_cfg.max_epochs=1',
+                       'model.head.num_classes=2']
 
 
 def ema_top1(runner):

@@ -1,13 +1,15 @@
+import os
 import re
 
 import numpy as np
 import pytest
 import torch
 
+from mbv3.apis import init_model
 from mbv3.deploy import (export_onnx, max_abs_diff, onnx_session,
                          quantize_int8, run_onnx)
 from mbv3.models.backbones import MobileNetV3
-from tests.conftest import DIGITS_CONFIG, run_tool
+from tests.conftest import DIGITS_CONFIG, run_tool, write_image_folder
 from tests.test_models.test_classifiers.test_image_classifier import \
     randomise_bn
 
@@ -46,6 +48,27 @@ def test_int8_model_runs_close_to_fp32(tmp_path, photos):
     # int8 error is far above fp32's ~1e-6 but small against the outputs
     scale = float(np.abs(out).max())
     assert 0 < max_abs_diff(model, session, images) <= 0.25 * scale
+
+
+def test_int8_calibration_skips_and_lists_unreadable_files(tmp_path):
+    from mmengine.config import Config
+
+    from mbv3.apis.data_root import apply_data_root, resolve_num_classes
+    from mbv3.deploy.export import _split_batches
+    root = write_image_folder(tmp_path / 'tex', ('train', 'val'),
+                              per_class=3)
+    bad = os.path.join(root, 'train', 'grass', 'bad.png')
+    with open(bad, 'w') as f:
+        f.write('oops\n')
+    cfg = apply_data_root(Config.fromfile(DIGITS_CONFIG), root,
+                          str(tmp_path / 'work'))
+    resolve_num_classes(cfg)
+    model = init_model(cfg)
+    skipped = []
+    batches = _split_batches(model.cfg, model, 'train', skipped=skipped)
+    assert [len(labels) for _, labels in batches] == [6]
+    assert [item['image'] for item in skipped] == [bad]
+    assert skipped[0]['error'].startswith(f'cannot read image {bad!r}')
 
 
 def test_export_tool_takes_the_input_from_a_one_channel_model(

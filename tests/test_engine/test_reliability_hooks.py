@@ -5,6 +5,7 @@ import os
 import random
 import signal
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch import nn
 
-from mbv3.engine.hooks import NonFiniteLossError
+from mbv3.engine.hooks import NonFiniteLossError, NumClassesCheckHook
 from tests.conftest import DIGITS_CONFIG
 
 
@@ -177,10 +178,51 @@ def test_num_classes_mismatch_stops_the_digits_run(split, digits_subset,
     runner.model.register_forward_pre_hook(lambda *args: seen.append(1))
     with pytest.raises(ValueError, match=(
             rf'model.head.num_classes is 7, but the {split} data set '
-            r"CustomDataset has 10 classes \('0', '1', .*, '9'\); set "
-            r'model.head.num_classes=10')):
+            r"CustomDataset has 10 classes \('0', '1', .*, '9'\) in .*; "
+            r'set model.head.num_classes=10, or None to take it from the '
+            r'training folder')):
         runner.train() if split == 'train' else runner.val()
     assert seen == []  # no forward ran
+
+
+def test_num_classes_error_names_the_folder_and_spots_the_wrong_one(
+        tmp_path):
+    from mbv3.datasets import CustomDataset
+    from mbv3.datasets.digits import prepare_digits
+    mine = tmp_path / 'mine' / 'train'
+    for name in ('cat', 'dog'):
+        (mine / name).mkdir(parents=True)
+        (mine / name / 'a.png').write_bytes(b'')
+    runner = SimpleNamespace(
+        model=SimpleNamespace(head=SimpleNamespace(num_classes=3)),
+        cfg=dict(data_root=str(tmp_path / 'mine')),
+        train_dataloader=SimpleNamespace(dataset=CustomDataset(
+            str(tmp_path / 'mine'), 'train')))
+    with pytest.raises(ValueError) as err:
+        NumClassesCheckHook().before_train(runner)
+    assert str(err.value) == (
+        "model.head.num_classes is 3, but the train data set CustomDataset "
+        f"has 2 classes ('cat', 'dog') in {str(mine)!r}; set "
+        'model.head.num_classes=2, or None to take it from the training '
+        'folder')
+    # the recipe's own digits while the config names another folder
+    digits = str(tmp_path / 'digits')
+    prepare_digits(digits, train_subset=0.1)
+    runner.train_dataloader = SimpleNamespace(
+        dataset=CustomDataset(digits, 'train'))
+    with pytest.raises(ValueError) as err:
+        NumClassesCheckHook().before_train(runner)
+    assert f"has 10 classes ('0', '1'" in str(err.value)
+    assert str(err.value).endswith(
+        f"in {digits + '/train'!r}, which looks like the wrong folder (the "
+        f"config sets data_root={str(tmp_path / 'mine')!r}); point the data "
+        'sets at your folder with --data-root DIR')
+    assert 'set model.head.num_classes' not in str(err.value)
+    runner.cfg = dict(data_root=digits)
+    with pytest.raises(ValueError, match=r"which looks like the wrong "
+                       r"folder \('.*digits' holds the data set a recipe "
+                       r"wrote itself \(mbv3_digits.json\)\)"):
+        NumClassesCheckHook().before_train(runner)
 
 
 def test_bad_hook_arguments():

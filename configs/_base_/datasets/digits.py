@@ -6,7 +6,7 @@ data_preparation = dict(type='digits', root=data_root, val_ratio=0.2, seed=0)
 input_size = 32
 
 data_preprocessor = dict(
-    num_classes=10,
+    num_classes=None,  # the class count of the training folder
     # ImageNet statistics in 0..255 units, RGB
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
@@ -27,9 +27,12 @@ test_pipeline = [
 
 # 8x8 PNGs decode in microseconds: loading in the main process is faster on
 # a 2-core CPU than worker processes competing with the model for cores.
+# (persistent_workers=False is spelt out: mmpretrain's tools/train.py
+# defaults it to True, which torch refuses without workers.)
 train_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(type='CustomDataset', data_root=data_root,
                  data_prefix='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -37,6 +40,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=128,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(type='CustomDataset', data_root=data_root,
                  data_prefix='val', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),

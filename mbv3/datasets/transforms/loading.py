@@ -16,8 +16,9 @@ from mbv3.registry import TRANSFORMS
 _SIXTEEN_BIT_GRAY = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
 
 # Files skipped by every LoadImageFromFile(skip_bad_files=True) of this
-# process, with the number of times each was skipped.
+# process, with the number of times each was skipped, and why.
 _SKIPPED = Counter()
+_REASONS = {}
 
 
 class ImageDecodeError(ValueError):
@@ -28,6 +29,12 @@ def skipped_files() -> Counter:
     """Files this process skipped as unreadable (path -> times), see
     ``LoadImageFromFile(skip_bad_files=True)``."""
     return Counter(_SKIPPED)
+
+
+def skip_reason(filename: str) -> str:
+    """Why this process last skipped ``filename`` (the error's message),
+    or ''."""
+    return _REASONS.get(filename, '')
 
 
 def to_rgb8(img: Image.Image) -> np.ndarray:
@@ -159,6 +166,7 @@ class LoadImageFromFile(BaseTransform):
             if not self.skip_bad_files:
                 raise
             _SKIPPED[filename] += 1
+            _REASONS[filename] = str(err)
             print_log(f'skipped: {err}', logger='current',
                       level=logging.WARNING)
             return None

@@ -1,4 +1,7 @@
 """Check the classifier head against the data set before training."""
+import os
+import os.path as osp
+
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -16,7 +19,11 @@ class NumClassesCheckHook(Hook):
     and data sets without ``classes`` are not checked.
 
     Raises:
-        ValueError: At ``before_train`` / ``before_val``, naming both counts.
+        ValueError: At ``before_train`` / ``before_val``, naming both counts
+            and the folder counted. When the folder looks like the wrong one
+            (outside the config's ``data_root``, or a data set a recipe
+            wrote itself, e.g. the digits), the fix named is pointing the
+            data at the right folder, not changing ``num_classes``.
     """
 
     def _check(self, runner, loader, split: str) -> None:
@@ -29,14 +36,42 @@ class NumClassesCheckHook(Hook):
         if num_classes is None or classes is None or \
                 len(classes) == num_classes:
             return
+        folder = getattr(dataset, 'img_prefix', None) or getattr(
+            dataset, 'data_root', None)
+        counted = (f'the {split} data set {type(dataset).__name__} has '
+                   f'{len(classes)} classes {tuple(classes)[:10]}'
+                   f'{"..." if len(classes) > 10 else ""}'
+                   f'{f" in {folder!r}" if folder else ""}')
+        wrong = _wrong_folder_reason(folder, getattr(runner, 'cfg', None))
+        if wrong:
+            raise ValueError(
+                f'model.head.num_classes is {num_classes}, but {counted}, '
+                f'which looks like the wrong folder ({wrong}); point the '
+                'data sets at your folder with --data-root DIR')
         raise ValueError(
-            f'model.head.num_classes is {num_classes}, but the {split} data '
-            f'set {type(dataset).__name__} has {len(classes)} classes '
-            f'{tuple(classes)[:10]}{"..." if len(classes) > 10 else ""}; '
-            f'set model.head.num_classes={len(classes)}')
+            f'model.head.num_classes is {num_classes}, but {counted}; set '
+            f'model.head.num_classes={len(classes)}, or None to take it '
+            'from the training folder')
 
     def before_train(self, runner) -> None:
         self._check(runner, runner.train_dataloader, 'train')
 
     def before_val(self, runner) -> None:
         self._check(runner, runner.val_dataloader, 'val')
+
+
+def _wrong_folder_reason(folder, cfg) -> str:
+    """Why ``folder`` looks like another data set than the one meant, or
+    ''."""
+    if not folder:
+        return ''
+    top = cfg.get('data_root') if cfg is not None else None
+    if top and not osp.abspath(folder).startswith(osp.abspath(top)):
+        return f'the config sets data_root={top!r}'
+    root = osp.dirname(osp.abspath(folder))
+    markers = [name for name in (os.listdir(root) if osp.isdir(root) else [])
+               if name.startswith('mbv3_') and name.endswith('.json')]
+    if markers:
+        return (f'{root!r} holds the data set a recipe wrote itself '
+                f'({markers[0]})')
+    return ''

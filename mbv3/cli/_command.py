@@ -1,0 +1,85 @@
+"""What mbv3's commands share: errors in one line, ``--data-root``, and
+the report of the input files a batch command skipped as unreadable."""
+import functools
+import sys
+from typing import Callable, List, Optional, Sequence
+
+
+class SkippedFilesError(RuntimeError):
+    """A batch command skipped unreadable input files (after writing every
+    other result)."""
+
+
+def add_command_args(parser, batch: bool = False) -> None:
+    """``--debug`` (every command) and ``--allow-skipped`` (batch
+    commands)."""
+    parser.add_argument('--debug', action='store_true',
+                        help='on an error, show the traceback')
+    if batch:
+        parser.add_argument(
+            '--allow-skipped', action='store_true',
+            help='exit with status 0 even when unreadable image files were '
+            'skipped (they are listed either way)')
+
+
+def add_data_root_arg(parser) -> None:
+    """The ``--data-root DIR`` option of train, test and infer."""
+    parser.add_argument(
+        '--data-root', metavar='DIR',
+        help='read every data set from DIR (DIR/train/<class>/<image>, '
+        'optionally DIR/val/...; without val/ a seeded split of train/ is '
+        'recorded in the work dir); the class count comes from the folder '
+        'when the config leaves num_classes out, and nothing is '
+        'auto-prepared')
+
+
+def report_skipped(skipped: Sequence[dict], allow: bool,
+                   out: Optional[str] = None, log=print) -> None:
+    """List the skipped files (``dict(image, error)``) at the end of a
+    batch command, then fail unless ``allow``.
+
+    Raises:
+        SkippedFilesError: If any file was skipped and not ``allow``.
+    """
+    if not skipped:
+        return
+    log(f'skipped {len(skipped)} unreadable file(s):')
+    for item in skipped:
+        log(f"  {item['image']}: {item['error']}")
+    if not allow:
+        where = f' and in {out}' if out else ''
+        raise SkippedFilesError(
+            f'{len(skipped)} unreadable file(s) skipped (listed above'
+            f'{where}); every other result was written; replace or remove '
+            'them, or pass --allow-skipped to accept the skip')
+
+
+def one_line(err: BaseException) -> str:
+    """``Type: first line of the message``."""
+    lines = str(err).strip().splitlines()
+    return f'{type(err).__name__}: {lines[0] if lines else "(no message)"}'
+
+
+def command(main: Callable) -> Callable:
+    """Decorate a command's ``main(argv=None)``: run from the command line
+    (``argv`` None), an error prints one line (the message names what is
+    wrong, the file and the fix) and exits with status 1, or, with
+    ``--debug``, raises with its traceback; called from Python with
+    ``argv``, errors raise as usual.
+    """
+
+    @functools.wraps(main)
+    def run(argv: Optional[List[str]] = None):
+        if argv is not None:
+            return main(argv)
+        argv = sys.argv[1:]
+        try:
+            return main(argv)
+        except Exception as err:  # noqa: BLE001 -- every error, one line
+            if '--debug' in argv:
+                raise
+            print(f'error: {one_line(err)} (--debug shows the traceback)',
+                  file=sys.stderr)
+            sys.exit(1)
+
+    return run
