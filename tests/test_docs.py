@@ -92,8 +92,10 @@ def test_quick_blocks_run(capsys):
     assert failed == 0, out
     assert 'README.md:' in out and ' ok (' in out
     # every config fragment was built, not just executed
+    # (those on the frameworks' own base configs are skipped here and run
+    # by tests/integration)
     fragments = [b for b in blocks if b.mode == 'config']
-    assert len(fragments) >= 7
+    assert len(fragments) >= 3
     for block in fragments:
         assert f'{block.path}:{block.line} [python] ok' in out
     built = [line for line in out.splitlines()
