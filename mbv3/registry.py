@@ -38,7 +38,7 @@ __all__ = [
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'METRICS',
-    'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS', 'FUNCTIONS'
+    'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS', 'FUNCTIONS', 'DATA_PREPARERS'
 ]
 
 
@@ -78,3 +78,7 @@ VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS, ['mbv3.engine'])
 VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS,
                      ['mbv3.engine'])
 FUNCTIONS = _child('function', MMENGINE_FUNCTIONS, ['mbv3.datasets'])
+# Functions that create a data set a config names in ``data_preparation``
+# (``type='digits'``); mmengine has no such root.
+DATA_PREPARERS = Registry('data preparer', scope='mbv3',
+                          locations=['mbv3.datasets'])

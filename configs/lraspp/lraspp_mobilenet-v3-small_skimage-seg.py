@@ -21,8 +21,9 @@ model = dict(
     # branch on the last layer at stride 8 (layer 3, 24 channels).
     backbone=dict(type='MobileNetV3', arch='small', out_indices=(3, 12),
                   output_stride=16, norm_cfg=norm_cfg),
-    decode_head=dict(type='LRASPPHead', in_channels=(24, 576),
-                     num_classes=2, channels=128, norm_cfg=norm_cfg),
+    # in_channels, (24, 576), come from the backbone's outputs
+    decode_head=dict(type='LRASPPHead', num_classes=2, channels=128,
+                     norm_cfg=norm_cfg),
     loss_decode=dict(type='CrossEntropyLoss', ignore_index=255))
 
 optim_wrapper = dict(

@@ -1,5 +1,4 @@
 """Build a model from a config and classify images with it."""
-import copy
 import csv
 import json
 import os
@@ -10,122 +9,15 @@ from typing import List, Optional, Sequence, Union
 import mmcv
 import numpy as np
 import torch
-from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmengine.utils import ProgressBar
 
-from mbv3.convert.hub import resolve_checkpoint
-from mbv3.datasets.folder import IMG_EXTENSIONS
+from mbv3.datasets.folder import IMAGE_EXTENSIONS
+from mbv3.deploy.model import init_model, load_config
 from mbv3.models.input_spec import model_channels
-from mbv3.registry import MODELS
-from mbv3.utils.checkpoint import load_checkpoint_file
-from mbv3.utils.config_files import find_config
-from .data_root import resolve_num_classes
+from mbv3.utils.checks import check_int
 
 OUT_FORMATS = ('.json', '.csv')
-
-
-def load_config(config) -> Config:
-    """A config path (or Config) as a Config; a path not found from the
-    current folder is looked up among the installed configs.
-
-    Raises:
-        FileNotFoundError: If the path does not exist.
-        TypeError: If ``config`` is neither a path nor a Config.
-    """
-    if isinstance(config, (str, bytes)) or hasattr(config, '__fspath__'):
-        return Config.fromfile(find_config(str(config)))
-    if isinstance(config, Config):
-        return config
-    raise TypeError(f'config must be a path or an mmengine Config, got '
-                    f'{type(config).__name__}')
-
-
-def _config_from_checkpoint(checkpoint) -> Config:
-    from mbv3.convert import config_from_metadata, read_metadata
-    if checkpoint is None:
-        raise ValueError('init_model needs a config, or a checkpoint written '
-                         'by tools/convert_checkpoint.py; got neither')
-    if not osp.isfile(str(checkpoint)):
-        raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
-    meta = read_metadata(checkpoint)
-    if meta is None:
-        raise ValueError(f'checkpoint {checkpoint!r} has no conversion '
-                         'metadata, so config=None cannot build its model: '
-                         'pass its config, or convert it with '
-                         'tools/convert_checkpoint.py')
-    return config_from_metadata(meta)
-
-
-def init_model(config, checkpoint: Optional[str] = None,
-               device: Union[str, torch.device] = 'cpu'):
-    """Build a classifier from a config and optionally load a checkpoint.
-
-    The checkpoint is read safely (``weights_only``; see
-    :func:`mbv3.utils.checkpoint.load_checkpoint_file`). Class names come
-    from the checkpoint's ``meta['dataset_meta']`` when present; so does
-    the class count when the config leaves ``model.head.num_classes`` to
-    the data (None; else from the config's folders, see
-    :func:`mbv3.apis.data_root.resolve_num_classes`). With
-    ``config=None`` the model, its normalisation and its test pipeline come
-    from the metadata ``tools/convert_checkpoint.py`` writes
-    (:func:`mbv3.convert.config_from_metadata`). A published checkpoint's
-    name (``'mobilenet_v3_large.tv_in1k_v2'`` or ``'mbv3://...'``, see
-    ``tools/weights.py list``) is downloaded, checked and converted on first
-    use, then read from the cache (:func:`mbv3.convert.hub.fetch`).
-
-    Args:
-        config (str | Config | None): Config path or object, or None for a
-            converted checkpoint.
-        checkpoint (str, optional): Checkpoint path (.pth or .safetensors)
-            or the name of published weights.
-        device (str | torch.device): Where to put the model.
-
-    Returns:
-        nn.Module: The model in eval mode, with ``.cfg`` and
-        ``.dataset_meta`` set.
-
-    Raises:
-        FileNotFoundError: If the config or checkpoint is missing.
-        mbv3.convert.hub.WeightsDownloadError: If named weights are not
-            cached and cannot be downloaded.
-        TypeError: If ``config`` is neither a path, a Config nor None.
-        ValueError: If ``config`` is None and the checkpoint has no
-            conversion metadata.
-        FileNotFoundError: If the class count is left to the data and
-            neither the checkpoint nor the config's folders give it.
-    """
-    checkpoint = resolve_checkpoint(checkpoint)
-    cfg = _config_from_checkpoint(checkpoint) if config is None else \
-        load_config(config)
-    init_default_scope(cfg.get('default_scope', 'mbv3'))
-    ckpt = None if checkpoint is None else load_checkpoint_file(
-        checkpoint, map_location='cpu')
-    meta = (ckpt or {}).get('meta') or {}
-    if cfg.model.get('head', {}).get('num_classes', 0) is None:
-        cfg = copy.deepcopy(cfg)
-        resolve_num_classes(
-            cfg, (meta.get('dataset_meta') or {}).get('classes'))
-    model_cfg = cfg.model.copy()
-    backbone = model_cfg.get('backbone', {})
-    backbone.pop('init_cfg', None)  # the checkpoint provides the weights
-    if cfg.get('data_preprocessor') is not None:
-        # mmengine's Runner applies a top-level data_preprocessor likewise
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
-    model.cfg = cfg
-    model.dataset_meta = {}
-    if ckpt is not None:
-        _load_checkpoint_to_model(model, ckpt, strict=config is None)
-        model.dataset_meta = meta.get('dataset_meta', {})
-    if not model.dataset_meta.get('classes'):
-        classes = cfg.get('test_dataloader', {}).get('dataset', {}).get(
-            'classes')
-        if classes:
-            model.dataset_meta = dict(classes=tuple(classes))
-    return model.to(device).eval()
 
 
 def _test_pipeline(cfg, from_array: bool, channels: int):
@@ -141,10 +33,9 @@ def _test_pipeline(cfg, from_array: bool, channels: int):
 
 
 def _check_topk(topk, num_classes: int):
-    if not isinstance(topk, int) or isinstance(topk, bool) or \
-            not 1 <= topk <= num_classes:
-        raise ValueError(f'topk must be an int in [1, {num_classes}] (the '
-                         f'number of classes), got {topk!r}')
+    check_int('topk', topk, 1, num_classes,
+              allowed=f'an int in [1, {num_classes}] (the number of '
+              'classes)')
 
 
 def _load_input(image: Union[str, np.ndarray], channels: int) -> dict:
@@ -244,7 +135,7 @@ def list_images(path: str) -> List[str]:
         path (str): An image file or a folder.
 
     Returns:
-        list[str]: Paths whose extension is in :data:`IMG_EXTENSIONS`
+        list[str]: Paths whose extension is in :data:`IMAGE_EXTENSIONS`
         (case-insensitive).
 
     Raises:
@@ -257,10 +148,10 @@ def list_images(path: str) -> List[str]:
         raise FileNotFoundError(f'image or folder {path!r} does not exist')
     found = sorted(
         osp.join(root, name) for root, _, names in os.walk(path)
-        for name in names if name.lower().endswith(IMG_EXTENSIONS))
+        for name in names if name.lower().endswith(IMAGE_EXTENSIONS))
     if not found:
         raise FileNotFoundError(f'folder {path!r} holds no image with an '
-                                f'extension in {IMG_EXTENSIONS}')
+                                f'extension in {IMAGE_EXTENSIONS}')
     return found
 
 
@@ -291,11 +182,8 @@ def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
             ``skip_bad_files``.
         ValueError: If ``batch_size`` < 1 or ``topk`` < 1.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f'batch_size must be an int >= 1, got '
-                         f'{batch_size!r}')
-    if not isinstance(topk, int) or isinstance(topk, bool) or topk < 1:
-        raise ValueError(f'topk must be an int >= 1, got {topk!r}')
+    check_int('batch_size', batch_size, low=1)
+    check_int('topk', topk, low=1)
     images = list_images(path)
     bar = ProgressBar(len(images), file=sys.stderr) if progress else None
     classes = model.dataset_meta.get('classes')

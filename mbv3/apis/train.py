@@ -18,7 +18,8 @@ from mbv3.engine.resume import check_resumable
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 from mbv3.utils.config_files import find_config
 from mbv3.utils.deprecation import moved
-from .data_root import apply_data_root, check_data_root, resolve_num_classes
+from mbv3.datasets.data_root import (apply_data_root, check_data_root,
+                                    resolve_num_classes)
 
 
 def resolve_resume(resume, work_dir: str):
@@ -122,8 +123,8 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
     """Load a config and apply the run's options to it; warn about
     top-level keys that look misspelt (:func:`misspelled_keys`); stop a
     config whose top-level ``data_root`` its loaders do not read
-    (:func:`~mbv3.apis.data_root.check_data_root`); fill a class count left
-    to the data (:func:`~mbv3.apis.data_root.resolve_num_classes`).
+    (:func:`~mbv3.datasets.data_root.check_data_root`); fill a class count left
+    to the data (:func:`~mbv3.datasets.data_root.resolve_num_classes`).
 
     Args:
         config (str): Config path; one not found from the current folder
@@ -138,7 +139,7 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
         cfg_options (dict, optional): Keys to override, dotted.
         launcher (str): 'none', 'pytorch' or 'slurm'.
         data_root (str, optional): ``--data-root``: every data loader reads
-            this folder (:func:`~mbv3.apis.data_root.apply_data_root`).
+            this folder (:func:`~mbv3.datasets.data_root.apply_data_root`).
         split_dir (str, optional): Where the validation split of a folder
             without ``val/`` is recorded; default the work dir.
         make_split (bool): Make that split when none is recorded (False:

@@ -44,4 +44,20 @@ def console() -> None:
     name = osp.splitext(osp.basename(sys.argv[0]))[0]
     if name not in COMMANDS:
         sys.exit(f'unknown mbv3 command {name!r}; one of {sorted(COMMANDS)}')
-    importlib.import_module(f'mbv3.cli.{COMMANDS[name]}').main()
+    run(COMMANDS[name])
+
+
+def run(module: str, argv=None) -> None:
+    """Run ``mbv3.cli.<module>.main(argv)`` as a command line does: an
+    error the command lists in its ``USER_ERRORS`` (a user's mistake, e.g.
+    a missing file) becomes one line ``error: ...`` on stderr and exit
+    status 1, without a traceback.
+
+    Raises:
+        SystemExit: For a user error.
+    """
+    command = importlib.import_module(f'mbv3.cli.{module}')
+    try:
+        command.main(argv)
+    except getattr(command, 'USER_ERRORS', ()) as err:
+        sys.exit(f'error: {err}')

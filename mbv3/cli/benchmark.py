@@ -59,10 +59,11 @@ def main(argv=None) -> Dict[str, dict]:
     (see :func:`mbv3.deploy.benchmark.run_benchmark`)."""
     args = parse_args(argv)
     apply_mmengine_fixes()
-    results = run_benchmark(args)
-    print(format_results(args, results))
+    results = run_benchmark(**vars(args))
+    print(format_results(results, **vars(args)))
     return results
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('benchmark')

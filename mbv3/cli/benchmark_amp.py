@@ -8,10 +8,10 @@ Prints seconds per forward+backward step of the MobileNetV3 backbone and
 each dtype's speed relative to fp32 (> 1 is faster).
 """
 import argparse
-import time
 
 import torch
 
+from mbv3.deploy.timing import seconds_per_call
 from mbv3.models import MobileNetV3
 
 
@@ -25,14 +25,7 @@ def seconds_per_step(model, batch, dtype, steps: int) -> float:
         loss.backward()
 
     step()  # warm-up
-    if device == 'cuda':
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device == 'cuda':
-        torch.cuda.synchronize()
-    return (time.perf_counter() - start) / steps
+    return seconds_per_call(step, steps, batch.device)
 
 
 def main(argv=None):
@@ -59,4 +52,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('benchmark_amp')

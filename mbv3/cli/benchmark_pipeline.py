@@ -14,7 +14,6 @@ trains at by the per-worker rate to size ``num_workers``.
 import argparse
 import os
 import tempfile
-import time
 
 import cv2
 import torch
@@ -24,6 +23,7 @@ from mmengine.registry import init_default_scope
 from torch.utils.data import DataLoader
 
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.deploy.timing import seconds_per_call
 from mbv3.registry import DATASETS
 from mbv3.utils.config_files import find_config
 
@@ -43,10 +43,10 @@ def images_per_second(dataset, workers: int, batch_size: int) -> float:
                         collate_fn=pseudo_collate, shuffle=False)
     batches = iter(loader)
     next(batches)  # start the workers, warm caches
-    start, count = time.perf_counter(), 0
-    for batch in batches:
-        count += len(batch['inputs'])
-    return count / (time.perf_counter() - start)
+    counts = []
+    seconds = seconds_per_call(
+        lambda: counts.extend(len(batch['inputs']) for batch in batches))
+    return sum(counts) / seconds
 
 
 def main(argv=None):
@@ -86,4 +86,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('benchmark_pipeline')

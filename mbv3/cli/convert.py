@@ -10,10 +10,15 @@ import os.path as osp
 
 from mbv3.convert.converter import SOURCES, convert_checkpoint
 from mbv3.convert.files import WRITE_EXTENSIONS, save_converted
-from mbv3.convert.hub import fetch, load_converted, weights_name
-from mbv3.utils.checkpoint import load_checkpoint_file
+from mbv3.convert.hub import (WeightsDownloadError, WeightsHashError, fetch,
+                              load_converted, weights_name)
+from mbv3.utils.checkpoint import UnsafeCheckpointError, load_checkpoint_file
 
 READ_EXTENSIONS = ('.pth', '.pt', '.bin', '.safetensors')
+# user errors: the command line prints them as one line 'error: ...'
+# (mbv3.cli.run)
+USER_ERRORS = (ValueError, FileNotFoundError, UnsafeCheckpointError,
+               WeightsDownloadError, WeightsHashError)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -76,4 +81,5 @@ def _convert_file(args):
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('convert')

@@ -14,7 +14,7 @@ import argparse
 import os.path as osp
 import shutil
 
-from mbv3.utils.doc_figures import DIGITS_JSON, render, stale
+from mbv3.reports.doc_figures import DIGITS_JSON, render, stale
 
 # the checkout this module belongs to (a development command)
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -52,7 +52,10 @@ def main(argv=None) -> dict:
     """
     args = parse_args(argv)
     apply_mmengine_fixes()
-    report = export_from_config(args)
+    report = export_from_config(
+        args.config, None if args.checkpoint == 'none' else args.checkpoint,
+        args.out, opset=args.opset, shape=args.shape, fuse=args.fuse,
+        int8=args.int8, calib_batches=args.calib_batches)
     print(f"exported {report['out']}; max |eager - onnxruntime| on real "
           f"photos: {report['max_abs_diff']:.2e}")
     if 'int8_out' in report:
@@ -66,4 +69,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('export_onnx')

@@ -8,7 +8,7 @@ import argparse
 import os.path as osp
 from typing import List
 
-from mbv3.apis.data_root import resolve_num_classes, root_classes
+from mbv3.datasets.data_root import resolve_num_classes, root_classes
 from mbv3.apis.inference import (OUT_FORMATS, format_result,
                                  inference_folder, init_model, load_config,
                                  save_results)
@@ -82,4 +82,5 @@ def main(argv=None) -> List[dict]:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('infer')

@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from mbv3.utils.model_zoo import (DEFAULT_VARIANTS, format_table, machine,
+from mbv3.reports.model_zoo import (DEFAULT_VARIANTS, format_table, machine,
                                   zoo_rows)
 
 
@@ -55,4 +55,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('model_zoo')

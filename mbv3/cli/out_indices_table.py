@@ -5,7 +5,7 @@
 """
 import argparse
 
-from mbv3.utils.out_indices_table import out_indices_markdown, update_readme
+from mbv3.reports.out_indices_table import out_indices_markdown, update_readme
 
 
 def main(argv=None):
@@ -24,4 +24,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('out_indices_table')

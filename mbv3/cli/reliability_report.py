@@ -451,4 +451,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('reliability_report')

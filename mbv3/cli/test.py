@@ -109,4 +109,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('test')

@@ -72,4 +72,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('train')

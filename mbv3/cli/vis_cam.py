@@ -36,4 +36,5 @@ def main(argv=None) -> str:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('vis_cam')

@@ -28,4 +28,5 @@ def main(argv=None) -> str:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('vis_curves')

@@ -29,7 +29,7 @@ def main(argv=None) -> str:
     layers = args.layers or default_layers(model.backbone)
     features = extract_layers(model.backbone, inputs, layers)
     features = {i: f.cpu() for i, f in features.items()}
-    out = plot_feature_maps(image, features, model.backbone, args.out,
+    out = plot_feature_maps(image, features, args.out,
                             size=tuple(args.size),
                             num_channels=args.channels)
     print(f'wrote {out}')
@@ -37,4 +37,5 @@ def main(argv=None) -> str:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('vis_features')

@@ -45,4 +45,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('weights')

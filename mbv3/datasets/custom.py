@@ -6,11 +6,12 @@ from mmengine.dataset import BaseDataset
 
 from mbv3.registry import DATASETS
 from .bad_files import skipped_marker
-from .folder import IMG_EXTENSIONS, folder_classes, folder_images
+from .folder import IMAGE_EXTENSIONS, folder_classes, folder_images
+from .skips import RecordsSkips
 
 
 @DATASETS.register_module()
-class CustomDataset(BaseDataset):
+class CustomDataset(RecordsSkips, BaseDataset):
     """ImageNet-style folder dataset (mmpretrain's ``CustomDataset``).
 
     Either ``data_root/data_prefix/<class>/**/<image>`` with classes sorted
@@ -47,7 +48,7 @@ class CustomDataset(BaseDataset):
 
     def __init__(self, data_root: str = '', data_prefix='',
                  ann_file: str = '', classes: Optional[Sequence[str]] = None,
-                 extensions: Sequence[str] = IMG_EXTENSIONS,
+                 extensions: Sequence[str] = IMAGE_EXTENSIONS,
                  metainfo: Optional[dict] = None, pipeline=(),
                  test_mode: bool = False, lazy_init: bool = False,
                  report_bad_files: bool = False, **kwargs):
@@ -76,10 +77,6 @@ class CustomDataset(BaseDataset):
     @property
     def img_prefix(self) -> str:
         return self.data_prefix['img_path']
-
-    @property
-    def CLASSES(self):
-        return self._metainfo.get('classes')
 
     def load_data_list(self) -> List[dict]:
         if self.ann_file:

@@ -4,16 +4,18 @@
 Recognition of Handwritten Digits" test set) ship inside scikit-learn, so
 mbv3's main job needs no download.
 """
-import json
-import os
 import os.path as osp
 
 import numpy as np
+
+from mbv3.registry import DATA_PREPARERS
+from .writing import write_once, write_png
 
 DIGITS_CLASSES = tuple(str(i) for i in range(10))
 _MARKER = 'mbv3_digits.json'
 
 
+@DATA_PREPARERS.register_module('digits')
 def prepare_digits(root: str, val_ratio: float = 0.2, seed: int = 0,
                    train_subset: float = 1.0) -> dict:
     """Write the digits into ``root/{train,val}/<digit>/<index>.png``.
@@ -42,18 +44,13 @@ def prepare_digits(root: str, val_ratio: float = 0.2, seed: int = 0,
     if not 0 < train_subset <= 1:
         raise ValueError(f'train_subset must be in (0, 1], got '
                          f'{train_subset}')
-    marker = osp.join(root, _MARKER)
     wanted = dict(val_ratio=val_ratio, seed=seed, train_subset=train_subset)
-    if osp.isfile(marker):
-        with open(marker) as f:
-            info = json.load(f)
-        if all(info.get(k) == v for k, v in wanted.items()):
-            return info
-        raise ValueError(f'{root!r} already holds digits written with '
-                         f'{ {k: info.get(k) for k in wanted} }, not '
-                         f'{wanted}; choose another folder')
+    return write_once(root, _MARKER, wanted, 'digits',
+                      lambda: _write_digits(root, val_ratio, seed,
+                                            train_subset))
 
-    import cv2
+
+def _write_digits(root, val_ratio, seed, train_subset) -> dict:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -71,11 +68,7 @@ def prepare_digits(root: str, val_ratio: float = 0.2, seed: int = 0,
     counts = {}
     for split, split_idx in (('train', train_idx), ('val', val_idx)):
         for i in sorted(split_idx):
-            folder = osp.join(root, split, str(digits.target[i]))
-            os.makedirs(folder, exist_ok=True)
-            cv2.imwrite(osp.join(folder, f'{i:04d}.png'), images[i])
+            write_png(osp.join(root, split, str(digits.target[i]),
+                               f'{i:04d}.png'), images[i])
         counts[split] = len(split_idx)
-    info = dict(wanted, **counts)
-    with open(marker, 'w') as f:
-        json.dump(info, f)
-    return info
+    return counts

@@ -5,8 +5,11 @@ import os
 import os.path as osp
 from typing import Dict, List, Tuple
 
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
-                  '.tiff', '.webp')
+# The image files mbv3 reads, in training and at inference (what OpenCV
+# decodes); lower case, matched case-insensitively.
+IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif',
+                    '.tiff', '.webp')
+IMG_EXTENSIONS = IMAGE_EXTENSIONS  # mmpretrain's name
 SPLIT_FILES = ('train.txt', 'val.txt')
 SPLIT_INFO = 'split.json'
 
@@ -35,7 +38,7 @@ def folder_classes(folder: str) -> Tuple[str, ...]:
 
 
 def folder_images(folder: str, classes: Tuple[str, ...],
-                  extensions=IMG_EXTENSIONS) -> List[Tuple[str, int]]:
+                  extensions=IMAGE_EXTENSIONS) -> List[Tuple[str, int]]:
     """``(path relative to folder, label)`` of every image, class by class,
     each class's files sorted (``os.walk`` order made deterministic)."""
     items = []

@@ -4,6 +4,8 @@ from typing import Iterator, Tuple
 
 from mmengine.config import Config
 
+from mbv3.registry import DATA_PREPARERS
+
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -31,23 +33,23 @@ def _read_by_a_loader(cfg: Config, root) -> bool:
 def prepare_data(cfg: Config) -> None:
     """Create the data set a config declares in ``data_preparation`` when
     it is missing and a data loader reads its root (a config pointed at
-    another folder prepares nothing): 'digits' writes scikit-learn's digits
+    another folder prepares nothing), with the function registered in
+    :data:`mbv3.registry.DATA_PREPARERS` under its ``type``: 'digits'
+    writes scikit-learn's digits
     (:func:`~mbv3.datasets.digits.prepare_digits`), 'skimage_seg' tiles of
     scikit-image photos with their masks
     (:func:`~mbv3.datasets.skimage_seg.prepare_skimage_seg`).
 
     Raises:
-        ValueError: For another ``data_preparation.type``.
+        ValueError: For a ``data_preparation.type`` not registered.
     """
     prep = cfg.get('data_preparation')
     if not prep or not _read_by_a_loader(cfg, prep.get('root')):
         return
     prep = dict(prep)
     kind = prep.pop('type')
-    from .digits import prepare_digits
-    from .skimage_seg import prepare_skimage_seg
-    preparers = dict(digits=prepare_digits, skimage_seg=prepare_skimage_seg)
-    if kind not in preparers:
+    preparer = DATA_PREPARERS.get(kind)
+    if preparer is None:
         raise ValueError(f'data_preparation type must be one of '
-                         f'{sorted(preparers)}, got {kind!r}')
-    preparers[kind](**prep)
+                         f'{sorted(DATA_PREPARERS.module_dict)}, got {kind!r}')
+    preparer(**prep)

@@ -6,10 +6,11 @@ from typing import List, Optional, Sequence
 from mmengine.dataset import BaseDataset
 
 from mbv3.registry import DATASETS
+from .skips import RecordsSkips
 
 
 @DATASETS.register_module()
-class SegDataset(BaseDataset):
+class SegDataset(RecordsSkips, BaseDataset):
     """Images and their label masks in two parallel folders, with the
     field names of mmseg's ``BaseSegDataset``.
 

@@ -8,11 +8,13 @@ threshold, holes filled; 0 ('background') elsewhere. On ``coins`` this
 segments the coins. The photos are cut into square tiles; every
 ``val_every``-th tile goes to the validation split.
 """
-import json
-import os
 import os.path as osp
 
 import numpy as np
+
+from mbv3.registry import DATA_PREPARERS
+from mbv3.utils.checks import check_int
+from .writing import write_once, write_png
 
 SKIMAGE_SEG_CLASSES = ('background', 'bright')
 SKIMAGE_SEG_PHOTOS = ('coins', 'camera')
@@ -34,6 +36,7 @@ def otsu_mask(gray: np.ndarray) -> np.ndarray:
     return binary_fill_holes(gray > threshold_otsu(gray)).astype(np.uint8)
 
 
+@DATA_PREPARERS.register_module('skimage_seg')
 def prepare_skimage_seg(root: str, tile: int = 96, val_every: int = 4) -> dict:
     """Write ``root/img_dir/{train,val}/<photo>_<k>.png`` (grayscale) and
     the masks ``root/ann_dir/{train,val}/<photo>_<k>.png`` (0/1).
@@ -55,23 +58,13 @@ def prepare_skimage_seg(root: str, tile: int = 96, val_every: int = 4) -> dict:
         ValueError: For ``tile`` or ``val_every`` out of range, or a folder
             written with other arguments.
     """
-    if not isinstance(tile, int) or not 32 <= tile <= 256:
-        raise ValueError(f'tile must be an int in [32, 256], got {tile!r}')
-    if not isinstance(val_every, int) or val_every < 2:
-        raise ValueError(f'val_every must be an int >= 2, got '
-                         f'{val_every!r}')
-    marker = osp.join(root, _MARKER)
-    wanted = dict(tile=tile, val_every=val_every)
-    if osp.isfile(marker):
-        with open(marker) as f:
-            info = json.load(f)
-        if all(info.get(k) == v for k, v in wanted.items()):
-            return info
-        raise ValueError(f'{root!r} already holds tiles written with '
-                         f'{ {k: info.get(k) for k in wanted} }, not '
-                         f'{wanted}; choose another folder')
+    check_int('tile', tile, 32, 256)
+    check_int('val_every', val_every, low=2)
+    return write_once(root, _MARKER, dict(tile=tile, val_every=val_every),
+                      'tiles', lambda: _write_tiles(root, tile, val_every))
 
-    import cv2
+
+def _write_tiles(root, tile, val_every) -> dict:
     from skimage import data
 
     counts = dict(train=0, val=0)
@@ -84,12 +77,8 @@ def prepare_skimage_seg(root: str, tile: int = 96, val_every: int = 4) -> dict:
                 split = 'val' if k % val_every == 0 else 'train'
                 window = (slice(top, top + tile), slice(left, left + tile))
                 for folder, array in (('img_dir', gray), ('ann_dir', mask)):
-                    path = osp.join(root, folder, split, f'{name}_{k:03d}.png')
-                    os.makedirs(osp.dirname(path), exist_ok=True)
-                    cv2.imwrite(path, array[window])
+                    write_png(osp.join(root, folder, split,
+                                       f'{name}_{k:03d}.png'), array[window])
                 counts[split] += 1
                 k += 1
-    info = dict(wanted, **counts)
-    with open(marker, 'w') as f:
-        json.dump(info, f)
-    return info
+    return counts

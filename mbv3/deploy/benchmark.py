@@ -5,13 +5,13 @@ rotates each round), so that load from other processes hits them alike;
 each reports the median over rounds. Ratios are speed-ups over
 torchvision's eager model at the same settings.
 """
-import argparse
 import contextlib
+import dataclasses
+import functools
 import os
 import statistics
 import tempfile
-import time
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +19,7 @@ from torch import nn
 
 from mbv3.utils.deprecation import moved
 from .fuse import prepare_for_inference
+from .timing import seconds_per_call
 
 BASELINE = 'torchvision eager'
 DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -28,10 +29,36 @@ CONFIGS = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class BenchmarkSettings:
+    """What :func:`run_benchmark` times: ``arch`` (a key of
+    :data:`CONFIGS`) on ``device`` in ``dtype`` (a key of :data:`DTYPES`),
+    ``batch`` images of ``size`` pixels, ``mode`` 'eval' (forward) or
+    'train' (an SGD step), optionally ``channels_last``, ``compile``d,
+    with the ``deploy`` (fused), ``onnx`` and ``with_cp`` candidates, on
+    ``threads`` CPU threads, ``rounds`` x ``iters`` timed calls after
+    ``warmup`` calls."""
+    arch: str = 'large'
+    device: str = 'cpu'
+    dtype: str = 'fp32'
+    batch: int = 1
+    size: int = 224
+    mode: str = 'eval'
+    channels_last: bool = False
+    compile: bool = False
+    deploy: bool = False
+    onnx: bool = False
+    with_cp: bool = False
+    threads: Optional[int] = None
+    iters: int = 10
+    rounds: int = 5
+    warmup: int = 3
+
+
 def _mbv3_model(arch: str, with_cp: bool = False) -> nn.Module:
     from mmengine.config import Config
 
-    from mbv3.apis.inference import init_model
+    from .model import init_model
     from mbv3.utils.config_files import find_config
     cfg = Config.fromfile(find_config(CONFIGS[arch]))
     cfg.model.backbone.with_cp = with_cp
@@ -103,8 +130,7 @@ def build_candidates(args, tmpdir: str) -> Dict[str, Callable]:
     if args.deploy:
         model = prepare_for_inference(_mbv3_model(args.arch).to(device))
         fns['mbv3 deploy (fused + channels_last)'] = _step_fn(
-            model, argparse.Namespace(**{**vars(args),
-                                         'channels_last': True}), device)
+            model, dataclasses.replace(args, channels_last=True), device)
     if args.onnx:
         fns['mbv3 onnxruntime'] = _onnx_fn(_mbv3_model(args.arch), args,
                                            tmpdir)
@@ -112,23 +138,6 @@ def build_candidates(args, tmpdir: str) -> Dict[str, Callable]:
         fns = {name.replace('eager', 'compiled'): fn
                for name, fn in fns.items()}
     return fns
-
-
-def _time_calls(fn: Callable, x, iters: int, device) -> float:
-    """Seconds per call: CUDA events on GPU, ``perf_counter`` on CPU."""
-    if device.type == 'cuda':
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(iters):
-            fn(x)
-        end.record()
-        torch.cuda.synchronize(device)
-        return start.elapsed_time(end) / 1000 / iters
-    begin = time.perf_counter()
-    for _ in range(iters):
-        fn(x)
-    return (time.perf_counter() - begin) / iters
 
 
 def _memory_mb(fn: Callable, x, device, train: bool) -> float:
@@ -154,14 +163,23 @@ def _memory_mb(fn: Callable, x, device, train: bool) -> float:
     return sum(saved.values()) / 2**20
 
 
-def run_benchmark(args) -> Dict[str, dict]:
+def run_benchmark(**settings) -> Dict[str, dict]:
     """Warm up, then time every candidate interleaved.
+
+    Args:
+        **settings: The fields of :class:`BenchmarkSettings` (``arch``,
+            ``device``, ``dtype``, ``batch``, ``size``, ``mode``, ...), by
+            keyword; the others keep their defaults.
 
     Returns:
         dict: Per candidate ``latency_ms`` (median per call), ``img_s``
         (images per second), ``ratio`` (speed-up over torchvision eager)
         and ``memory_mb`` (see :func:`_memory_mb`).
+
+    Raises:
+        TypeError: For a keyword that is not a setting.
     """
+    args = BenchmarkSettings(**settings)
     device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -179,8 +197,8 @@ def run_benchmark(args) -> Dict[str, dict]:
         names = list(fns)
         for r in range(args.rounds):
             for name in names[r % len(names):] + names[:r % len(names)]:
-                times[name].append(_time_calls(fns[name], x, args.iters,
-                                               device))
+                times[name].append(seconds_per_call(
+                    functools.partial(fns[name], x), args.iters, device))
     base = statistics.median(times[BASELINE.replace(
         'eager', 'compiled' if args.compile else 'eager')])
     results = {}
@@ -192,8 +210,10 @@ def run_benchmark(args) -> Dict[str, dict]:
     return results
 
 
-def format_results(args, results: Dict[str, dict]) -> str:
-    """The printed report: settings, one row per candidate, the ratios."""
+def format_results(results: Dict[str, dict], **settings) -> str:
+    """The printed report: settings (as given to :func:`run_benchmark`),
+    one row per candidate, the ratios."""
+    args = BenchmarkSettings(**settings)
     settings = (f'arch={args.arch} device={args.device} dtype={args.dtype} '
                 f'batch={args.batch} size={args.size} mode={args.mode} '
                 f'channels_last={args.channels_last} compile={args.compile} '

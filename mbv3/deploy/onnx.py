@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from mbv3.models.input_spec import InputSpec
+from mbv3.utils.checks import check_int
 
 MIN_OPSET = 17
 
@@ -35,9 +36,7 @@ def export_onnx(model: nn.Module, path: str, input_shape=(1, 3, 224, 224),
     Raises:
         ValueError: If ``opset`` is below 17.
     """
-    if not isinstance(opset, int) or opset < MIN_OPSET:
-        raise ValueError(f'opset must be an int >= {MIN_OPSET}, got '
-                         f'{opset!r}')
+    check_int('opset', opset, low=MIN_OPSET)
     model.eval()
     param = next(model.parameters())
     example = torch.rand(*input_shape, device=param.device)

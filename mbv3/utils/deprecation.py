@@ -32,3 +32,28 @@ def moved(old: str, new: str) -> Callable:
     alias.__qualname__ = alias.__name__
     alias.__doc__ = f'Deprecated alias of :func:`{new}`.'
     return alias
+
+
+def module_moved(old: str, new: str) -> Callable[[str], object]:
+    """A module ``__getattr__`` for a module that moved to ``new``.
+
+    Each name read from the old module warns and is taken from ``new``,
+    imported on first use (so the alias imports nothing upward).
+
+    Args:
+        old (str): The deprecated module, e.g. 'mbv3.utils.model_zoo'.
+        new (str): Where it lives now, e.g. 'mbv3.reports.model_zoo'.
+
+    Returns:
+        Callable: To assign to the old module's ``__getattr__``.
+    """
+
+    def __getattr__(name: str):
+        if name.startswith('__'):
+            raise AttributeError(f'module {old!r} has no attribute {name!r}')
+        warnings.warn(f'{old} is deprecated and will be removed in the next '
+                      f'release; use {new}', DeprecationWarning,
+                      stacklevel=2)
+        return getattr(importlib.import_module(new), name)
+
+    return __getattr__

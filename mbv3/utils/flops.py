@@ -4,6 +4,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from mbv3.utils.checks import check_int
+
 
 def _conv_macs(module: nn.Conv2d, out: torch.Tensor) -> int:
     kh, kw = module.kernel_size
@@ -123,8 +125,7 @@ def complexity(model: nn.Module, input_shape=(3, 224, 224), depth: int = 2):
     Raises:
         ValueError: If ``depth`` is not a positive int.
     """
-    if not isinstance(depth, int) or depth < 1:
-        raise ValueError(f'depth must be an int >= 1, got {depth!r}')
+    check_int('depth', depth, low=1)
     rows = OrderedDict()
 
     def add(name, column, value):

@@ -12,7 +12,9 @@ import torch
 import torch.nn.functional as F
 from matplotlib import colormaps
 
+from mbv3.utils.checks import check_int
 from .figure import new_figure, save_figure
+from .outputs import selected_outputs
 
 
 def grad_cam(model, inputs: torch.Tensor, layer: int = -1,
@@ -23,8 +25,9 @@ def grad_cam(model, inputs: torch.Tensor, layer: int = -1,
         model (ImageClassifier): With a ``MobileNetV3`` backbone; the mode
             (eval) is left unchanged, parameters get no gradient.
         inputs (Tensor): ``(1, 3, H, W)``, normalised.
-        layer (int): Backbone layer whose activations are weighted;
-            negative from the end. Defaults to -1, the last 1x1 conv.
+        layer (int | str): Backbone output whose activations are weighted,
+            as an ``out_indices`` entry (negative from the end, or
+            ``'<i>.expand'``). Defaults to -1, the last 1x1 conv.
         target (int, optional): Class to explain. Defaults to the
             predicted class.
 
@@ -40,35 +43,20 @@ def grad_cam(model, inputs: torch.Tensor, layer: int = -1,
     if inputs.dim() != 4 or inputs.shape[0] != 1:
         raise ValueError(f'inputs must be one image (1, 3, H, W), got shape '
                          f'{tuple(inputs.shape)}')
-    backbone = model.backbone
-    num = len(backbone.layer_info)
-    if not isinstance(layer, int) or not -num <= layer < num:
-        raise ValueError(f'layer must be an int in [{-num}, {num - 1}], got '
-                         f'{layer!r}')
-    captured = {}
-
-    def keep(module, args, out):
-        out.retain_grad()
-        captured['act'] = out
-
-    handle = getattr(backbone, f'layer{layer % num}').register_forward_hook(
-        keep)
     try:
         with torch.enable_grad():
-            logits = model(inputs.detach().requires_grad_(True),
-                           mode='tensor')
+            act, logits = _tap_and_logits(model, inputs, layer)
             num_classes = logits.shape[1]
             if target is None:
                 target = int(logits[0].argmax())
-            elif not isinstance(target, int) or \
-                    not 0 <= target < num_classes:
-                raise ValueError(f'target must be a class index in [0, '
-                                 f'{num_classes - 1}], got {target!r}')
+            else:
+                check_int('target', target, 0, num_classes - 1,
+                          allowed=f'a class index in [0, '
+                          f'{num_classes - 1}]')
             logits[0, target].backward()
     finally:
-        handle.remove()
         model.zero_grad(set_to_none=True)
-    act, grad = captured['act'].detach(), captured['act'].grad
+    act, grad = act.detach(), act.grad
     weights = grad.mean(dim=(2, 3), keepdim=True)
     cam = F.relu((weights * act).sum(dim=1, keepdim=True))
     cam = F.interpolate(cam, size=inputs.shape[2:], mode='bilinear',
@@ -77,6 +65,24 @@ def grad_cam(model, inputs: torch.Tensor, layer: int = -1,
     cam = cam / peak if peak > 0 else cam
     score = float(logits.detach().softmax(1)[0, target])
     return cam.numpy().astype(np.float32), target, score
+
+
+def _tap_and_logits(model, inputs, layer):
+    """The activation at ``layer`` (gradient retained) and the logits, from
+    one forward that selects the tap through the backbone's own
+    ``out_indices`` next to the outputs the neck and head expect."""
+    backbone = model.backbone
+    own = backbone.feature_info
+    tap, = backbone.describe_outputs(layer)
+    wanted = own if tap in own else own + (tap, )
+    with selected_outputs(backbone, [spec.index for spec in wanted]):
+        outs = backbone(inputs.detach().requires_grad_(True))
+    act = outs[wanted.index(tap)]
+    act.retain_grad()
+    feats = outs[:len(own)]
+    if model.with_neck:
+        feats = model.neck(feats)
+    return act, model.head(feats)
 
 
 def overlay(image: np.ndarray, cam: np.ndarray,

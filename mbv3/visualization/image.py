@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from mbv3.models.input_spec import input_spec
+from mbv3.utils.checks import check_int
 
 
 def load_image(model, path: str, input_size: Optional[int] = None
@@ -34,10 +35,9 @@ def load_image(model, path: str, input_size: Optional[int] = None
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'image {path!r} does not exist')
-    if input_size is not None and (not isinstance(input_size, int)
-                                   or input_size < 32):
-        raise ValueError(f'input_size must be an int >= 32 (pixels), got '
-                         f'{input_size!r}')
+    if input_size is not None:
+        check_int('input_size', input_size, low=32,
+                  allowed='an int >= 32 (pixels)')
     spec = input_spec(model, None if input_size is None else
                       (input_size, input_size))
     if spec.channels not in (1, 3):

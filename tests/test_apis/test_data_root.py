@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from mbv3.apis.data_root import (DataRootMismatchError, check_data_root,
+from mbv3.datasets.data_root import (DataRootMismatchError, check_data_root,
                                  resolve_num_classes)
 from mbv3.cli.infer import main as infer
 from mbv3.cli.train import build_config, parse_args

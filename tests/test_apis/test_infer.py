@@ -140,6 +140,24 @@ def test_infer_rejects_bad_output_and_checkpoint(checkpoint, photo_dir,
         infer([DIGITS_CONFIG, str(tmp_path / 'none.pth'), photo_dir])
 
 
+def test_inference_lists_every_image_type_training_reads(tmp_path):
+    import cv2
+
+    from mbv3.apis.inference import list_images
+    from mbv3.datasets import CustomDataset
+    (tmp_path / 'cat').mkdir()
+    pixels = np.full((8, 8, 3), 128, np.uint8)
+    for ext in ('.ppm', '.pgm', '.PNG', '.webp'):
+        image = pixels[..., 0] if ext == '.pgm' else pixels  # gray only
+        assert cv2.imwrite(str(tmp_path / 'cat' / f'a{ext}'), image)
+    (tmp_path / 'cat' / 'notes.txt').write_text('not an image')
+    dataset = CustomDataset(data_root=str(tmp_path))
+    trained_on = [dataset.get_data_info(i)['img_path']
+                  for i in range(len(dataset))]
+    assert len(trained_on) == 4
+    assert list_images(str(tmp_path)) == sorted(trained_on)
+
+
 def test_one_channel_model_classifies_files_and_arrays(gray_digits_config,
                                                        photo_dir, photos):
     # Issue 11 input 8: colour photos and BGR arrays are converted to the

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from mbv3.cli import COMMANDS, console
-from tests.conftest import REPO
+from mbv3.cli import COMMANDS, console, run
+from tests.conftest import REPO, run_tool
 
 MOVED = [
     ('mbv3.apis.train.train', 'train'),
@@ -35,14 +35,14 @@ def test_every_tool_script_is_a_shim_of_a_command():
     shims = {}
     for path in tool_scripts():
         text = open(path).read()
-        found = re.search(r'^from mbv3\.cli\.(\w+) import main$', text,
-                          re.M)
+        found = re.search(r"^if __name__ == '__main__':\n    run\('(\w+)'\)$",
+                          text.rstrip(), re.M)
         if os.path.basename(path) in ('check_docs.py',
                                       'own_data_result.py'):
             continue  # check or measure this checkout's docs: not package
             # commands
         assert found, f'{path} is not a shim of mbv3.cli'
-        assert text.rstrip().endswith("if __name__ == '__main__':\n    main()")
+        assert '\nfrom mbv3.cli import run\n' in text
         shims[found.group(1)] = path
     assert sorted(shims) == sorted(COMMANDS.values())
 
@@ -52,7 +52,9 @@ def test_every_command_has_main_and_runs_as_a_module(module):
     command = importlib.import_module(f'mbv3.cli.{module}')
     assert callable(command.main)
     text = open(command.__file__).read()
-    assert text.rstrip().endswith("if __name__ == '__main__':\n    main()")
+    assert text.rstrip().endswith(
+        f"if __name__ == '__main__':\n    from mbv3.cli import run\n"
+        f"    run('{module}')")
 
 
 def test_console_dispatches_on_the_script_name(monkeypatch, capsys):
@@ -78,3 +80,17 @@ def test_old_paths_warn_and_run_the_command(old, module, capsys):
             alias(['--help'])
     assert done.value.code == 0
     assert capsys.readouterr().out.startswith('usage: ')
+
+
+def test_convert_command_line_reports_a_user_error_in_one_line(tmp_path):
+    missing = str(tmp_path / 'missing.pth')
+    out = run_tool('convert_checkpoint.py', missing,
+                   str(tmp_path / 'out.safetensors'))
+    assert out.returncode == 1
+    assert out.stderr == (f"error: checkpoint {missing!r} does not exist\n")
+    with pytest.raises(SystemExit, match=r"^error: output file must end in "
+                       r"one of \('\.pth', '\.safetensors'\), got 'x\.txt'$"):
+        run('convert', [missing, 'x.txt'])
+    with pytest.raises(FileNotFoundError):  # main raises for callers
+        importlib.import_module('mbv3.cli.convert').main(
+            [missing, 'x.pth'])

@@ -1,6 +1,7 @@
 """LoadImageFromFile: every common image layout becomes 8-bit, 3-channel;
 bad files are named, or skipped and counted."""
 import io
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -11,7 +12,7 @@ from PIL import Image
 
 from mbv3.datasets import CustomDataset
 from mbv3.datasets.transforms import (ImageDecodeError, LoadImageFromFile,
-                                      decode_image, skipped_files)
+                                      decode_image)
 from mbv3.engine.hooks import BadFileReportHook
 
 
@@ -124,13 +125,39 @@ def test_skip_bad_files_draws_another_and_counts(tmp_path, monkeypatch):
     index = [dataset.get_data_info(i)['img_path']
              for i in range(len(dataset))].index(bad)
     assert dataset[index]['img'].shape == (4, 4, 3)  # another sample
-    assert skipped_files()[bad] >= 1  # a redraw may pick it again
+    assert dataset.skipped_files()[bad] >= 1  # a redraw may pick it again
+    assert list(dataset.skipped_files()) == [bad]
     messages = []
     monkeypatch.setattr('mbv3.engine.hooks.bad_file_report.print_log',
                         lambda msg, **kw: messages.append(msg))
-    BadFileReportHook().after_run(None)
+    runner = SimpleNamespace(_train_loop=SimpleNamespace(
+        dataloader=SimpleNamespace(dataset=dataset)), _val_loop=dict())
+    BadFileReportHook().after_run(runner)
     assert len(messages) == 1 and bad in messages[0]
     assert 'unreadable image file(s)' in messages[0]
+
+
+def test_skips_in_loader_workers_are_counted(tmp_path):
+    """Two workers each skip files; the main process sees every skip."""
+    from torch.utils.data import DataLoader
+    (tmp_path / 'a').mkdir()
+    bad = []
+    for i in range(4):
+        Image.new('L', (4, 4), 9).save(tmp_path / 'a' / f'ok{i}.png')
+        (tmp_path / 'a' / f'zero{i}.png').write_bytes(b'')
+        bad.append(str(tmp_path / 'a' / f'zero{i}.png'))
+    dataset = CustomDataset(
+        data_root=str(tmp_path), test_mode=False, pipeline=[
+            dict(type='LoadImageFromFile', skip_bad_files=True)])
+    loader = DataLoader(dataset, batch_size=2, num_workers=2,
+                        collate_fn=lambda batch: batch)
+    samples = [s for batch in loader for s in batch]
+    assert len(samples) == 8
+    assert all(s['img_path'] not in bad for s in samples)
+    skipped = dataset.skipped_files()
+    # each bad file is drawn once by index (4 skips), and redraws may
+    # draw bad files again
+    assert sorted(skipped) == bad and sum(skipped.values()) >= 4
 
 
 def test_missing_file_in_ann_file_is_named(tmp_path):

@@ -53,7 +53,7 @@ def test_int8_model_runs_close_to_fp32(tmp_path, photos):
 def test_int8_calibration_skips_and_lists_unreadable_files(tmp_path):
     from mmengine.config import Config
 
-    from mbv3.apis.data_root import apply_data_root, resolve_num_classes
+    from mbv3.datasets.data_root import apply_data_root, resolve_num_classes
     from mbv3.deploy.export import _split_batches
     root = write_image_folder(tmp_path / 'tex', ('train', 'val'),
                               per_class=3)

@@ -157,8 +157,8 @@ def test_grad_cam_values(checkpoint, photo):
     with pytest.raises(ValueError, match=r'target must be a class index in '
                        r'\[0, 9\], got 10'):
         grad_cam(model, inputs, target=10)
-    with pytest.raises(ValueError, match=r'layer must be an int in '
-                       r'\[-13, 12\], got 13'):
+    with pytest.raises(ValueError, match=r'out_indices entry must be an int '
+                       r'in \[-13, 12\] or .*, got 13'):
         grad_cam(model, inputs, layer=13)
 
 

@@ -1,6 +1,6 @@
 """Plot loss and validation accuracy curves of a training run: a shim of
 :mod:`mbv3.cli.vis_curves`."""
-from mbv3.cli.vis_curves import main
+from mbv3.cli import run
 
 if __name__ == '__main__':
-    main()
+    run('vis_curves')

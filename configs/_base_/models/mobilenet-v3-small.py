@@ -7,7 +7,6 @@ model = dict(
     head=dict(
         type='StackedLinearClsHead',
         num_classes=1000,
-        in_channels=576,
         mid_channels=[1024],
         dropout_rate=0.2,
         act_cfg=dict(type='HSwish'),

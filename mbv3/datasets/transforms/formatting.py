@@ -7,6 +7,23 @@ from mbv3.registry import TRANSFORMS
 from mbv3.structures import DataSample
 
 
+def pack(results: dict, input_key: str, sample: DataSample,
+         meta_keys) -> dict:
+    """``dict(inputs=..., data_samples=sample)``: the image at
+    ``input_key`` (if present) as a ``(C, H, W)`` tensor, and ``sample``
+    with the ``meta_keys`` of ``results`` as its meta."""
+    packed = {}
+    if input_key in results:
+        img = results[input_key]
+        if img.ndim == 2:
+            img = img[..., None]
+        packed['inputs'] = torch.from_numpy(
+            np.ascontiguousarray(img.transpose(2, 0, 1)))
+    sample.set_metainfo({k: results[k] for k in meta_keys if k in results})
+    packed['data_samples'] = sample
+    return packed
+
+
 @TRANSFORMS.register_module()
 class PackInputs(BaseTransform):
     """Pack ``img`` into ``inputs`` and the rest into a ``DataSample``
@@ -28,20 +45,10 @@ class PackInputs(BaseTransform):
         self.meta_keys = meta_keys
 
     def transform(self, results: dict) -> dict:
-        packed = {}
-        if self.input_key in results:
-            img = results[self.input_key]
-            if img.ndim == 2:
-                img = img[..., None]
-            packed['inputs'] = torch.from_numpy(
-                np.ascontiguousarray(img.transpose(2, 0, 1)))
         sample = DataSample()
         if 'gt_label' in results:
             sample.set_gt_label(results['gt_label'])
-        sample.set_metainfo(
-            {k: results[k] for k in self.meta_keys if k in results})
-        packed['data_samples'] = sample
-        return packed
+        return pack(results, self.input_key, sample, self.meta_keys)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(input_key={self.input_key!r})'

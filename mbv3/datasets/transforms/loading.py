@@ -1,7 +1,6 @@
 """Decode image files of any common layout into 8-bit, 3-channel arrays."""
 import io
 import logging
-from collections import Counter
 from typing import Optional
 
 import cv2
@@ -15,20 +14,13 @@ from mbv3.registry import TRANSFORMS
 
 _SIXTEEN_BIT_GRAY = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
 
-# Files skipped by every LoadImageFromFile(skip_bad_files=True) of this
-# process, with the number of times each was skipped, and why.
-_SKIPPED = Counter()
+# Why this process last skipped each file (read by the data set in the
+# same process, right after the skip; see mbv3.datasets.bad_files).
 _REASONS = {}
 
 
 class ImageDecodeError(ValueError):
     """An image file is empty, truncated, corrupt or not an image."""
-
-
-def skipped_files() -> Counter:
-    """Files this process skipped as unreadable (path -> times), see
-    ``LoadImageFromFile(skip_bad_files=True)``."""
-    return Counter(_SKIPPED)
 
 
 def skip_reason(filename: str) -> str:
@@ -110,9 +102,10 @@ class LoadImageFromFile(BaseTransform):
     CMYK JPEG. A bad file raises an error naming it, or with
     ``skip_bad_files=True`` is skipped: the transform returns None, which
     mmengine's ``BaseDataset`` answers in training by drawing another
-    sample (in test mode it raises). Skipped files are logged one by one
-    and counted by ``BadFileReportHook`` at the end of the run (per
-    process: counts in data loader workers are not gathered).
+    sample (in test mode it raises). Skipped files are logged one by one;
+    mbv3's data sets record them (:class:`~mbv3.datasets.skips.RecordsSkips`,
+    data loader workers included) and ``BadFileReportHook`` reports them at
+    the end of the run.
 
     Keys: reads ``img_path``; writes ``img`` (``(H, W, 3)`` uint8, or
     float32 with ``to_float32``; ``(H, W)`` for ``color_type='grayscale'``),
@@ -165,7 +158,6 @@ class LoadImageFromFile(BaseTransform):
         except (FileNotFoundError, ImageDecodeError) as err:
             if not self.skip_bad_files:
                 raise
-            _SKIPPED[filename] += 1
             _REASONS[filename] = str(err)
             print_log(f'skipped: {err}', logger='current',
                       level=logging.WARNING)

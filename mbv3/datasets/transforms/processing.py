@@ -8,6 +8,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mbv3.registry import TRANSFORMS
+from mbv3.utils.checks import check_int
 
 
 def _pair(value, name) -> Tuple[int, int]:
@@ -123,8 +124,7 @@ class ResizeEdge(BaseTransform):
 
     def __init__(self, scale: int, edge: str = 'short',
                  interpolation: str = 'bilinear', backend: str = 'cv2'):
-        if not isinstance(scale, int) or scale <= 0:
-            raise ValueError(f'scale must be a positive int, got {scale!r}')
+        check_int('scale', scale, low=1, allowed='a positive int')
         if edge not in self.EDGES:
             raise ValueError(f'edge must be one of {self.EDGES}, got '
                              f'{edge!r}')

@@ -9,6 +9,7 @@ from mmengine.structures import PixelData
 
 from mbv3.registry import TRANSFORMS
 from mbv3.structures import DataSample
+from .formatting import pack
 
 
 @TRANSFORMS.register_module()
@@ -97,20 +98,12 @@ class PackSegInputs(BaseTransform):
         self.meta_keys = meta_keys
 
     def transform(self, results: dict) -> dict:
-        img = results['img']
-        if img.ndim == 2:
-            img = img[..., None]
-        packed = dict(inputs=torch.from_numpy(
-            np.ascontiguousarray(img.transpose(2, 0, 1))))
         sample = DataSample()
         if 'gt_seg_map' in results:
             seg = torch.from_numpy(
                 np.ascontiguousarray(results['gt_seg_map'])).long()
             sample.gt_sem_seg = PixelData(data=seg[None])
-        sample.set_metainfo(
-            {k: results[k] for k in self.meta_keys if k in results})
-        packed['data_samples'] = sample
-        return packed
+        return pack(results, 'img', sample, self.meta_keys)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(meta_keys={self.meta_keys})'

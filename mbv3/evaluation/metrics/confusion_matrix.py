@@ -5,6 +5,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 
 from mbv3.registry import METRICS
+from mbv3.utils.checks import check_int
 
 
 @METRICS.register_module()
@@ -27,10 +28,9 @@ class ConfusionMatrix(BaseMetric):
 
     def __init__(self, num_classes=None, collect_device='cpu', prefix=None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if num_classes is not None and (not isinstance(num_classes, int) or
-                                        num_classes < 1):
-            raise ValueError(f'num_classes must be a positive int or None, '
-                             f'got {num_classes!r}')
+        if num_classes is not None:
+            check_int('num_classes', num_classes, low=1,
+                      allowed='a positive int or None')
         self.num_classes = num_classes
 
     def process(self, data_batch, data_samples: Sequence[dict]):

@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mbv3.registry import MODELS
+from mbv3.utils.checks import check_int
 from mbv3.utils.pretrained import (CheckedPretrainedMixin,
                                    init_cfg_from_pretrained)
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
@@ -29,19 +30,39 @@ class BlockConfig(NamedTuple):
     stride: int  # "s", of the depthwise conv
 
 
-class LayerSpec(NamedTuple):
-    """A layer of a concrete network: what it outputs and where.
+# The two kinds of output a layer offers: its own output, or (bnecks with
+# an expand conv) the expand conv's output, spelt ``'<i>.expand'``.
+OUTPUT, EXPAND = 'output', 'expand'
 
-    ``stride`` is the total reduction of the output relative to the input
-    image (``H_out = ceil(H / stride)``), ``dilation`` that of the layer's
-    depthwise conv. For an expansion tap (``'13.expand'``) they describe
-    the expand conv's output.
+
+class LayerSpec(NamedTuple):
+    """An output of a concrete network: which tap of which layer, its width
+    and where.
+
+    ``layer`` is the layer number (``0 .. N+1``); ``tap`` is
+    :data:`OUTPUT` (the layer's output) or :data:`EXPAND` (the expand
+    conv of bneck ``layer``). ``stride`` is the total reduction of the
+    output relative to the input image (``H_out = ceil(H / stride)``),
+    ``dilation`` that of the layer's depthwise conv (1 for an expand tap).
     """
-    index: Union[int, str]
-    module: str
+    layer: int
+    tap: str
     channels: int
     stride: int
     dilation: int
+
+    @property
+    def index(self) -> Union[int, str]:
+        """The ``out_indices`` spelling: ``layer`` or ``'<layer>.expand'``.
+        """
+        return self.layer if self.tap == OUTPUT else f'{self.layer}.{EXPAND}'
+
+    @property
+    def module(self) -> str:
+        """The module whose output this is: ``'layer<i>'`` or
+        ``'layer<i>.expand_conv'`` (timm's ``feature_info`` 'module')."""
+        name = f'layer{self.layer}'
+        return name if self.tap == OUTPUT else f'{name}.expand_conv'
 
 
 def _b(k, mid, out, se, act, s):
@@ -166,16 +187,6 @@ DEFAULT_INIT_CFG = [
 ]
 
 
-def _check_int(name, value, allowed, low=None, high=None):
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if ok and low is not None:
-        ok = value >= low
-    if ok and high is not None:
-        ok = value <= high
-    if not ok:
-        raise ValueError(f'{name} must be {allowed}, got {value!r}')
-
-
 def parse_arch(arch) -> Tuple[BlockConfig, ...]:
     """Turn an arch name or a user table into typed rows.
 
@@ -211,15 +222,13 @@ def parse_arch(arch) -> Tuple[BlockConfig, ...]:
                 f'got {row!r}')
         row = BlockConfig(*row)
         where = f'arch row {i} {tuple(row)}:'
-        _check_int(f'{where} kernel_size', row.kernel_size,
-                   'an odd int >= 1', low=1)
+        check_int(f'{where} kernel_size', row.kernel_size, low=1,
+                  allowed='an odd int >= 1')
         if row.kernel_size % 2 == 0:
             raise ValueError(f'{where} kernel_size must be an odd int >= 1, '
                              f'got {row.kernel_size}')
-        _check_int(f'{where} mid_channels', row.mid_channels, 'an int >= 1',
-                   low=1)
-        _check_int(f'{where} out_channels', row.out_channels, 'an int >= 1',
-                   low=1)
+        check_int(f'{where} mid_channels', row.mid_channels, low=1)
+        check_int(f'{where} out_channels', row.out_channels, low=1)
         if not isinstance(row.with_se, bool):
             raise ValueError(f'{where} with_se must be a bool, got '
                              f'{row.with_se!r}')
@@ -239,7 +248,6 @@ class _LayerPlan(NamedTuple):
     row: BlockConfig
     stride: int
     dilation: int
-    out_stride: int
 
 
 def plan_layers(arch='small', widen_factor=1.0, output_stride=32,
@@ -280,7 +288,7 @@ def plan_layers(arch='small', widen_factor=1.0, output_stride=32,
     if output_stride not in OUTPUT_STRIDES or isinstance(output_stride, bool):
         raise ValueError(f'output_stride must be one of {OUTPUT_STRIDES}, '
                          f'got {output_stride!r}')
-    _check_int('reduction_factor', reduction_factor, 'an int >= 1', low=1)
+    check_int('reduction_factor', reduction_factor, low=1)
 
     def width(c):
         return make_divisible(c * widen_factor, 8)
@@ -288,7 +296,7 @@ def plan_layers(arch='small', widen_factor=1.0, output_stride=32,
     last_stage = max(i for i, r in enumerate(rows) if r.stride == 2) \
         if any(r.stride == 2 for r in rows) else 0
     stem = width(STEM_CHANNELS)
-    specs = [LayerSpec(0, 'layer0', stem, 2, 1)]
+    specs = [LayerSpec(0, OUTPUT, stem, 2, 1)]
     plans = []
     in_channels, total_stride, dilation = stem, 2, 1
     for i, row in enumerate(rows):
@@ -306,15 +314,104 @@ def plan_layers(arch='small', widen_factor=1.0, output_stride=32,
             dilation *= stride
             stride = 1
         total_stride *= stride
-        plans.append(_LayerPlan(in_channels, row, stride, dilation,
-                                total_stride))
-        specs.append(LayerSpec(i + 1, f'layer{i + 1}', row.out_channels,
-                               total_stride, dilation))
+        plans.append(_LayerPlan(in_channels, row, stride, dilation))
+        specs.append(LayerSpec(i + 1, OUTPUT, row.out_channels, total_stride,
+                               dilation))
         in_channels = row.out_channels
     last = LAST_CONV_RATIO * in_channels
-    specs.append(LayerSpec(len(rows) + 1, f'layer{len(rows) + 1}', last,
-                           total_stride, 1))
+    specs.append(LayerSpec(len(rows) + 1, OUTPUT, last, total_stride, 1))
     return stem, tuple(plans), last, tuple(specs)
+
+
+def select_outputs(plans, specs, out_indices=None, out_strides=None
+                   ) -> Tuple[LayerSpec, ...]:
+    """The whole ``out_indices`` grammar: a user's selection of outputs,
+    as typed specs of a planned network (nothing is built).
+
+    Entries of ``out_indices`` are layer numbers ``0 .. N+1`` (negative
+    ones count from the end) or ``'<i>.expand'``, the expand conv of bneck
+    ``i`` (negative ``i`` counts from the end too; only bnecks whose expand
+    conv exists, i.e. whose expanded width differs from their input
+    width). ``out_strides`` selects instead the last layer at each stride.
+
+    Args:
+        plans (tuple[_LayerPlan]): The bneck plans of :func:`plan_layers`.
+        specs (tuple[LayerSpec]): The layer specs of :func:`plan_layers`.
+        out_indices (int | str | Sequence, optional): Defaults to the last
+            layer.
+        out_strides (int | Sequence[int], optional): Instead of
+            ``out_indices``, e.g. ``(4, 8, 16, 32)``.
+
+    Returns:
+        tuple[LayerSpec]: One per selected output, in the order given.
+
+    Raises:
+        ValueError: Both selections given, an entry out of range or
+            malformed, or a repeated output; the message names the entry
+            and what is allowed.
+    """
+    if out_strides is not None:
+        if out_indices is not None:
+            raise ValueError('give out_indices or out_strides, not both '
+                             f'(got {out_indices!r} and {out_strides!r})')
+        return _outputs_at_strides(specs, out_strides)
+    if out_indices is None:
+        return (specs[-1], )
+    if isinstance(out_indices, (numbers.Integral, str)):
+        out_indices = (out_indices, )
+    if not isinstance(out_indices, Sequence) or len(out_indices) == 0:
+        raise ValueError(f'out_indices must be an int, a str or a '
+                         f'non-empty sequence of them, got '
+                         f'{out_indices!r}')
+    outputs = tuple(_parse_index(index, plans, specs)
+                    for index in out_indices)
+    if len(set(outputs)) != len(outputs):
+        raise ValueError(f'out_indices must not repeat a layer, got '
+                         f'{tuple(out_indices)!r}')
+    return outputs
+
+
+def _parse_index(index, plans, specs) -> LayerSpec:
+    num_layers = len(specs)
+    allowed = (f'an int in [{-num_layers}, {num_layers - 1}] or '
+               f"'<i>.expand' with i a bneck in [1, {num_layers - 2}] "
+               'that has an expand conv')
+    if isinstance(index, str):
+        block, _, tap = index.partition('.')
+        if tap != EXPAND or not block.lstrip('-').isdigit():
+            raise ValueError(f'out_indices entry must be {allowed}, got '
+                             f'{index!r}')
+        block = int(block)
+        if block < 0:
+            block += num_layers
+        if not 1 <= block <= num_layers - 2 or \
+                plans[block - 1].in_channels == \
+                plans[block - 1].row.mid_channels:
+            raise ValueError(f'out_indices entry must be {allowed}, got '
+                             f'{index!r}')
+        return LayerSpec(block, EXPAND, plans[block - 1].row.mid_channels,
+                         specs[block - 1].stride, 1)
+    if not isinstance(index, numbers.Integral) or isinstance(index, bool) \
+            or not -num_layers <= index < num_layers:
+        raise ValueError(f'out_indices entry must be {allowed}, got '
+                         f'{index!r}')
+    return specs[int(index) % num_layers]
+
+
+def _outputs_at_strides(specs, strides) -> Tuple[LayerSpec, ...]:
+    if isinstance(strides, numbers.Integral):
+        strides = (strides, )
+    last_at = {spec.stride: spec for spec in specs}
+    outputs = []
+    for stride in strides:
+        if stride not in last_at:
+            raise ValueError(
+                f'out_strides entry {stride!r} is not a stride of this '
+                f'network; allowed: {sorted(last_at)}')
+        outputs.append(last_at[stride])
+    if len(set(outputs)) != len(outputs):
+        raise ValueError(f'out_strides must not repeat, got {strides!r}')
+    return tuple(outputs)
 
 
 @MODELS.register_module()
@@ -391,7 +488,7 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
          torch.Size([1, 112, 14, 14]), torch.Size([1, 960, 7, 7])]
     """
 
-    arch_settings = ARCH_SETTINGS
+    arch_settings = ARCH_SETTINGS  # mmpretrain's class table (same object)
 
     def __init__(self,
                  arch='small',
@@ -414,11 +511,9 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         stem, plans, last, specs = plan_layers(arch, widen_factor,
                                                output_stride,
                                                reduction_factor)
-        _check_int('in_channels', in_channels, 'an int >= 1', low=1)
+        check_int('in_channels', in_channels, low=1)
         num_layers = len(specs)
-        _check_int('frozen_stages', frozen_stages,
-                   f'an int in [-1, {num_layers - 1}]', low=-1,
-                   high=num_layers - 1)
+        check_int('frozen_stages', frozen_stages, -1, num_layers - 1)
         if act_cfg is None and arch in RELU_ONLY_ARCHS:
             act_cfg = dict(type='ReLU')
         self.arch = arch
@@ -431,8 +526,8 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         self.with_cp = with_cp
         self.layer_info = specs
         self._plans = plans
-        self._out_indices = self._parse_out_indices(out_indices, out_strides,
-                                                    plans)
+        self._outputs = select_outputs(plans, specs, out_indices,
+                                       out_strides)
 
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
         hswish = act_cfg or dict(type='HSwish')
@@ -454,7 +549,6 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
             f'layer{num_layers - 1}',
             ConvNormAct(plans[-1].row.out_channels, last, 1, act_cfg=hswish,
                         **common))
-        self.layers = [f'layer{i}' for i in range(num_layers)]
         self._run_plan = self._plan_run()
         self._freeze_stages()
 
@@ -463,75 +557,12 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         """The selected outputs, normalised (non-negative ints and
         ``'<i>.expand'``). Assigning re-validates and re-plans the
         forward."""
-        return self._out_indices
+        return tuple(spec.index for spec in self._outputs)
 
     @out_indices.setter
     def out_indices(self, value) -> None:
-        self._out_indices = self._parse_out_indices(value, None, self._plans)
+        self._outputs = self.describe_outputs(value)
         self._run_plan = self._plan_run()
-
-    def _parse_out_indices(self, out_indices, out_strides, plans):
-        num_layers = len(self.layer_info)
-        if out_strides is not None:
-            if out_indices is not None:
-                raise ValueError('give out_indices or out_strides, not both '
-                                 f'(got {out_indices!r} and {out_strides!r})')
-            return self._indices_for_strides(out_strides)
-        if out_indices is None:
-            return (num_layers - 1, )
-        if isinstance(out_indices, (numbers.Integral, str)):
-            out_indices = (out_indices, )
-        if not isinstance(out_indices, Sequence) or len(out_indices) == 0:
-            raise ValueError(f'out_indices must be an int, a str or a '
-                             f'non-empty sequence of them, got '
-                             f'{out_indices!r}')
-        parsed = []
-        for index in out_indices:
-            parsed.append(self._parse_index(index, num_layers, plans))
-        if len(set(parsed)) != len(parsed):
-            raise ValueError(f'out_indices must not repeat a layer, got '
-                             f'{tuple(out_indices)!r}')
-        return tuple(parsed)
-
-    @staticmethod
-    def _parse_index(index, num_layers, plans):
-        allowed = (f'an int in [{-num_layers}, {num_layers - 1}] or '
-                   f"'<i>.expand' with i a bneck in [1, {num_layers - 2}] "
-                   'that has an expand conv')
-        if isinstance(index, str):
-            block, _, tap = index.partition('.')
-            if tap != 'expand' or not block.lstrip('-').isdigit():
-                raise ValueError(f'out_indices entry must be {allowed}, got '
-                                 f'{index!r}')
-            block = int(block)
-            if block < 0:
-                block += num_layers
-            if not 1 <= block <= num_layers - 2 or \
-                    plans[block - 1].in_channels == \
-                    plans[block - 1].row.mid_channels:
-                raise ValueError(f'out_indices entry must be {allowed}, got '
-                                 f'{index!r}')
-            return f'{block}.expand'
-        if not isinstance(index, numbers.Integral) or isinstance(index, bool) \
-                or not -num_layers <= index < num_layers:
-            raise ValueError(f'out_indices entry must be {allowed}, got '
-                             f'{index!r}')
-        return int(index) % num_layers
-
-    def _indices_for_strides(self, strides):
-        if isinstance(strides, numbers.Integral):
-            strides = (strides, )
-        last_at = {spec.stride: spec.index for spec in self.layer_info}
-        indices = []
-        for stride in strides:
-            if stride not in last_at:
-                raise ValueError(
-                    f'out_strides entry {stride!r} is not a stride of this '
-                    f'network; allowed: {sorted(last_at)}')
-            indices.append(last_at[stride])
-        if len(set(indices)) != len(indices):
-            raise ValueError(f'out_strides must not repeat, got {strides!r}')
-        return tuple(indices)
 
     @property
     def feature_info(self) -> Tuple[LayerSpec, ...]:
@@ -540,17 +571,18 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         Necks are sized from it without running the model (timm's
         ``feature_info``): ``[f.channels for f in model.feature_info]``.
         """
-        info = []
-        for index in self.out_indices:
-            if isinstance(index, str):
-                block = int(index.split('.')[0])
-                prev = self.layer_info[block - 1]
-                mid = getattr(self, f'layer{block}').expand_conv.out_channels
-                info.append(LayerSpec(index, f'layer{block}.expand_conv', mid,
-                                      prev.stride, 1))
-            else:
-                info.append(self.layer_info[index])
-        return tuple(info)
+        return self._outputs
+
+    def describe_outputs(self, out_indices=None, out_strides=None
+                         ) -> Tuple[LayerSpec, ...]:
+        """The outputs ``out_indices`` (or ``out_strides``) would select in
+        this network, without selecting them (:func:`select_outputs`).
+
+        Raises:
+            ValueError: As the constructor's arguments would.
+        """
+        return select_outputs(self._plans, self.layer_info, out_indices,
+                              out_strides)
 
     @property
     def out_channels(self) -> Tuple[int, ...]:
@@ -593,11 +625,11 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         layer up to the last one ``out_indices`` needs, computed once so the
         forward does no parsing and ``torch.compile`` sees constants."""
         wanted = {}
-        for pos, index in enumerate(self.out_indices):
-            wanted.setdefault(index, pos)
-        last = max(int(str(i).split('.')[0]) for i in self.out_indices)
-        return tuple((f'layer{i}', wanted.get(i), wanted.get(f'{i}.expand'))
-                     for i in range(last + 1))
+        for pos, spec in enumerate(self._outputs):
+            wanted.setdefault((spec.layer, spec.tap), pos)
+        last = max(spec.layer for spec in self._outputs)
+        return tuple((f'layer{i}', wanted.get((i, OUTPUT)),
+                      wanted.get((i, EXPAND))) for i in range(last + 1))
 
     def _check_input(self, x):
         if not isinstance(x, torch.Tensor):
@@ -627,7 +659,7 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
             self._check_batch_norm_size(x.shape)
 
     def _check_batch_norm_size(self, shape):
-        last = max(int(str(i).split('.')[0]) for i in self.out_indices)
+        last = max(spec.layer for spec in self._outputs)
         deepest = max(spec.stride for spec in self.layer_info[:last + 1])
         for spec in self.layer_info[:last + 1]:
             h = -(-shape[2] // spec.stride)

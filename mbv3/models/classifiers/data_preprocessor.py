@@ -22,7 +22,8 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
         std (Sequence[float]): Per-channel std, same units.
         to_rgb (bool): Swap BGR (OpenCV's order) to RGB. Defaults to False.
         pad_size_divisor (int): Pad H and W to a multiple of it.
-        num_classes (int, optional): Unused (mmpretrain configs set it).
+        num_classes (int, optional): Accepted and ignored (mmpretrain
+            configs set it).
         channels_last (bool): Return the batch in the channels_last
             (NHWC) memory format, so every conv of the model runs in it
             (faster on GPUs with bf16/fp16; see the README's Benchmarks).
@@ -36,7 +37,6 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
                          pad_size_divisor=pad_size_divisor,
                          pad_value=pad_value, bgr_to_rgb=to_rgb,
                          non_blocking=non_blocking)
-        self.num_classes = num_classes
         self.channels_last = channels_last
 
     def forward(self, data: dict, training: bool = False) -> dict:

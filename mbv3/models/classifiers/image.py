@@ -7,6 +7,7 @@ from mmengine.model import BaseModel
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
 from mbv3.utils.pretrained import CheckedPretrainedMixin
+from ..builder import build_encoder, build_fed_by
 
 
 @MODELS.register_module()
@@ -26,6 +27,9 @@ class ImageClassifier(CheckedPretrainedMixin, BaseModel):
         backbone (dict): Backbone config, e.g. ``dict(type='MobileNetV3')``.
         neck (dict, optional): Neck config (``GlobalAveragePooling``).
         head (dict, optional): Head config (``StackedLinearClsHead``).
+            A neck or head config without ``in_channels`` gets the widths
+            of what feeds it (the backbone's ``out_channels``; the last
+            one for the head).
         pretrained (str, optional): mmpretrain's shortcut for
             ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
         train_cfg (dict, optional): Only None or ``{}``: mmpretrain's
@@ -60,11 +64,9 @@ class ImageClassifier(CheckedPretrainedMixin, BaseModel):
             data_preprocessor.setdefault('type', 'mbv3.ClsDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        if neck is not None:
-            self.neck = MODELS.build(neck)
+        channels = build_encoder(self, backbone, neck)
         if head is not None:
-            self.head = MODELS.build(head)
+            self.head = build_fed_by(head, channels, last_only=True)
 
     @property
     def with_neck(self) -> bool:

@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mbv3.registry import MODELS
+from mbv3.utils.checks import check_int
 from ..layers import ConvNormAct
 
 # Fig. 10 of the paper: the attention branch pools with a 49x49 kernel and
@@ -97,9 +98,7 @@ class LRASPPHead(BaseModule):
             raise ValueError(f'LRASPPHead in_index must have one entry per '
                              f'in_channels ({len(in_channels)}), got '
                              f'{in_index!r}')
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f'LRASPPHead num_classes must be an int >= 1, '
-                             f'got {num_classes!r}')
+        check_int('LRASPPHead num_classes', num_classes, low=1)
         self.in_channels = tuple(in_channels)
         self.num_classes = num_classes
         self.in_index = None if in_index is None else tuple(in_index)

@@ -11,7 +11,8 @@ from torch import nn
 
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
-from ..layers import build_activation
+from mbv3.utils.checks import check_int
+from ..layers import build_activation, build_norm
 
 
 class LinearBlock(nn.Module):
@@ -25,7 +26,7 @@ class LinearBlock(nn.Module):
                  norm_cfg=None, act_cfg=None, bias=True):
         super().__init__()
         self.fc = nn.Linear(in_channels, out_channels, bias=bias)
-        self.norm = MODELS.build(dict(norm_cfg, num_features=out_channels)) \
+        self.norm = build_norm(norm_cfg, out_channels)[1] \
             if norm_cfg else None
         self.act = build_activation(act_cfg) if act_cfg else None
         self.dropout = nn.Dropout(dropout_rate) if dropout_rate > 0 else None
@@ -100,9 +101,7 @@ class StackedLinearClsHead(BaseModule):
                                    loss_weight=1.0),
                  topk=(1, ), init_cfg=None):
         super().__init__(init_cfg)
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f'num_classes must be an int >= 1, got '
-                             f'{num_classes!r}')
+        check_int('num_classes', num_classes, low=1)
         if isinstance(mid_channels, int):
             mid_channels = [mid_channels]
         if not isinstance(mid_channels, Sequence) or not all(

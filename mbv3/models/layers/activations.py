@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mbv3.registry import MODELS
+from .registered import registered_layer
 
 
 @MODELS.register_module()
@@ -70,13 +71,6 @@ class HSigmoid(nn.Module):
                 f'min_value={self.min_value}, max_value={self.max_value}')
 
 
-MODELS.register_module(name='ReLU', module=nn.ReLU)
-MODELS.register_module(name='ReLU6', module=nn.ReLU6)
-MODELS.register_module(name='Hardswish', module=nn.Hardswish)
-MODELS.register_module(name='Hardsigmoid', module=nn.Hardsigmoid)
-MODELS.register_module(name='SiLU', module=nn.SiLU)
-MODELS.register_module(name='GELU', module=nn.GELU)
-
 _INPLACE_ACTS = (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU, HSigmoid)
 
 
@@ -98,16 +92,7 @@ def build_activation(cfg):
     """
     if cfg is None:
         return nn.Identity()
-    if not isinstance(cfg, dict) or 'type' not in cfg:
-        raise TypeError(f"act_cfg must be a dict with a 'type' key or None, "
-                        f'got {cfg!r}')
-    cfg = dict(cfg)
-    act_cls = cfg['type'] if not isinstance(cfg['type'], str) else \
-        MODELS.get(cfg['type'])
-    if act_cls is None:
-        raise KeyError(f"act_cfg type {cfg['type']!r} is not registered in "
-                       'mbv3.registry.MODELS')
-    cfg.pop('type')
+    act_cls, cfg = registered_layer('act_cfg', cfg, none_ok=True)
     if isinstance(act_cls, type) and issubclass(act_cls, _INPLACE_ACTS):
         cfg.setdefault('inplace', True)
     return act_cls(**cfg)

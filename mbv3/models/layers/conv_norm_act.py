@@ -1,16 +1,8 @@
 """Conv -> norm -> activation, the unit every MobileNetV3 layer is made of."""
 from torch import nn
 
-from mbv3.registry import MODELS
 from .activations import build_activation
-
-MODELS.register_module(name='BN', module=nn.BatchNorm2d)
-MODELS.register_module(name='BN2d', module=nn.BatchNorm2d)
-MODELS.register_module(name='SyncBN', module=nn.SyncBatchNorm)
-MODELS.register_module(name='GN', module=nn.GroupNorm)
-MODELS.register_module(name='IN', module=nn.InstanceNorm2d)
-MODELS.register_module(name='Conv', module=nn.Conv2d)
-MODELS.register_module(name='Conv2d', module=nn.Conv2d)
+from .registered import registered_layer
 
 # Attribute names mmcv's ConvModule gives the norm layer; they are part of
 # the state-dict keys of mmpretrain/mmseg checkpoints.
@@ -36,17 +28,8 @@ def build_norm(cfg, num_features):
         TypeError: If ``cfg`` is not a dict with a 'type' key.
         KeyError: If the type is not registered.
     """
-    if not isinstance(cfg, dict) or 'type' not in cfg:
-        raise TypeError(f"norm_cfg must be a dict with a 'type' key, "
-                        f'got {cfg!r}')
-    cfg = dict(cfg)
-    norm_type = cfg.pop('type')
+    norm_cls, cfg = registered_layer('norm_cfg', cfg)
     requires_grad = cfg.pop('requires_grad', True)
-    norm_cls = MODELS.get(norm_type) if isinstance(norm_type, str) \
-        else norm_type
-    if norm_cls is None:
-        raise KeyError(f'norm_cfg type {norm_type!r} is not registered in '
-                       'mbv3.registry.MODELS')
     if issubclass(norm_cls, nn.GroupNorm):
         layer = norm_cls(num_channels=num_features, **cfg)
     else:
@@ -59,16 +42,15 @@ def build_norm(cfg, num_features):
 
 
 def build_conv(cfg, *args, **kwargs):
-    """Build a conv layer; ``cfg=None`` means ``nn.Conv2d``."""
+    """Build a conv layer; ``cfg=None`` means ``nn.Conv2d``.
+
+    Raises:
+        TypeError: If ``cfg`` is neither None nor a dict with a 'type' key.
+        KeyError: If the type is not registered.
+    """
     if cfg is None:
         return nn.Conv2d(*args, **kwargs)
-    cfg = dict(cfg)
-    conv_type = cfg.pop('type')
-    conv_cls = MODELS.get(conv_type) if isinstance(conv_type, str) \
-        else conv_type
-    if conv_cls is None:
-        raise KeyError(f'conv_cfg type {conv_type!r} is not registered in '
-                       'mbv3.registry.MODELS')
+    conv_cls, cfg = registered_layer('conv_cfg', cfg, none_ok=True)
     return conv_cls(*args, **kwargs, **cfg)
 
 

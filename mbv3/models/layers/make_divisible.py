@@ -1,4 +1,5 @@
 """Channel rounding used by every MobileNet since V2."""
+from mbv3.utils.checks import check_int
 
 
 def make_divisible(value, divisor=8, min_value=None, min_ratio=0.9):
@@ -30,8 +31,7 @@ def make_divisible(value, divisor=8, min_value=None, min_ratio=0.9):
         >>> make_divisible(44)
         48
     """
-    if not isinstance(divisor, int) or divisor <= 0:
-        raise ValueError(f'divisor must be a positive int, got {divisor!r}')
+    check_int('divisor', divisor, low=1, allowed='a positive int')
     if not value > 0:
         raise ValueError(f'value must be positive, got {value!r}')
     if min_value is None:

@@ -9,6 +9,7 @@ from mmengine.structures import PixelData
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
 from mbv3.utils.pretrained import CheckedPretrainedMixin
+from ..builder import build_encoder, build_fed_by
 
 
 @MODELS.register_module()
@@ -31,7 +32,8 @@ class EncoderDecoder(CheckedPretrainedMixin, BaseModel):
         backbone (dict): Backbone config, e.g. ``dict(type='MobileNetV3',
             arch='large', out_indices=(4, 16), output_stride=16)``.
         decode_head (dict): Head config; its output has ``num_classes``
-            channels.
+            channels. A neck or head config without ``in_channels`` gets
+            the widths of what feeds it (the backbone's ``out_channels``).
         neck (dict, optional): Neck config.
         loss_decode (dict): Loss config. Defaults to cross-entropy that
             ignores label 255.
@@ -66,10 +68,8 @@ class EncoderDecoder(CheckedPretrainedMixin, BaseModel):
         data_preprocessor.setdefault('type', 'mbv3.SegDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        if neck is not None:
-            self.neck = MODELS.build(neck)
-        self.decode_head = MODELS.build(decode_head)
+        channels = build_encoder(self, backbone, neck)
+        self.decode_head = build_fed_by(decode_head, channels)
         self.loss_decode = MODELS.build(loss_decode)
         self.align_corners = align_corners
 

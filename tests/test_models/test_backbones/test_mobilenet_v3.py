@@ -221,3 +221,27 @@ def test_reassigning_out_indices_revalidates_and_replans():
     assert [o.shape[1] for o in outs] == [576, 24]
     with pytest.raises(ValueError, match='got 13'):
         model.out_indices = (13, )
+
+
+
+def test_select_outputs_is_the_whole_grammar_without_building():
+    from mbv3.models.backbones import LayerSpec, plan_layers, select_outputs
+    _, plans, _, specs = plan_layers('large', output_stride=16)
+    outputs = select_outputs(plans, specs, (-4, '-4.expand', 0))
+    # large, output stride 16: layer 13 is paper Table 1's row 13
+    # (5x5, exp 672, #out 160, s 2), its stride 2 turned into dilation 2;
+    # its expand conv sees the stride-16 input
+    assert outputs == (LayerSpec(13, 'output', 160, 16, 2),
+                       LayerSpec(13, 'expand', 672, 16, 1),
+                       LayerSpec(0, 'output', 16, 2, 1))
+    assert [o.index for o in outputs] == [13, '13.expand', 0]
+    assert select_outputs(plans, specs, out_strides=(8, 16)) == (
+        specs[6], specs[16])
+    with pytest.raises(ValueError, match='out_indices must not repeat a '
+                       r"layer, got \(13, '13.expand', -4\)"):
+        select_outputs(plans, specs, (13, '13.expand', -4))
+    # the model reads the same description
+    model = MobileNetV3('large', out_indices=(-4, '-4.expand', 0),
+                        output_stride=16)
+    assert model.feature_info == outputs
+    assert model.describe_outputs('13.expand') == outputs[1:2]

@@ -1,12 +1,11 @@
 """The README's out_indices table is the generator's output, and says what
 the backbone does."""
 import os
-import runpy
 
 import pytest
 
-from mbv3.utils.out_indices_table import (BEGIN, END, out_indices_markdown,
-                                          out_indices_rows, update_readme)
+from mbv3.reports.out_indices_table import (BEGIN, END, out_indices_markdown,
+                                            out_indices_rows, update_readme)
 from tests.conftest import REPO
 
 
@@ -33,13 +32,12 @@ def test_rows_match_references():
 
 
 def test_tool_prints_and_updates(tmp_path, capsys):
-    tool = runpy.run_path(os.path.join(REPO, 'tools', 'analysis_tools',
-                                       'out_indices_table.py'))
-    tool['main']([])
+    from mbv3.cli.out_indices_table import main
+    main([])
     assert capsys.readouterr().out.strip() == out_indices_markdown()
     readme = tmp_path / 'README.md'
     readme.write_text(f'# x\n{BEGIN}\nold\n{END}\n## License\n')
-    tool['main'](['--update', str(readme)])
+    main(['--update', str(readme)])
     assert readme.read_text() == f'# x\n{out_indices_markdown()}\n' \
         '## License\n'
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mbv3.models import MobileNetV3
-from mbv3.utils.model_zoo import (describe_outputs, format_table,
+from mbv3.reports.model_zoo import (describe_outputs, format_table,
                                   measure_latency, zoo_rows)
 
 

@@ -6,7 +6,7 @@ import os
 import pytest
 from mmengine.config import Config
 
-from mbv3.utils.doc_figures import (DIGITS_JSON, RELIABILITY_JSON,
+from mbv3.reports.doc_figures import (DIGITS_JSON, RELIABILITY_JSON,
                                     digits_run, replace_section, stale)
 from tests.conftest import DIGITS_CONFIG, REPO
 

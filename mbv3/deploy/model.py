@@ -1,0 +1,117 @@
+"""Build a model ready for inference from a config and a checkpoint (the
+one loader behind :mod:`mbv3.apis`, the exporters and the benchmarks)."""
+import copy
+import os.path as osp
+from typing import Optional, Union
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+from mbv3.convert.hub import resolve_checkpoint
+from mbv3.datasets.data_root import resolve_num_classes
+from mbv3.registry import MODELS
+from mbv3.utils.checkpoint import load_checkpoint_file
+from mbv3.utils.config_files import find_config
+
+
+def load_config(config) -> Config:
+    """A config path (or Config) as a Config; a path not found from the
+    current folder is looked up among the installed configs.
+
+    Raises:
+        FileNotFoundError: If the path does not exist.
+        TypeError: If ``config`` is neither a path nor a Config.
+    """
+    if isinstance(config, (str, bytes)) or hasattr(config, '__fspath__'):
+        return Config.fromfile(find_config(str(config)))
+    if isinstance(config, Config):
+        return config
+    raise TypeError(f'config must be a path or an mmengine Config, got '
+                    f'{type(config).__name__}')
+
+
+def _config_from_checkpoint(checkpoint) -> Config:
+    from mbv3.convert import config_from_metadata, read_metadata
+    if checkpoint is None:
+        raise ValueError('init_model needs a config, or a checkpoint written '
+                         'by tools/convert_checkpoint.py; got neither')
+    if not osp.isfile(str(checkpoint)):
+        raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+    meta = read_metadata(checkpoint)
+    if meta is None:
+        raise ValueError(f'checkpoint {checkpoint!r} has no conversion '
+                         'metadata, so config=None cannot build its model: '
+                         'pass its config, or convert it with '
+                         'tools/convert_checkpoint.py')
+    return config_from_metadata(meta)
+
+
+def init_model(config, checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu'):
+    """Build a classifier from a config and optionally load a checkpoint.
+
+    The checkpoint is read safely (``weights_only``; see
+    :func:`mbv3.utils.checkpoint.load_checkpoint_file`). Class names come
+    from the checkpoint's ``meta['dataset_meta']`` when present; so does
+    the class count when the config leaves ``model.head.num_classes`` to
+    the data (None; else from the config's folders, see
+    :func:`mbv3.datasets.data_root.resolve_num_classes`). With
+    ``config=None`` the model, its normalisation and its test pipeline come
+    from the metadata ``tools/convert_checkpoint.py`` writes
+    (:func:`mbv3.convert.config_from_metadata`). A published checkpoint's
+    name (``'mobilenet_v3_large.tv_in1k_v2'`` or ``'mbv3://...'``, see
+    ``tools/weights.py list``) is downloaded, checked and converted on first
+    use, then read from the cache (:func:`mbv3.convert.hub.fetch`).
+
+    Args:
+        config (str | Config | None): Config path or object, or None for a
+            converted checkpoint.
+        checkpoint (str, optional): Checkpoint path (.pth or .safetensors)
+            or the name of published weights.
+        device (str | torch.device): Where to put the model.
+
+    Returns:
+        nn.Module: The model in eval mode, with ``.cfg`` and
+        ``.dataset_meta`` set.
+
+    Raises:
+        FileNotFoundError: If the config or checkpoint is missing.
+        mbv3.convert.hub.WeightsDownloadError: If named weights are not
+            cached and cannot be downloaded.
+        TypeError: If ``config`` is neither a path, a Config nor None.
+        ValueError: If ``config`` is None and the checkpoint has no
+            conversion metadata.
+        FileNotFoundError: If the class count is left to the data and
+            neither the checkpoint nor the config's folders give it.
+    """
+    checkpoint = resolve_checkpoint(checkpoint)
+    cfg = _config_from_checkpoint(checkpoint) if config is None else \
+        load_config(config)
+    init_default_scope(cfg.get('default_scope', 'mbv3'))
+    ckpt = None if checkpoint is None else load_checkpoint_file(
+        checkpoint, map_location='cpu')
+    meta = (ckpt or {}).get('meta') or {}
+    if cfg.model.get('head', {}).get('num_classes', 0) is None:
+        cfg = copy.deepcopy(cfg)
+        resolve_num_classes(
+            cfg, (meta.get('dataset_meta') or {}).get('classes'))
+    model_cfg = cfg.model.copy()
+    backbone = model_cfg.get('backbone', {})
+    backbone.pop('init_cfg', None)  # the checkpoint provides the weights
+    if cfg.get('data_preprocessor') is not None:
+        # mmengine's Runner applies a top-level data_preprocessor likewise
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
+    model.cfg = cfg
+    model.dataset_meta = {}
+    if ckpt is not None:
+        _load_checkpoint_to_model(model, ckpt, strict=config is None)
+        model.dataset_meta = meta.get('dataset_meta', {})
+    if not model.dataset_meta.get('classes'):
+        classes = cfg.get('test_dataloader', {}).get('dataset', {}).get(
+            'classes')
+        if classes:
+            model.dataset_meta = dict(classes=tuple(classes))
+    return model.to(device).eval()

@@ -1,0 +1,35 @@
+"""The one "must be an int" check behind mbv3's argument validation."""
+import numbers
+from typing import Optional
+
+
+def check_int(name: str, value, low: Optional[int] = None,
+              high: Optional[int] = None, allowed: Optional[str] = None
+              ) -> None:
+    """Raise unless ``value`` is an int (not a bool) in ``[low, high]``.
+
+    Args:
+        name (str): The argument, as the message names it.
+        value: What was given.
+        low (int, optional): Smallest allowed value.
+        high (int, optional): Largest allowed value.
+        allowed (str, optional): What is allowed, in words; defaults to
+            'an int', 'an int >= low', 'an int <= high' or
+            'an int in [low, high]'.
+
+    Raises:
+        ValueError: ``'<name> must be <allowed>, got <value!r>'``.
+    """
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if ok and low is not None:
+        ok = value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if ok:
+        return
+    if allowed is None:
+        allowed = ('an int' if low is None and high is None else
+                   f'an int >= {low}' if high is None else
+                   f'an int <= {high}' if low is None else
+                   f'an int in [{low}, {high}]')
+    raise ValueError(f'{name} must be {allowed}, got {value!r}')
