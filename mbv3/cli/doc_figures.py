@@ -48,4 +48,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mbv3.cli import run
+    run('doc_figures')
