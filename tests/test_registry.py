@@ -115,6 +115,9 @@ UNREAD_ON_PURPOSE = {
     # mmpretrain's heads use topk only with cal_acc=True, which mbv3's head
     # does not accept; accuracy comes from the Accuracy metric.
     ('MODELS', 'StackedLinearClsHead'): {'topk'},
+    # mmpretrain reads num_classes only for to_onehot and batch augments,
+    # which mbv3's preprocessor does not accept (documented there).
+    ('MODELS', 'ClsDataPreprocessor'): {'num_classes'},
 }
 
 
