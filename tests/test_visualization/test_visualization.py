@@ -176,7 +176,7 @@ def split_grad_cam(model, inputs, layer, target):
     become a leaf tensor and ``torch.autograd.grad`` of the class score
     gives Eq. 1's gradients (no hooks, no retained grads)."""
     backbone = model.backbone
-    names = backbone.layers
+    names = [f'layer{i}' for i in range(len(backbone.layer_info))]
     x = inputs
     for name in names[:layer + 1]:
         x = getattr(backbone, name)(x)
