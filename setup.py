@@ -47,6 +47,12 @@ TESTS = [
     'onnxscript',
     'tensorboard',
 ]
+# OpenVINO fp32 IR and NNCF int8 (mbv3.deploy.openvino). Installs beside
+# torch 2.14.1 and numpy 2.4 without changing them (openvino 2026.4.1, nncf
+# 3.4.0 checked). ExecuTorch is not an extra: its wheel's full dependency
+# list pulls in much more, so it is installed by hand with --no-deps (see
+# the README's Deployment section); its tests skip without it.
+DEPLOY = ['openvino>=2025.0', 'nncf>=2.15']
 # What the ImageNet recipes and training extras import when built:
 # AutoAugment/RandomErasing (torchvision.transforms.v2), --tensorboard.
 TRAIN = ['torchvision>=0.16', 'tensorboard']
@@ -76,6 +82,7 @@ setup(
         # the full mmcv that mmdet 3.3 and mmseg 1.2 accept
         'full': ['mmcv>=2.0.0rc4,<2.2.0'],
         'train': TRAIN,
-        'dev': LITE + TESTS,
+        'deploy': DEPLOY,
+        'dev': LITE + TESTS + DEPLOY,
     },
 )

@@ -1,6 +1,7 @@
 """What mbv3's commands share: errors in one line, ``--data-root``, and
 the report of the input files a batch command skipped as unreadable."""
 import functools
+import json
 import sys
 from typing import Callable, List, Optional, Sequence
 
@@ -83,3 +84,12 @@ def command(main: Callable) -> Callable:
             sys.exit(1)
 
     return run
+
+
+def write_json(path: Optional[str], data) -> None:
+    """Write ``data`` to the JSON file ``path`` (an ``--out`` option) and
+    say so; nothing when ``path`` is None."""
+    if path:
+        with open(path, 'w') as f:
+            json.dump(data, f, indent=1)
+        print(f'wrote {path}')

@@ -3,14 +3,23 @@
 
     python -m mbv3.cli.benchmark --arch large --batch 1 [--deploy] [--onnx]
         [--mode train] [--channels-last] [--compile] [--dtype bf16]
-        [--device cuda]
+        [--device cuda] [--malloc tuned|default]
+    python -m mbv3.cli.benchmark --suite [--threads 2] [--out FILE.json]
 """
 import argparse
+import sys
+import tempfile
 from typing import Dict
 
 from mbv3.deploy.benchmark import (CONFIGS, DTYPES, format_results,
                                    run_benchmark)
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.utils.malloc import MODES as MALLOC_MODES
+from mbv3.utils.malloc import tune_allocator
+from ._command import write_json
+
+# options of the command that are not settings of run_benchmark
+_SUITE_ONLY = ('suite', 'skip', 'out', 'malloc')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,6 +45,23 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='add mbv3 fused + channels_last (eval only)')
     parser.add_argument('--onnx', action='store_true',
                         help='add mbv3 in onnxruntime (CPU, eval, fp32)')
+    parser.add_argument('--onnx-threads', type=int, default=2,
+                        help='onnxruntime intra-op threads (default 2)')
+    parser.add_argument('--suite', action='store_true',
+                        help='the deployment benchmark (mbv3.deploy.suite): '
+                        'every CPU inference path of mbv3, torchvision and '
+                        'timm at batch 1 and 32, under the default and then '
+                        'the tuned allocator; --threads (default 2) for '
+                        'every runtime, --iters/--rounds/--warmup at batch '
+                        '1 (batch 32: --iters // 10 calls per round)')
+    parser.add_argument('--skip', nargs='+', default=(), metavar='PATH',
+                        help='suite paths to leave out, e.g. "mbv3 compile"')
+    parser.add_argument('--out', help='write the suite results to this '
+                        'JSON file')
+    parser.add_argument('--malloc', choices=MALLOC_MODES, default=None,
+                        help='CPU allocator (mbv3.utils.malloc): tuned or '
+                        'default; default: the MBV3_MALLOC environment '
+                        'variable, else tuned. --suite times both')
     parser.add_argument('--with-cp', action='store_true',
                         help='add mbv3 with gradient checkpointing (train)')
     parser.add_argument('--threads', type=int, default=None,
@@ -54,13 +80,36 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def run_deploy_suite(args, argv) -> dict:
+    """``--suite``: :func:`mbv3.deploy.suite.run_suite` on mbv3's
+    classifier, printed and optionally written to ``--out``."""
+    from mbv3.deploy.benchmark import mbv3_model
+    from mbv3.deploy.suite import format_suite, run_suite
+    counts = {1: (args.iters, args.rounds, args.warmup),
+              32: (max(1, args.iters // 10), args.rounds, 1)}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        report = run_suite(mbv3_model(args.arch).eval(), args.size,
+                           args.threads or 2, counts, tmpdir, args.skip)
+    report['command'] = ' '.join(['tools/analysis_tools/benchmark.py', *(
+        sys.argv[1:] if argv is None else argv)])
+    print(format_suite(report))
+    write_json(args.out, report)
+    return report
+
+
 def main(argv=None) -> Dict[str, dict]:
     """Parse ``argv``, time the candidates, print and return the results
-    (see :func:`mbv3.deploy.benchmark.run_benchmark`)."""
+    (see :func:`mbv3.deploy.benchmark.run_benchmark`); with ``--suite``,
+    the report of :func:`run_deploy_suite`."""
     args = parse_args(argv)
     apply_mmengine_fixes()
-    results = run_benchmark(**vars(args))
-    print(format_results(results, **vars(args)))
+    if args.suite:
+        return run_deploy_suite(args, argv)
+    print(f'allocator: {tune_allocator(args.malloc)}')
+    settings = {key: value for key, value in vars(args).items()
+                if key not in _SUITE_ONLY}
+    results = run_benchmark(**settings)
+    print(format_results(results, **settings))
     return results
 
 

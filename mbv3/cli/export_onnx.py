@@ -6,41 +6,53 @@
 """
 import argparse
 
-from mbv3.deploy.export import export_from_config
+from mbv3.deploy.calibration import CALIB_IMAGES
+from mbv3.deploy.export import export_from_config, format_report
 from mbv3.deploy.onnx import MIN_OPSET
+from mbv3.deploy.runtimes import RUNTIMES, fixed_shape
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
-from ._command import add_command_args, report_skipped, command
+from ._command import add_command_args, command, report_skipped
+
+_FORMATS = {'onnxruntime': 'ONNX', 'openvino': 'an OpenVINO IR',
+            'executorch': 'an ExecuTorch program (XNNPACK)'}
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    """Command line of ``mbv3-export-onnx``."""
+def parse_args(argv=None, runtime: str = 'onnxruntime'
+               ) -> argparse.Namespace:
+    """Command line of ``mbv3-export-onnx`` (and, with ``runtime``, of
+    ``mbv3-export-openvino`` and ``mbv3-export-executorch``)."""
+    ext = RUNTIMES[runtime][1]
     parser = argparse.ArgumentParser(
-        description='Export an mbv3 model to ONNX and check it against '
-        'onnxruntime on real photos.')
+        description=f'Export an mbv3 model to {_FORMATS[runtime]} and check '
+        f'it in {runtime} against eager on real photos.')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help="checkpoint file, or 'none' for "
                         "the config's initial weights")
-    parser.add_argument('out', help='output .onnx file')
-    parser.add_argument('--opset', type=int, default=MIN_OPSET,
-                        help=f'ONNX opset (>= {MIN_OPSET})')
+    parser.add_argument('out', help=f'output {ext} file')
+    if runtime == 'onnxruntime':
+        parser.add_argument('--opset', type=int, default=MIN_OPSET,
+                            help=f'ONNX opset (>= {MIN_OPSET})')
     parser.add_argument('--shape', type=int, nargs=2, default=None,
                         metavar=('H', 'W'),
                         help='example and check input size in pixels '
-                        "(default: the config's test pipeline size)")
+                        "(default: the config's test pipeline size)" +
+                        ('; the fixed input size of the program'
+                         if fixed_shape(runtime) else ''))
     parser.add_argument('--fuse', action='store_true',
                         help='fold BN into the convs before exporting')
-    parser.add_argument('--int8', metavar='OUT_INT8',
+    parser.add_argument('--int8', metavar=f'OUT_INT8{ext}',
                         help='also write a static int8 model here, '
-                        'calibrated on the train split and evaluated on '
-                        'the val split of the config')
-    parser.add_argument('--calib-batches', type=int, default=4,
-                        help='train batches used for int8 calibration')
+                        'calibrated on a fixed seeded subset of the train '
+                        'split (test pipeline) and evaluated on the val '
+                        'split of the config')
+    parser.add_argument('--calib-images', type=int, default=CALIB_IMAGES,
+                        help='train images used for int8 calibration '
+                        f'(default {CALIB_IMAGES})')
     add_command_args(parser, batch=True)
     return parser.parse_args(argv)
 
 
-@command
-def main(argv=None) -> dict:
+def export(argv, runtime: str) -> dict:
     """Export, check, print and return the report of
     :func:`mbv3.deploy.export.export_from_config`; with ``--int8``,
     unreadable files of the calibration and val splits are skipped and
@@ -50,22 +62,22 @@ def main(argv=None) -> dict:
         SkippedFilesError: At the end, when files were skipped and
             ``--allow-skipped`` not given.
     """
-    args = parse_args(argv)
+    args = parse_args(argv, runtime)
     apply_mmengine_fixes()
     report = export_from_config(
         args.config, None if args.checkpoint == 'none' else args.checkpoint,
-        args.out, opset=args.opset, shape=args.shape, fuse=args.fuse,
-        int8=args.int8, calib_batches=args.calib_batches)
-    print(f"exported {report['out']}; max |eager - onnxruntime| on real "
-          f"photos: {report['max_abs_diff']:.2e}")
-    if 'int8_out' in report:
-        print(f"int8 {report['int8_out']}: val top-1 fp32 "
-              f"{report['fp32_top1']:.2f}% -> int8 {report['int8_top1']:.2f}%"
-              f" (change {report['int8_top1'] - report['fp32_top1']:+.2f} "
-              f"points); max |int8 - eager| logit "
-              f"{report['int8_max_abs_diff']:.3f}")
+        args.out, runtime=runtime, opset=getattr(args, 'opset', MIN_OPSET),
+        shape=args.shape, fuse=args.fuse, int8=args.int8,
+        calib_images=args.calib_images)
+    print(format_report(report, runtime))
     report_skipped(report.get('skipped', ()), args.allow_skipped)
     return report
+
+
+@command
+def main(argv=None) -> dict:
+    """See :func:`export` (onnxruntime)."""
+    return export(argv, 'onnxruntime')
 
 
 if __name__ == '__main__':

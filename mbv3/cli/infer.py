@@ -6,6 +6,7 @@
 """
 import argparse
 import os.path as osp
+import sys
 from typing import List
 
 from mbv3.datasets.data_root import resolve_num_classes, root_classes
@@ -14,6 +15,8 @@ from mbv3.apis.inference import (OUT_FORMATS, format_result,
                                  save_results)
 from mbv3.convert.hub import resolve_checkpoint
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.utils.malloc import MODES as MALLOC_MODES
+from mbv3.utils.malloc import tune_allocator
 from ._command import (add_command_args, add_data_root_arg, report_skipped,
                        command)
 
@@ -37,6 +40,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=32,
                         help='images per forward pass (default 32)')
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
+    parser.add_argument('--malloc', choices=MALLOC_MODES, default=None,
+                        help='CPU allocator (mbv3.utils.malloc): tuned '
+                        '(keep freed activation memory) or default (glibc '
+                        'as is); default: the MBV3_MALLOC environment '
+                        'variable, else tuned')
     add_data_root_arg(parser)
     add_command_args(parser, batch=True)
     return parser.parse_args(argv)
@@ -57,6 +65,7 @@ def main(argv=None) -> List[dict]:
     """
     args = parse_args(argv)
     apply_mmengine_fixes()
+    print(f'allocator: {tune_allocator(args.malloc)}', file=sys.stderr)
     if args.out is not None and \
             osp.splitext(args.out)[1].lower() not in OUT_FORMATS:
         raise ValueError(f'--out must end in one of {OUT_FORMATS}, got '

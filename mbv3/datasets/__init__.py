@@ -3,9 +3,11 @@ from .custom import CustomDataset
 from .digits import prepare_digits
 from .seg_dataset import SegDataset
 from .skimage_seg import prepare_skimage_seg
+from .textures import prepare_textures
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'CustomDataset', 'SegDataset', 'collate_skipping_bad_files',
-    'prepare_digits', 'prepare_skimage_seg', 'skip_bad_files'
+    'prepare_digits', 'prepare_skimage_seg', 'prepare_textures',
+    'skip_bad_files'
 ]

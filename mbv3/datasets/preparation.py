@@ -38,7 +38,9 @@ def prepare_data(cfg: Config) -> None:
     writes scikit-learn's digits
     (:func:`~mbv3.datasets.digits.prepare_digits`), 'skimage_seg' tiles of
     scikit-image photos with their masks
-    (:func:`~mbv3.datasets.skimage_seg.prepare_skimage_seg`).
+    (:func:`~mbv3.datasets.skimage_seg.prepare_skimage_seg`), 'textures'
+    crops of scikit-image's texture photos
+    (:func:`~mbv3.datasets.textures.prepare_textures`).
 
     Raises:
         ValueError: For a ``data_preparation.type`` not registered.

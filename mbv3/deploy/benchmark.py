@@ -7,7 +7,6 @@ torchvision's eager model at the same settings.
 """
 import contextlib
 import dataclasses
-import functools
 import os
 import statistics
 import tempfile
@@ -19,7 +18,7 @@ from torch import nn
 
 from mbv3.utils.deprecation import moved
 from .fuse import prepare_for_inference
-from .timing import seconds_per_call
+from .timing import interleave
 
 BASELINE = 'torchvision eager'
 DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -35,7 +34,8 @@ class BenchmarkSettings:
     :data:`CONFIGS`) on ``device`` in ``dtype`` (a key of :data:`DTYPES`),
     ``batch`` images of ``size`` pixels, ``mode`` 'eval' (forward) or
     'train' (an SGD step), optionally ``channels_last``, ``compile``d,
-    with the ``deploy`` (fused), ``onnx`` and ``with_cp`` candidates, on
+    with the ``deploy`` (fused), ``onnx`` (on ``onnx_threads``
+    intra-op threads) and ``with_cp`` candidates, on
     ``threads`` CPU threads, ``rounds`` x ``iters`` timed calls after
     ``warmup`` calls."""
     arch: str = 'large'
@@ -48,6 +48,7 @@ class BenchmarkSettings:
     compile: bool = False
     deploy: bool = False
     onnx: bool = False
+    onnx_threads: int = 2
     with_cp: bool = False
     threads: Optional[int] = None
     iters: int = 10
@@ -55,7 +56,9 @@ class BenchmarkSettings:
     warmup: int = 3
 
 
-def _mbv3_model(arch: str, with_cp: bool = False) -> nn.Module:
+def mbv3_model(arch: str, with_cp: bool = False) -> nn.Module:
+    """mbv3's ImageNet classifier of ``arch`` ('large' or 'small') with its
+    config's initial weights."""
     from mmengine.config import Config
 
     from .model import init_model
@@ -112,8 +115,7 @@ def _onnx_fn(model: nn.Module, args, tmpdir: str) -> Callable:
     spec = input_spec(model, (args.size, args.size))
     path = export_onnx(model.eval(), os.path.join(tmpdir, 'mbv3.onnx'),
                        spec.batch_shape(args.batch))
-    session = onnx_session(path, threads=args.threads or
-                           torch.get_num_threads())
+    session = onnx_session(path, threads=args.onnx_threads)
     return lambda x: run_onnx(session, x)
 
 
@@ -121,18 +123,18 @@ def build_candidates(args, tmpdir: str) -> Dict[str, Callable]:
     """``{name: fn(x)}``: mbv3, torchvision and timm eager (or compiled)
     at ``args``' settings, plus the optional mbv3 paths."""
     device = torch.device(args.device)
-    fns = {'mbv3 eager': _step_fn(_mbv3_model(args.arch), args, device)}
+    fns = {'mbv3 eager': _step_fn(mbv3_model(args.arch), args, device)}
     for name, model in _reference_models(args.arch).items():
         fns[name] = _step_fn(model, args, device)
     if args.with_cp:
         fns['mbv3 eager with_cp'] = _step_fn(
-            _mbv3_model(args.arch, with_cp=True), args, device)
+            mbv3_model(args.arch, with_cp=True), args, device)
     if args.deploy:
-        model = prepare_for_inference(_mbv3_model(args.arch).to(device))
+        model = prepare_for_inference(mbv3_model(args.arch).to(device))
         fns['mbv3 deploy (fused + channels_last)'] = _step_fn(
             model, dataclasses.replace(args, channels_last=True), device)
     if args.onnx:
-        fns['mbv3 onnxruntime'] = _onnx_fn(_mbv3_model(args.arch), args,
+        fns['mbv3 onnxruntime'] = _onnx_fn(mbv3_model(args.arch), args,
                                            tmpdir)
     if args.compile:
         fns = {name.replace('eager', 'compiled'): fn
@@ -188,17 +190,10 @@ def run_benchmark(**settings) -> Dict[str, dict]:
         x = x.contiguous(memory_format=torch.channels_last)
     with tempfile.TemporaryDirectory() as tmpdir:
         fns = build_candidates(args, tmpdir)
-        for fn in fns.values():
-            for _ in range(args.warmup):
-                fn(x)
+        times = interleave(fns, x, args.iters, args.rounds, args.warmup,
+                           device)
         memory = {name: _memory_mb(fn, x, device, args.mode == 'train')
                   for name, fn in fns.items()}
-        times = {name: [] for name in fns}
-        names = list(fns)
-        for r in range(args.rounds):
-            for name in names[r % len(names):] + names[:r % len(names)]:
-                times[name].append(seconds_per_call(
-                    functools.partial(fns[name], x), args.iters, device))
     base = statistics.median(times[BASELINE.replace(
         'eager', 'compiled' if args.compile else 'eager')])
     results = {}
@@ -218,6 +213,7 @@ def format_results(results: Dict[str, dict], **settings) -> str:
                 f'batch={args.batch} size={args.size} mode={args.mode} '
                 f'channels_last={args.channels_last} compile={args.compile} '
                 f'threads={torch.get_num_threads()} '
+                f'onnx_threads={args.onnx_threads} '
                 f'rounds={args.rounds}x{args.iters}')
     memory = 'peak MiB' if args.device.startswith('cuda') else \
         'saved-for-backward MiB'

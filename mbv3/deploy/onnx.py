@@ -6,7 +6,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from mbv3.models.input_spec import InputSpec
 from mbv3.utils.checks import check_int
 
 MIN_OPSET = 17
@@ -78,51 +77,6 @@ def run_onnx(session, x) -> np.ndarray:
     return session.run(None, {'input': np.ascontiguousarray(x)})[0]
 
 
-@torch.no_grad()
-def max_abs_diff(model: nn.Module, session, x: torch.Tensor) -> float:
-    """Largest ``|model(x) - onnx(x)|`` over all outputs, for ``x`` of
-    shape ``(N, C, H, W)``."""
-    expected = model.eval()(x)
-    if isinstance(expected, (tuple, list)):
-        expected = expected[0]
-    got = run_onnx(session, x)
-    return float(np.abs(expected.cpu().numpy() - got).max())
-
-
-def sample_photos(spec: InputSpec) -> torch.Tensor:
-    """Four real photos bundled with scikit-image (astronaut, chelsea,
-    coffee, rocket) as a model takes them: resized, converted to its
-    channel count and normalised.
-
-    Args:
-        spec (InputSpec): The model's input, from
-            :func:`mbv3.models.input_spec`; 1 channel gives the photos'
-            luminance (ITU-R 601, scikit-image's ``rgb2gray``) in 0..255,
-            3 channels RGB.
-
-    Returns:
-        Tensor: ``(4, C, H, W)`` float32.
-
-    Raises:
-        ValueError: For a channel count other than 1 or 3.
-    """
-    from skimage import data
-    from skimage.color import rgb2gray
-    from skimage.transform import resize
-    if spec.channels not in (1, 3):
-        raise ValueError(f'check photos exist for 1 (grayscale) or 3 (RGB) '
-                         f'channels, the model takes {spec.channels}')
-    photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
-    if spec.channels == 1:
-        photos = [rgb2gray(im)[..., None] * 255.0 for im in photos]
-    batch = np.stack([
-        resize(im, (spec.height, spec.width), anti_aliasing=True,
-               preserve_range=True) for im in photos
-    ]).astype(np.float32)
-    batch = (batch - np.float32(spec.mean)) / np.float32(spec.std)
-    return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
-
-
 class _CalibrationReader:
     """onnxruntime ``CalibrationDataReader`` over a list of batches."""
 
@@ -167,14 +121,3 @@ def quantize_int8(fp32_path: str, int8_path: str,
     finally:
         os.remove(prepared)
     return int8_path
-
-
-def onnx_accuracy(session, batches: Iterable) -> float:
-    """Top-1 accuracy in percent of ``session`` over ``(inputs, labels)``
-    pairs, inputs ``(N, C, H, W)`` normalised, labels ``(N,)`` ints."""
-    correct = total = 0
-    for inputs, labels in batches:
-        pred = run_onnx(session, inputs).argmax(axis=1)
-        correct += int((pred == np.asarray(labels)).sum())
-        total += len(pred)
-    return 100.0 * correct / total

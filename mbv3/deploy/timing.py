@@ -1,6 +1,7 @@
 """The one timing loop of mbv3's benchmarks and reports."""
 import time
-from typing import Callable, Optional
+import functools
+from typing import Callable, Dict, List, Optional
 
 import torch
 
@@ -34,3 +35,29 @@ def seconds_per_call(fn: Callable[[], object], iters: int = 1,
     for _ in range(iters):
         fn()
     return (time.perf_counter() - begin) / iters
+
+
+def interleave(fns: Dict[str, Callable], x, iters: int, rounds: int,
+               warmup: int, device: Optional[torch.device] = None
+               ) -> Dict[str, List[float]]:
+    """Seconds per call of every ``fn(x)``, round by round.
+
+    After ``warmup`` calls of each, every round times ``iters`` calls of
+    every candidate in turn (:func:`seconds_per_call`), the order rotated
+    by one each round, so that load from other processes falls on all
+    alike.
+
+    Returns:
+        dict[str, list[float]]: ``rounds`` samples per candidate.
+    """
+    names = list(fns)
+    for name in names:
+        for _ in range(warmup):
+            fns[name](x)
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(seconds_per_call(
+                functools.partial(fns[name], x), iters, device))
+    return times

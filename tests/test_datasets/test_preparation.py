@@ -28,7 +28,8 @@ def test_registered_preparers_are_found_by_type(tmp_path):
 
 def test_an_unknown_type_names_the_registered_ones(tmp_path):
     with pytest.raises(ValueError, match=r"data_preparation type must be one "
-                       r"of \['digits', 'skimage_seg'\], got 'imagenet'"):
+                       r"of \['digits', 'skimage_seg', 'textures'\], "
+                       r"got 'imagenet'"):
         prepare_data(Config(dict(
             data_preparation=dict(type='imagenet', root=str(tmp_path)),
             val_dataloader=dict(dataset=dict(data_root=str(tmp_path))))))

@@ -1,25 +1,67 @@
 import re
 
+import pytest
+
 from mbv3.cli.benchmark import main
+from mbv3.cli.benchmark import parse_args as parse_benchmark_args
+from mbv3.deploy import timing
+from mbv3.deploy.suite import best, summarize
 
 
-def test_benchmark_smoke_prints_ratios(capsys):
+def test_interleave_rotates_the_order_and_divides_by_calls(monkeypatch):
+    calls = []
+    fns = {name: (lambda x, n=name: calls.append(n)) for name in 'abc'}
+    ticks = iter(range(100))
+    # a fake clock that advances one second per reading
+    monkeypatch.setattr(timing.time, 'perf_counter', lambda: next(ticks))
+    times = timing.interleave(fns, None, iters=2, rounds=3, warmup=1)
+    assert calls[:3] == ['a', 'b', 'c']  # warm-up
+    rounds = [calls[3 + 6 * r:9 + 6 * r:2] for r in range(3)]
+    assert rounds == [['a', 'b', 'c'], ['b', 'c', 'a'], ['c', 'a', 'b']]
+    # each timing spans two clock readings (1 s) over 2 calls
+    assert times == {name: [0.5, 0.5, 0.5] for name in 'abc'}
+
+
+def test_summarize_medians_throughput_and_ratios():
+    times = {'torchvision eager': [0.020, 0.030, 0.010],
+             'mbv3 onnxruntime fp32': [0.006, 0.004, 0.005],
+             'mbv3 eager': [0.021, 0.019, 0.040]}
+    rows = summarize(times, batch=32, baseline_s=0.020)
+    assert rows['torchvision eager'] == dict(latency_ms=20.0, img_s=1600.0,
+                                             ratio=1.0)
+    assert rows['mbv3 onnxruntime fp32']['latency_ms'] == pytest.approx(5.0)
+    assert rows['mbv3 onnxruntime fp32']['img_s'] == pytest.approx(6400.0)
+    assert rows['mbv3 onnxruntime fp32']['ratio'] == pytest.approx(4.0)
+    assert rows['mbv3 eager']['ratio'] == pytest.approx(0.020 / 0.021)
+    assert best(rows, ['mbv3 eager', 'mbv3 onnxruntime fp32',
+                       'mbv3 openvino fp32'])[0] == 'mbv3 onnxruntime fp32'
+
+
+def test_onnx_threads_default_is_two_as_documented():
+    assert parse_benchmark_args([]).onnx_threads == 2
+    assert parse_benchmark_args(['--onnx-threads', '1']).onnx_threads == 1
+
+
+def test_benchmark_smoke_prints_its_ratios(capsys):
     results = main(['--arch', 'small', '--size', '32', '--iters', '1',
-                    '--rounds', '2', '--warmup', '0', '--deploy', '--onnx'])
+                    '--rounds', '2', '--warmup', '0', '--deploy', '--onnx',
+                    '--onnx-threads', '1', '--malloc', 'default'])
     out = capsys.readouterr().out
+    assert 'allocator: default (switched off: mode=default)' in out
+    assert 'onnx_threads=1' in out
     assert set(results) == {
         'mbv3 eager', 'torchvision eager', 'timm eager',
         'mbv3 deploy (fused + channels_last)', 'mbv3 onnxruntime'}
-    assert results['torchvision eager']['ratio'] == 1.0
     for name in ('mbv3 eager', 'timm eager', 'mbv3 onnxruntime'):
-        ratio = re.search(rf'ratio {name} / torchvision eager: (\S+)x', out)
-        assert float(ratio.group(1)) > 0
+        printed = re.search(rf'ratio {name} / torchvision eager: (\S+)x',
+                            out).group(1)
+        assert printed == f"{results[name]['ratio']:.2f}"
 
 
 def test_benchmark_train_with_cp_saves_memory(capsys):
     results = main(['--arch', 'small', '--size', '32', '--batch', '2',
                     '--mode', 'train', '--with-cp', '--iters', '1',
-                    '--rounds', '1', '--warmup', '0'])
+                    '--rounds', '1', '--warmup', '0', '--malloc', 'default'])
     assert 'ratio mbv3 eager with_cp / torchvision eager' in \
         capsys.readouterr().out
     # with_cp keeps only each bneck's input for backward (about 0.6x here,

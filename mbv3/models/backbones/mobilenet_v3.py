@@ -18,6 +18,7 @@ from mbv3.utils.checks import check_int
 from mbv3.utils.pretrained import (CheckedPretrainedMixin,
                                    init_cfg_from_pretrained)
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
+from .capture import ScriptableLayers, is_capturing
 
 
 class BlockConfig(NamedTuple):
@@ -599,6 +600,10 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
             tuple[Tensor]: One ``(N, C_i, ceil(H / s_i), ceil(W / s_i))``
             tensor per ``out_indices`` entry, in that order.
 
+        The input checks run in eager mode only (:func:`is_capturing`), so
+        FX, TorchScript, ONNX, ``torch.export`` and ``torch.compile``
+        capture the network alone.
+
         Raises:
             ValueError: If ``x`` is not 4-D, has the wrong channel count, an
                 empty batch or an empty spatial size, or is too small for
@@ -608,7 +613,8 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
                 training"); the message names the layer and its stride.
             TypeError: If ``x`` is not floating point.
         """
-        self._check_input(x)
+        if not is_capturing():
+            self._check_input(x)
         outs = [None] * len(self.out_indices)
         for name, out_pos, tap_pos in self._run_plan:
             layer = getattr(self, name)
@@ -619,6 +625,25 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
             if out_pos is not None:
                 outs[out_pos] = x
         return tuple(outs)
+
+    def __prepare_scriptable__(self) -> ScriptableLayers:
+        """What ``torch.jit.script(backbone)`` compiles: the layers the
+        forward runs, as :class:`ScriptableLayers` (same weights and
+        state-dict keys; returns a list instead of a tuple).
+
+        Raises:
+            ValueError: If ``out_indices`` has an ``'<i>.expand'`` tap,
+                which only the Python forward can take.
+        """
+        taps = [i for i in self.out_indices if isinstance(i, str)]
+        if taps:
+            raise ValueError(
+                f'torch.jit.script needs int out_indices, got the expand '
+                f'taps {taps}; capture them with torch.jit.trace, '
+                'torch.export or torch.fx instead')
+        return ScriptableLayers(
+            {name: getattr(self, name) for name, _, _ in self._run_plan},
+            self.out_indices)
 
     def _plan_run(self):
         """``(layer name, output position, expand-tap position)`` for each

@@ -1,4 +1,6 @@
 """The inverted residual ("bneck") block of MobileNetV2/V3."""
+from typing import Tuple
+
 import torch
 import torch.utils.checkpoint as cp
 from torch import nn
@@ -73,21 +75,32 @@ class InvertedResidual(nn.Module):
         self.linear_conv = ConvNormAct(mid_channels, out_channels, 1,
                                        act_cfg=None, **common)
 
-    def _forward(self, x: torch.Tensor, tap_expand: bool = False):
-        out = self.expand_conv(x) if self.with_expand_conv else x
+    def _forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(output, expand conv output)``. ``hasattr`` (not
+        ``with_expand_conv``) selects the optional children, because
+        TorchScript resolves it when compiling."""
+        out = self.expand_conv(x) if hasattr(self, 'expand_conv') else x
         expanded = out
         out = self.depthwise_conv(out)
         if hasattr(self, 'se'):
             out = self.se(out)
         out = self.linear_conv(out)
         if self.with_res_shortcut:
-            out = x + out
-        return (out, expanded) if tap_expand else out
+            # In place where no autograd graph is recorded (no_grad,
+            # inference_mode): no new buffer, as torchvision's block adds
+            # in place. With grad on, out of place, so that a norm or conv
+            # whose backward reads its output (a custom norm_cfg) stays
+            # correct.
+            out = out + x if torch.is_grad_enabled() else out.add_(x)
+        return out, expanded
+
+    def _checkpointed(self, x: torch.Tensor) -> bool:
+        return self.with_cp and x.requires_grad
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._forward, x, use_reentrant=False)
-        return self._forward(x)
+        if not torch.jit.is_scripting() and self._checkpointed(x):
+            return cp.checkpoint(self._forward, x, use_reentrant=False)[0]
+        return self._forward(x)[0]
 
     def forward_with_expand(self, x: torch.Tensor):
         """Return ``(output, expand_conv output)``; the latter is the
@@ -101,6 +114,6 @@ class InvertedResidual(nn.Module):
         if not self.with_expand_conv:
             raise ValueError('this block has no expand conv '
                              '(mid_channels == in_channels) to tap')
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._forward, x, True, use_reentrant=False)
-        return self._forward(x, tap_expand=True)
+        if self._checkpointed(x):
+            return cp.checkpoint(self._forward, x, use_reentrant=False)
+        return self._forward(x)

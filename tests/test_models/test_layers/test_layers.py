@@ -69,3 +69,39 @@ def test_inverted_residual_with_cp_same_outputs_and_grads():
     torch.testing.assert_close(x.grad, x_cp.grad)
     for p, p_cp in zip(block.parameters(), block_cp.parameters()):
         torch.testing.assert_close(p.grad, p_cp.grad)
+
+
+def _residual_by_hand(block, x):
+    """The bneck computed from its children, with an out-of-place add."""
+    out = block.depthwise_conv(block.expand_conv(x))
+    return x + block.linear_conv(block.se(out))
+
+
+@pytest.mark.parametrize('context', [torch.no_grad, torch.inference_mode])
+def test_inverted_residual_in_place_shortcut_equals_out_of_place(context):
+    torch.manual_seed(0)
+    block = InvertedResidual(24, 24, 72, kernel_size=5, with_se=True).eval()
+    x = torch.randn(2, 24, 14, 14)
+    x_before = x.clone()
+    with torch.no_grad():
+        expected = _residual_by_hand(block, x)
+    with context():
+        out = block(x)
+    # bit-exact, the input left as it was, a new buffer returned
+    assert torch.equal(out, expected)
+    assert torch.equal(x, x_before)
+    assert out.data_ptr() != x.data_ptr()
+
+
+def test_inverted_residual_shortcut_gradients_with_grad_on():
+    torch.manual_seed(0)
+    block = InvertedResidual(24, 24, 72, kernel_size=5, with_se=True)
+    x = torch.randn(2, 24, 14, 14, requires_grad=True)
+    x_ref = x.detach().clone().requires_grad_()
+    block(x).square().sum().backward()
+    grads = [p.grad.clone() for p in block.parameters()]
+    block.zero_grad()
+    _residual_by_hand(block, x_ref).square().sum().backward()
+    torch.testing.assert_close(x.grad, x_ref.grad, rtol=0, atol=0)
+    for grad, p in zip(grads, block.parameters()):
+        torch.testing.assert_close(grad, p.grad, rtol=0, atol=0)

@@ -1,0 +1,49 @@
+"""Print the README's deployment table (markdown) from the benchmark and
+int8 accuracy JSONs, or rewrite it in place
+(``tools/analysis_tools/deployment_table.py``, ``mbv3-deployment-table``).
+
+    python tools/analysis_tools/deployment_table.py
+    python tools/analysis_tools/deployment_table.py --update README.md
+"""
+import argparse
+import json
+
+from mbv3.reports.deployment_table import (ACCURACY_JSON, BEGIN,
+                                          BENCHMARK_JSON, END,
+                                          deployment_markdown)
+from mbv3.utils.generated import replace_generated
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command line of ``mbv3-deployment-table``."""
+    parser = argparse.ArgumentParser(
+        description='Write the deployment table from the benchmark '
+        '(benchmark.py --suite --out) and int8 accuracy JSONs.')
+    parser.add_argument('--benchmark', default=BENCHMARK_JSON)
+    parser.add_argument('--accuracy', default=ACCURACY_JSON)
+    parser.add_argument('--update', metavar='README',
+                        help='replace the generated section of this file')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> str:
+    """Print the table, or with ``--update`` write it into the file."""
+    args = parse_args(argv)
+    with open(args.benchmark) as f:
+        bench = json.load(f)
+    with open(args.accuracy) as f:
+        accuracy = json.load(f)
+    table = deployment_markdown(bench, accuracy)
+    if args.update is None:
+        print(table)
+        return table
+    with open(args.update, encoding='utf-8') as f:
+        text = f.read()
+    with open(args.update, 'w', encoding='utf-8') as f:
+        f.write(replace_generated(text, BEGIN, END, table))
+    return table
+
+
+if __name__ == '__main__':
+    from mbv3.cli import run
+    run('deployment_table')

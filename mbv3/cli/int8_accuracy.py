@@ -1,0 +1,71 @@
+"""Top-1 of every int8 path against fp32, per data set
+(``tools/analysis_tools/int8_accuracy.py``, ``mbv3-int8-accuracy``).
+
+    python -m mbv3.cli.int8_accuracy --model digits CONFIG CHECKPOINT \
+        [--model textures CONFIG CHECKPOINT] [--out int8_accuracy.json]
+"""
+import argparse
+import tempfile
+
+from mbv3.deploy.model import init_model
+from mbv3.deploy.accuracy import int8_accuracy
+from mbv3.deploy.calibration import CALIB_IMAGES
+from mbv3.deploy.runtimes import RUNTIMES
+from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from ._command import write_json
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command line of ``mbv3-int8-accuracy``."""
+    parser = argparse.ArgumentParser(
+        description='Export each model fp32 and int8 to every runtime and '
+        'print the top-1 change on its val split.')
+    parser.add_argument('--model', nargs=3, action='append', required=True,
+                        metavar=('NAME', 'CONFIG', 'CHECKPOINT'),
+                        help='a data set name, its config and a trained '
+                        'checkpoint (repeatable)')
+    parser.add_argument('--runtimes', nargs='+', choices=sorted(RUNTIMES),
+                        default=sorted(RUNTIMES))
+    parser.add_argument('--calib-images', type=int, default=CALIB_IMAGES)
+    parser.add_argument('--out', help='write the results to this JSON file')
+    return parser.parse_args(argv)
+
+
+def format_accuracy(results: dict) -> str:
+    """One line per data set and runtime: fp32 and int8 top-1, change."""
+    lines = []
+    for name, rows in results.items():
+        lines.append(f"{name}: eager top-1 {rows['eager']['top1']:.2f}% "
+                     f"on {rows['val_images']} val images")
+        for runtime in RUNTIMES:
+            row = rows.get(runtime)
+            if row is None:
+                continue
+            if 'skipped' in row:
+                lines.append(f"  {runtime}: skipped ({row['skipped']})")
+                continue
+            lines.append(f"  {runtime}: fp32 {row['fp32_top1']:.2f}% -> "
+                         f"int8 {row['int8_top1']:.2f}% "
+                         f"({row['change']:+.2f} points)")
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> dict:
+    """Measure, print and return ``{name: rows}`` of
+    :func:`mbv3.deploy.accuracy.int8_accuracy`; ``--out`` writes it."""
+    args = parse_args(argv)
+    apply_mmengine_fixes()
+    results = {}
+    for name, config, checkpoint in args.model:
+        with tempfile.TemporaryDirectory() as workdir:
+            results[name] = int8_accuracy(init_model(config, checkpoint),
+                                          workdir, args.runtimes,
+                                          args.calib_images)
+    print(format_accuracy(results))
+    write_json(args.out, results)
+    return results
+
+
+if __name__ == '__main__':
+    from mbv3.cli import run
+    run('int8_accuracy')

@@ -1,0 +1,100 @@
+"""Checks of an exported model against eager: output difference on real
+photos and top-1 accuracy on labelled batches."""
+from typing import Callable, Iterable, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from mbv3.models.input_spec import InputSpec
+
+
+@torch.no_grad()
+def max_abs_diff(model: nn.Module, runner: Callable, x: torch.Tensor) -> float:
+    """Largest ``|model(x) - runner(x)|``, for ``x`` of shape ``(N, C, H,
+    W)``; for a model returning a tuple (a backbone), its first output.
+
+    Args:
+        model (nn.Module): The eager model (put in eval mode).
+        runner (Callable): ``fn(x) -> ndarray``, e.g. from
+            :func:`~mbv3.deploy.runtimes.load_runner`.
+        x (Tensor): Normalised input.
+    """
+    expected = model.eval()(x)
+    if isinstance(expected, (tuple, list)):
+        expected = expected[0]
+    got = np.asarray(runner(x))
+    return float(np.abs(expected.cpu().numpy() - got).max())
+
+
+def check_sizes(spec: InputSpec) -> Tuple[InputSpec, InputSpec]:
+    """The inputs an exported model is checked at: the export size ``(H,
+    W)`` and ``(H + 17, W + 9)``, which is odd where ``H``/``W`` are even,
+    not square and off every stride, so that a padding or size baked into
+    the graph at the export size shows.
+
+    Args:
+        spec (InputSpec): The export input (:func:`mbv3.models.input_spec`).
+
+    Returns:
+        tuple[InputSpec, InputSpec]: ``spec`` and ``spec`` at the second
+        size.
+    """
+    return spec, spec._replace(height=spec.height + 17,
+                               width=spec.width + 9)
+
+
+def top1_accuracy(runner: Callable, batches: Iterable) -> float:
+    """Top-1 accuracy in percent of ``runner`` over ``(inputs, labels)``
+    pairs, inputs ``(N, C, H, W)`` normalised, labels ``(N,)`` ints."""
+    correct = total = 0
+    for inputs, labels in batches:
+        pred = np.asarray(runner(inputs)).argmax(axis=1)
+        correct += int((pred == np.asarray(labels)).sum())
+        total += len(pred)
+    return 100.0 * correct / total
+
+
+def eager_runner(model: nn.Module) -> Callable:
+    """The eager model as ``fn(x) -> ndarray`` (no grad, eval mode)."""
+    model.eval()
+
+    def run(x):
+        with torch.no_grad():
+            out = model(torch.as_tensor(x))
+        return (out[0] if isinstance(out, (tuple, list)) else out).numpy()
+    return run
+
+
+def sample_photos(spec: InputSpec) -> torch.Tensor:
+    """Four real photos bundled with scikit-image (astronaut, chelsea,
+    coffee, rocket) as a model takes them: resized, converted to its
+    channel count and normalised.
+
+    Args:
+        spec (InputSpec): The model's input, from
+            :func:`mbv3.models.input_spec`; 1 channel gives the photos'
+            luminance (ITU-R 601, scikit-image's ``rgb2gray``) in 0..255,
+            3 channels RGB.
+
+    Returns:
+        Tensor: ``(4, C, H, W)`` float32.
+
+    Raises:
+        ValueError: For a channel count other than 1 or 3.
+    """
+    from skimage import data
+    from skimage.color import rgb2gray
+    from skimage.transform import resize
+    if spec.channels not in (1, 3):
+        raise ValueError(f'check photos exist for 1 (grayscale) or 3 (RGB) '
+                         f'channels, the model takes {spec.channels}')
+    photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
+    if spec.channels == 1:
+        photos = [rgb2gray(im)[..., None] * 255.0 for im in photos]
+    batch = np.stack([
+        resize(im, (spec.height, spec.width), anti_aliasing=True,
+               preserve_range=True) for im in photos
+    ]).astype(np.float32)
+    batch = (batch - np.float32(spec.mean)) / np.float32(spec.std)
+    return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()

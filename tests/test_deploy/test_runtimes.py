@@ -1,0 +1,78 @@
+"""Every deployment runtime against eager on real photos at two sizes:
+fp32 to 1e-4. A runtime whose package is missing is skipped, saying so."""
+import pytest
+import torch
+
+from mbv3.deploy import (export_model, fixed_shape, load_runner,
+                         max_abs_diff, missing_packages, sample_photos)
+from mbv3.models.backbones import MobileNetV3
+from mbv3.models.input_spec import InputSpec
+from tests.test_models.test_classifiers.test_image_classifier import \
+    randomise_bn
+
+SIZES = (64, 96)
+
+
+def _photos(size):
+    """The four photos normalised with ImageNet's mean and std."""
+    return sample_photos(InputSpec(3, size, size, (123.675, 116.28, 103.53),
+                                   (58.395, 57.12, 57.375)))
+
+
+def _skip_if_missing(runtime):
+    reason = missing_packages(runtime)
+    if reason is not None:
+        print(f'skipping {runtime}: {reason}')
+        pytest.skip(f'{runtime}: {reason}')
+
+
+@pytest.fixture(scope='module')
+def backbone():
+    model = MobileNetV3('small').eval()
+    model.init_weights()
+    randomise_bn(model)
+    return model
+
+
+@pytest.mark.parametrize('runtime', ['onnxruntime', 'openvino'])
+def test_dynamic_runtime_equals_eager_at_two_sizes(runtime, backbone,
+                                                   tmp_path, one_thread):
+    _skip_if_missing(runtime)
+    ext = {'onnxruntime': '.onnx', 'openvino': '.xml'}[runtime]
+    out = export_model(backbone, runtime, str(tmp_path / f'm{ext}'),
+                       (1, 3, 64, 64))
+    runner = load_runner(runtime, out, threads=1)
+    for size in SIZES:
+        assert runner(_photos(size)).shape == (4, 576, size // 32,
+                                               size // 32)
+        assert max_abs_diff(backbone, runner, _photos(size)) <= 1e-4
+
+
+@pytest.mark.slow
+def test_executorch_equals_eager_at_two_sizes(backbone, tmp_path,
+                                              one_thread):
+    _skip_if_missing('executorch')
+    assert fixed_shape('executorch')
+    for size in SIZES:
+        out = export_model(backbone, 'executorch',
+                           str(tmp_path / f'm{size}.pte'),
+                           (1, 3, size, size))
+        runner = load_runner('executorch', out, batch=1)
+        assert max_abs_diff(backbone, runner, _photos(size)) <= 1e-4
+
+
+def test_unknown_runtime_and_missing_package_messages(monkeypatch):
+    with pytest.raises(ValueError, match=r"runtime must be one of "
+                       r"\['executorch', 'onnxruntime', 'openvino'\], got "
+                       r"'tensorrt'"):
+        missing_packages('tensorrt')
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec',
+                        lambda name: None if name == 'nncf' else real(name))
+    assert missing_packages('openvino') == \
+        'nncf is not installed (pip install nncf)'
+    with pytest.raises(ModuleNotFoundError,
+                       match="runtime 'openvino': nncf is not installed"):
+        export_model(torch.nn.Identity(), 'openvino', 'm.xml',
+                     (1, 3, 8, 8))
