@@ -19,7 +19,9 @@ VERSION = re.search(r"__version__ = '([^']+)'",
                     (HERE / 'mbv3' / 'version.py').read_text()).group(1)
 
 RUNTIME = [
-    'torch>=2.1',
+    # torch.serialization.safe_globals, torch.onnx.export(dynamo=False):
+    # mbv3/version.py MIN_TORCH, checked when mbv3 is imported
+    'torch>=2.5',
     'mmengine>=0.10.4,<1',
     'numpy',
     'pillow',

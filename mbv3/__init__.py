@@ -8,10 +8,14 @@ see :mod:`mbv3.registry`) and one new checkpoint prefix, ``mbv3://NAME``
 mmengine or torch. mbv3's fixes for mmengine 0.10.7 are applied by its own
 commands (:mod:`mbv3.engine.mmengine_fixes`).
 """
+import torch as _torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from .registry import MODELS
-from .version import __version__
+from .version import __version__, check_torch
+
+check_torch(_torch.__version__)
+
+from .registry import MODELS  # noqa: E402
 
 __all__ = ['__version__', 'MODELS']
 

@@ -12,6 +12,23 @@ DIGITS_CONFIG = os.path.join(REPO, 'configs', 'mobilenet_v3',
                              'mobilenet-v3-small_digits.py')
 
 
+def pytest_addoption(parser):
+    parser.addoption('--docs-slow', action='store_true',
+                     help='also run the docs_slow tests: every README/docs '
+                     'command, training included (longer than the suite)')
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the docs_slow tests unless --docs-slow is given, so that any
+    -m expression (the README's -m "not slow") composes with it."""
+    if config.getoption('--docs-slow'):
+        return
+    skip = pytest.mark.skip(reason='docs_slow: run with --docs-slow')
+    for item in items:
+        if 'docs_slow' in item.keywords:
+            item.add_marker(skip)
+
+
 def load_docs_checker():
     """tools/check_docs.py as a module (it is a script, not in a package)."""
     spec = importlib.util.spec_from_file_location(
@@ -147,3 +164,14 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 ''')
     return str(path)
+
+
+def assert_png(path, size):
+    """``path`` is a PNG of ``size`` (width, height) pixels with something
+    drawn on it (not one flat colour)."""
+    from PIL import Image
+    with Image.open(path) as image:
+        assert image.format == 'PNG'
+        assert image.size == tuple(size)
+        pixels = np.asarray(image.convert('RGB'))
+    assert pixels.std() > 5, f'{path} is blank'

@@ -1,6 +1,9 @@
 """The newcomer check: the commands and Python blocks of README.md and
 docs/*.md run as written (tools/check_docs.py)."""
 import os
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -81,10 +84,90 @@ def test_docs_are_found_and_marked():
 
 
 def test_quick_blocks_run(capsys):
-    failed = checker.check(checker.doc_files(REPO), slow=False)
+    files = checker.doc_files(REPO)
+    blocks = [b for f in files for b in checker.parse_blocks(
+        open(os.path.join(REPO, f), encoding='utf-8').read(), f)]
+    failed = checker.check(files, slow=False)
     out = capsys.readouterr().out
     assert failed == 0, out
     assert 'README.md:' in out and ' ok (' in out
+    # every config fragment was built, not just executed
+    # (those on the frameworks' own base configs are skipped here and run
+    # by tests/integration)
+    fragments = [b for b in blocks if b.mode == 'config']
+    assert len(fragments) >= 3
+    for block in fragments:
+        assert f'{block.path}:{block.line} [python] ok' in out
+    built = [line for line in out.splitlines()
+             if ' [python] ok (' in line and re.search(
+                 r': (built |registered: |in mbv3.s weights registry)', line)]
+    assert len(built) == len(fragments)
+    # and every output shown under a print() was compared
+    shown = sum(len(checker.printed_expectations(b.code)) for b in blocks
+                if b.lang == 'python' and b.mode == 'run')
+    assert shown >= 6
+    compared = re.findall(r' ok \([\d.]+ s\), (\d+) printed output\(s\) '
+                          r'as shown', out)
+    assert sum(map(int, compared)) == shown
+
+
+def test_config_fragment_detection():
+    assert checker.is_config_fragment("model = dict(type='X')\nx = 1\n")
+    assert not checker.is_config_fragment('import torch\nx = 1\n')
+    assert not checker.is_config_fragment('x = 1\nprint(x)\n')
+
+
+FRAGMENT = """custom_imports = dict(imports=['mbv3'], allow_failed_imports=False)
+model = dict(
+    backbone=dict(_delete_=True, type='mbv3.MobileNetV3', arch='small',
+                  out_indices=(3, 8, 11)),
+    neck=dict(in_channels={}, start_level=0))
+"""
+
+
+def test_build_config_checks_in_channels(tmp_path):
+    good = tmp_path / 'good.py'
+    good.write_text(FRAGMENT.format([24, 48, 96]))
+    assert checker.build_config(str(good)) == [
+        'built mbv3.MobileNetV3: out_channels [24, 48, 96]',
+        'neck.in_channels match: [24, 48, 96]']
+    bad = tmp_path / 'bad.py'
+    bad.write_text(FRAGMENT.format([24, 48, 97]))
+    with pytest.raises(ValueError, match=r'neck.in_channels is \[24, 48, '
+                       r'97\], but the backbone gives \[24, 48, 96\]'):
+        checker.build_config(str(bad))
+    empty = tmp_path / 'empty.py'
+    empty.write_text('x = 1\n')
+    with pytest.raises(ValueError, match='defines no model backbone'):
+        checker.build_config(str(empty))
+
+
+def test_printed_output_is_compared(tmp_path):
+    code = ("for i in range(2):\n"
+            "    print(i, i * 2)\n"
+            "    # {}\n"
+            "print('done')\n")
+    ok, output = checker.run_block(
+        checker.Block('x.md', 1, 'python', code.format('0 0'), 'run', ''),
+        str(tmp_path), timeout=60)
+    assert not ok
+    assert "line 2: printed ('0 0', '1 2'), the block shows ('0 0',)" \
+        in output
+    shown = code.replace('    # {}\n', '    # 0 0\n    # 1 2\n')
+    assert checker.run_block(
+        checker.Block('x.md', 1, 'python', shown, 'run', ''),
+        str(tmp_path), timeout=60)[0]
+
+
+def test_not_slow_still_skips_docs_slow():
+    # the README's `-m "not slow"` must not bring the docs_slow test back
+    out = subprocess.run(
+        [sys.executable, '-m', 'pytest', '-q', '-rs', '-m', 'not slow',
+         'tests/test_docs.py::test_every_block_runs'],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert '1 skipped' in out.stdout
+    assert 'docs_slow: run with --docs-slow' in out.stdout
 
 
 @pytest.mark.docs_slow
@@ -92,8 +175,8 @@ def test_every_block_runs(capsys):
     # Trains the README's digits model once (about 2.5 min on 2 idle cores)
     # and runs every command that uses it, the segmentation training, the
     # benchmarks and the reliability report: longer than the suite's
-    # 10-minute budget, so pytest.ini deselects it; run it with
-    # `python -m pytest -m docs_slow tests/test_docs.py` or
+    # 10-minute budget, so conftest.py skips it; run it with
+    # `python -m pytest --docs-slow tests/test_docs.py` or
     # `python tools/check_docs.py --slow`.
     failed = checker.check(checker.doc_files(REPO), slow=True)
     out = capsys.readouterr().out

@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from tests.conftest import REPO
@@ -103,3 +104,72 @@ for scope in ('mbv3', 'mmpretrain'):
             "['mbv3', 'torch']")
     assert out.stdout.splitlines() == [f'{scope} {tail}' for scope in
                                        ('None', 'mbv3', 'mmpretrain')]
+
+
+# Parameters accepted and deliberately not read, each for a documented
+# reason; every other __init__ parameter of a registered class must be read.
+UNREAD_ON_PURPOSE = {
+    # mmcv's build_conv_layer passes padding; 'SAME' padding replaces it
+    # (documented in Conv2dSame's docstring).
+    ('MODELS', 'Conv2dSame'): {'padding'},
+    # mmpretrain's heads use topk only with cal_acc=True, which mbv3's head
+    # does not accept; accuracy comes from the Accuracy metric.
+    ('MODELS', 'StackedLinearClsHead'): {'topk'},
+    # mmpretrain reads num_classes only for to_onehot and batch augments,
+    # which mbv3's preprocessor does not accept (documented there).
+    ('MODELS', 'ClsDataPreprocessor'): {'num_classes'},
+}
+
+
+def unread_parameters(cls):
+    """The ``__init__`` parameters of ``cls`` that its body never names."""
+    import ast
+    import inspect
+    import textwrap
+    source = textwrap.dedent(inspect.getsource(cls.__dict__['__init__']))
+    init = ast.parse(source).body[0]
+    params = [a.arg for a in init.args.args[1:] + init.args.kwonlyargs]
+    params += [a.arg for a in (init.args.vararg, init.args.kwarg) if a]
+    read = {node.id for statement in init.body
+            for node in ast.walk(statement) if isinstance(node, ast.Name)}
+    return {p for p in params if p not in read}
+
+
+def test_every_registered_init_reads_its_parameters():
+    from mmengine.registry import Registry
+
+    import mbv3.registry
+    registries = {name: r for name, r in vars(mbv3.registry).items()
+                  if isinstance(r, Registry) and r.scope == 'mbv3'}
+    checked, unread = 0, {}
+    for name, registry in registries.items():
+        registry.import_from_location()
+        for key, cls in registry.module_dict.items():
+            if not (isinstance(cls, type) and cls.__module__.startswith(
+                    'mbv3.') and '__init__' in cls.__dict__):
+                continue
+            checked += 1
+            found = unread_parameters(cls)
+            if found != UNREAD_ON_PURPOSE.get((name, key), set()):
+                unread[(name, key)] = found
+    assert checked >= 30  # 33 when written
+    assert unread == {}, 'parameters accepted and never used'
+
+
+def test_unread_parameters_are_found():
+    class Swallow:
+        def __init__(self, used, ignored=1, **kwargs):
+            self.used = used
+
+    assert unread_parameters(Swallow) == {'ignored', 'kwargs'}
+
+
+def test_mmpretrain_options_mbv3_lacks_are_refused():
+    from mbv3.registry import MODELS
+    with pytest.raises(ValueError, match=r"train_cfg must be None or empty"
+                       r".*got \{'augments'"):
+        MODELS.build(dict(type='ImageClassifier',
+                          backbone=dict(type='MobileNetV3'),
+                          train_cfg=dict(augments=dict(type='Mixup'))))
+    with pytest.raises(TypeError, match='batch_augments'):
+        MODELS.build(dict(type='ClsDataPreprocessor', batch_augments=None))

@@ -16,6 +16,17 @@ A comment on the line before a block's opening fence changes how it runs:
   run, and every block that needs its checkpoint);
 * ``<!-- docs-check: skip REASON -->``: never run; the reason is printed.
 
+A ``python`` block made only of assignments (``model = dict(...)``) is a
+config fragment: instead of running it (which cannot fail), the check
+loads it with mmengine's ``Config`` (its ``custom_imports`` included),
+builds its backbone through mmengine's registry and requires the
+``in_channels`` of its neck, decode head or head to match the backbone's
+outputs; a ``runner_type``/``strategy`` must be registered in mmengine,
+and every ``mbv3://NAME`` checkpoint must be in mbv3's weights registry.
+
+Comment lines right after a ``print(...)`` statement show what it prints:
+the check compares them, line by line, with what the statement printed.
+
 Lines starting with ``pip install`` are always skipped: the check runs in
 the environment they would change, which ``.ci/run`` installs exactly as
 the README says. A block identical to one that already passed in this
@@ -23,6 +34,7 @@ copy (the quickstart repeats the README's training command) is not run
 twice.
 """
 import argparse
+import ast
 import glob
 import os
 import os.path as osp
@@ -32,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Tuple
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FENCE = re.compile(r'^```(\w+)\s*$')
@@ -48,7 +60,7 @@ class Block(NamedTuple):
     line: int  # 1-based line of the opening fence
     lang: str  # 'bash' or 'python'
     code: str
-    mode: str  # 'run', 'slow' or 'skip'
+    mode: str  # 'run', 'slow', 'skip' or 'config'
     reason: str  # why it is skipped ('' otherwise)
 
 
@@ -83,18 +95,158 @@ def parse_blocks(text: str, path: str) -> List[Block]:
             raise ValueError(f'{path}:{i + 1}: code fence is never closed')
         lang = fence.group(1) if fence else ''
         if lang in LANGUAGES:
-            mode, reason = 'run', ''
+            code = '\n'.join(lines[i + 1:end]) + '\n'
+            mode, reason = ('config' if lang == 'python' and
+                            is_config_fragment(code) else 'run'), ''
             if marker is not None:
                 mode, reason = marker.group(1), marker.group(2)
                 if mode == 'skip' and not reason:
                     raise ValueError(f'{path}:{marker_line}: docs-check skip '
                                      'needs a reason')
-            blocks.append(Block(path, i + 1, lang,
-                                '\n'.join(lines[i + 1:end]) + '\n', mode,
-                                reason))
+            blocks.append(Block(path, i + 1, lang, code, mode, reason))
         marker = None
         i = end + 1
     return blocks
+
+
+def is_config_fragment(code: str) -> bool:
+    """True for Python made only of assignments: an mmengine config."""
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return False
+    return bool(body) and all(isinstance(node, ast.Assign) for node in body)
+
+
+def _expected_channels(spec: dict, part: str, channels: List[int]):
+    if spec.get('in_index') is not None:
+        return [channels[i] for i in spec['in_index']]
+    if part == 'head':  # after global pooling: the last output only
+        return channels[-1]
+    return channels
+
+
+def build_config(path: str) -> List[str]:
+    """Build what a config fragment defines (see the module docstring).
+
+    Returns:
+        list[str]: What was checked, one line each.
+
+    Raises:
+        ValueError: If a part's ``in_channels`` differ from the backbone's
+            outputs, a runner or strategy is not registered, or the
+            fragment defines nothing to build, or an ``mbv3://NAME`` is
+            not in the weights registry
+            (:func:`mbv3.convert.weights.get_weights`).
+    """
+    import mmengine.runner  # noqa: F401  (registers FlexibleRunner)
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, RUNNERS, STRATEGIES
+    cfg = Config.fromfile(path)
+    checked = []
+    model = cfg.get('model') or {}
+    names = sorted(_weights_names(cfg.to_dict()))
+    if names:
+        from mbv3.convert.weights import get_weights
+        for name in names:
+            get_weights(name)
+        checked.append(f"in mbv3's weights registry: {', '.join(names)}")
+    if 'type' in model.get('backbone', {}):
+        backbone = {k: v for k, v in model['backbone'].items()
+                    if k != '_delete_'}
+        channels = list(MODELS.build(backbone).out_channels)
+        checked.append(f"built {backbone['type']}: out_channels "
+                       f'{channels}')
+        for part in ('neck', 'decode_head', 'head'):
+            spec = model.get(part) or {}
+            if 'in_channels' not in spec:
+                continue
+            want = _expected_channels(spec, part, channels)
+            got = spec['in_channels']
+            if (list(got) if isinstance(got, (list, tuple)) else got) != want:
+                raise ValueError(f'{part}.in_channels is {got!r}, but the '
+                                 f'backbone gives {want!r}')
+            checked.append(f'{part}.in_channels match: {got!r}')
+    if 'runner_type' in cfg:
+        strategy = cfg.get('strategy', {}).get('type')
+        for registry, name in ((RUNNERS, cfg.runner_type),
+                               (STRATEGIES, strategy)):
+            if name is not None and registry.get(name) is None:
+                raise ValueError(f'{name!r} is not in mmengine\'s '
+                                 f'{registry.name} registry')
+        checked.append(f'registered: {cfg.runner_type}, {strategy}')
+    if not checked:
+        raise ValueError('the config fragment defines no model backbone, '
+                         'runner_type or mbv3:// weights to check')
+    return checked
+
+
+def _weights_names(value) -> set:
+    """The ``NAME`` of every ``mbv3://NAME`` string in a config value."""
+    if isinstance(value, str):
+        return {value[len('mbv3://'):]} if value.startswith('mbv3://') \
+            else set()
+    items = value.values() if isinstance(value, dict) else \
+        value if isinstance(value, (list, tuple)) else ()
+    return set().union(*map(_weights_names, items))
+
+
+OUTPUT_TAG = '\x1fdocs-check output {}\x1f'
+
+
+class Expectation(NamedTuple):
+    """A ``print(...)`` statement and the output its comments show."""
+    line: int  # 1-based first line of the statement in the block
+    end: int  # 1-based last line
+    indent: int
+    lines: Tuple[str, ...]
+
+
+def printed_expectations(code: str) -> List[Expectation]:
+    """Each ``print(...)`` statement followed directly by comment lines,
+    with those lines (``#`` and one space stripped)."""
+    lines = code.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        if not (isinstance(node, ast.Expr) and
+                isinstance(node.value, ast.Call) and
+                getattr(node.value.func, 'id', None) == 'print'):
+            continue
+        shown = []
+        for line in lines[node.end_lineno:]:
+            if not line.strip().startswith('#'):
+                break
+            shown.append(line.strip()[1:].strip())
+        if shown:
+            found.append(Expectation(node.lineno, node.end_lineno,
+                                     node.col_offset, tuple(shown)))
+    return sorted(found)
+
+
+def instrument(code: str, expectations: List[Expectation]) -> str:
+    """``code`` with a tag printed before and after each expectation's
+    statement, so that its output can be cut out of the block's."""
+    lines = code.splitlines()
+    for n, exp in reversed(list(enumerate(expectations))):
+        tag = ' ' * exp.indent + f'print({OUTPUT_TAG.format(n)!r})'
+        lines.insert(exp.end, tag)
+        lines.insert(exp.line - 1, tag)
+    return '\n'.join(lines) + '\n'
+
+
+def output_mismatches(stdout: str,
+                      expectations: List[Expectation]) -> List[str]:
+    """One message per statement whose output differs from its comments."""
+    problems = []
+    for n, exp in enumerate(expectations):
+        # between the tags, each time the statement ran (in a loop)
+        parts = stdout.split(OUTPUT_TAG.format(n) + '\n')
+        printed = tuple(line.rstrip() for line in ''.join(
+            parts[1::2]).splitlines()) if len(parts) >= 3 else None
+        if printed != exp.lines:
+            problems.append(f'line {exp.line}: printed {printed!r}, the '
+                            f'block shows {exp.lines!r}')
+    return problems
 
 
 def without_pip(code: str) -> str:
@@ -127,21 +279,44 @@ def make_sandbox(root: str) -> str:
     return sandbox
 
 
-def run_block(block: Block, sandbox: str,
-              timeout: float) -> subprocess.CompletedProcess:
-    """Run one block from the sandbox root with its ``mbv3`` first."""
+def run_block(block: Block, sandbox: str, timeout: float
+              ) -> Tuple[bool, str]:
+    """Run one block from the sandbox root with its ``mbv3`` first.
+
+    Returns:
+        tuple[bool, str]: Whether it passed, and its output (with the
+        printed-output mismatches, if any).
+    """
     pythonpath = os.pathsep.join(
         p for p in (sandbox, os.environ.get('PYTHONPATH')) if p)
     env = dict(os.environ, PYTHONPATH=pythonpath, MPLBACKEND='Agg')
+    expectations = []
     if block.lang == 'bash':
         cmd = ['bash', '-e', '-o', 'pipefail', '-c', without_pip(block.code)]
     else:
         script = osp.join(sandbox, '.docs_check_block.py')
+        expectations = printed_expectations(block.code)
         with open(script, 'w') as f:
-            f.write(block.code)
+            f.write(instrument(block.code, expectations))
         cmd = [sys.executable, script]
-    return subprocess.run(cmd, cwd=sandbox, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+        if block.mode == 'config':
+            cmd = [sys.executable, osp.join(sandbox, 'tools',
+                                            'check_docs.py'),
+                   '--build-config', script]
+    result = subprocess.run(cmd, cwd=sandbox, env=env, capture_output=True,
+                            text=True, timeout=timeout)
+    problems = output_mismatches(result.stdout, expectations) \
+        if result.returncode == 0 else []
+    output = '\n'.join([result.stdout + result.stderr, *problems])
+    return result.returncode == 0 and not problems, output
+
+
+def _what_was_checked(block: Block, output: str) -> str:
+    if block.mode == 'config':
+        return ': ' + '; '.join(output.strip().splitlines())
+    shown = len(printed_expectations(block.code)) \
+        if block.lang == 'python' else 0
+    return f', {shown} printed output(s) as shown' if shown else ''
 
 
 def skip_reason(block: Block, slow: bool, done: set) -> Optional[str]:
@@ -175,15 +350,14 @@ def check(files: List[str], slow: bool = False, root: str = REPO,
                 continue
             start = time.perf_counter()
             try:
-                result = run_block(block, sandbox, timeout)
-                ok, output = result.returncode == 0, result.stdout + \
-                    result.stderr
+                ok, output = run_block(block, sandbox, timeout)
             except subprocess.TimeoutExpired as err:
                 ok, output = False, f'timed out after {timeout} s: {err}'
             took = time.perf_counter() - start
             if ok:
                 done.add((block.lang, block.code))
-                log(f'{where} ok ({took:.1f} s)')
+                log(f'{where} ok ({took:.1f} s)'
+                    f'{_what_was_checked(block, output)}')
                 continue
             failed += 1
             log(f'{where} FAILED ({took:.1f} s)\n{block.code}'
@@ -208,7 +382,12 @@ def main(argv=None) -> int:
                         help='keep the scratch copy for inspection')
     parser.add_argument('--timeout', type=float, default=1200,
                         help='seconds per block (default 1200)')
+    parser.add_argument('--build-config', metavar='PY',
+                        help=argparse.SUPPRESS)  # one config fragment
     args = parser.parse_args(argv)
+    if args.build_config:
+        print('\n'.join(build_config(args.build_config)))
+        return 0
     failed = check(args.files or doc_files(REPO), slow=args.slow,
                    timeout=args.timeout, keep=args.keep)
     print(f'docs check: {failed} block(s) failed')

@@ -34,5 +34,8 @@ custom_hooks = [
     dict(type='PreciseBNHook', num_samples=512, interval=5),
     # loss and accuracy curves in <work_dir>/curves.png at the end
     dict(type='CurvesHook'),
+    # top-1, wall time and machine in <work_dir>/results.json at the end:
+    # the figures the README quotes (tools/analysis_tools/doc_figures.py)
+    dict(type='ResultsHook'),
 ]
 default_hooks = dict(checkpoint=dict(interval=5))

@@ -27,6 +27,10 @@ FASTERRCNN_OUT_INDICES = (13, 16)
 # torchvision _fasterrcnn_mobilenet_v3_large_fpn anchors, per feature map.
 ANCHOR_SIZES = (32, 64, 128, 256, 512)
 ASPECT_RATIOS = (0.5, 1.0, 2.0)
+# torchvision fasterrcnn_mobilenet_v3_large_fpn: its `defaults`, and the
+# nn.BatchNorm2d (eps 1e-5) it passes to mobilenet_v3_large as norm_layer.
+TORCHVISION_DEFAULTS = dict(rpn_score_thresh=0.05)
+TORCHVISION_BACKBONE = dict(norm_cfg=dict(type='BN', eps=1e-5))
 
 
 class MobileNetV3WithFPN(nn.Module):
@@ -68,10 +72,13 @@ def fasterrcnn_mobilenet_v3(arch: str = 'large', num_classes: int = 91,
                             **kwargs) -> FasterRCNN:
     """torchvision Faster R-CNN on an mbv3 backbone with an FPN.
 
-    With the defaults this has the layout of torchvision's
-    ``fasterrcnn_mobilenet_v3_large_fpn``: FPN on layers 13 and 16 plus a
-    max-pooled level, anchors (32..512) x (0.5, 1, 2) at each of the three
-    maps.
+    With the defaults this is torchvision's
+    ``fasterrcnn_mobilenet_v3_large_fpn`` (with the same weights, the same
+    detections): FPN on layers 13 and 16 plus a max-pooled level, anchors
+    (32..512) x (0.5, 1, 2) at each of the three maps, backbone BN eps 1e-5
+    (torchvision builds this backbone with plain ``BatchNorm2d``, or
+    ``FrozenBatchNorm2d`` for pretrained weights, not the 1e-3 of its
+    classifier) and ``rpn_score_thresh=0.05``.
 
     Args:
         arch (str): mbv3 arch, e.g. 'large' or 'small'.
@@ -80,19 +87,21 @@ def fasterrcnn_mobilenet_v3(arch: str = 'large', num_classes: int = 91,
             For 'small' torchvision's equivalent is ``(9, 12)``.
         fpn_out_channels (int): FPN width. Defaults to 256.
         backbone_cfg (dict, optional): More :class:`MobileNetV3` arguments
-            (``widen_factor``, ``frozen_stages``, ``norm_cfg``, ...).
+            (``widen_factor``, ``frozen_stages``, ``norm_cfg``, ...);
+            ``norm_cfg`` defaults to ``dict(type='BN', eps=1e-5)``.
         **kwargs: Passed to torchvision's ``FasterRCNN`` (``min_size``,
-            ``max_size``, ``rpn_score_thresh``, ...).
+            ``max_size``, ...); ``rpn_score_thresh`` defaults to 0.05.
 
     Returns:
         FasterRCNN: The detector (``model(images, targets)`` in train mode
         gives the loss dict, ``model(images)`` in eval mode the boxes).
     """
-    backbone = MobileNetV3(arch, out_indices=out_indices,
-                           **(backbone_cfg or {}))
+    backbone_cfg = dict(TORCHVISION_BACKBONE, **(backbone_cfg or {}))
+    backbone = MobileNetV3(arch, out_indices=out_indices, **backbone_cfg)
     body = MobileNetV3WithFPN(backbone, fpn_out_channels)
     num_maps = len(backbone.out_indices) + 1
     anchors = AnchorGenerator((ANCHOR_SIZES, ) * num_maps,
                               (ASPECT_RATIOS, ) * num_maps)
     return FasterRCNN(body, num_classes=num_classes,
-                      rpn_anchor_generator=anchors, **kwargs)
+                      rpn_anchor_generator=anchors,
+                      **dict(TORCHVISION_DEFAULTS, **kwargs))

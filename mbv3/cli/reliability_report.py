@@ -1,6 +1,9 @@
 """Inject faults and bad inputs into mbv3 and count how each was handled.
 
     python tools/analysis_tools/reliability_report.py [--kills 3] [--fuzz 500]
+        [--json PATH]
+
+It exits with status 1, naming each case, when a case is not survived.
 
 Faults: damaged checkpoints (empty, truncated, non-checkpoint, bit flip)
 given to each loading path; failed writes (a write error, a disk-full
@@ -19,6 +22,7 @@ same with the real digits job.
 """
 import argparse
 import io
+import json
 import os
 import os.path as osp
 import random
@@ -341,21 +345,9 @@ def image_inputs(root, fuzz, rng):
     return tried, named, outcomes
 
 
-def main():
-    apply_mmengine_fixes()  # resume on torch >= 2.6, atomic writes
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--kills', type=int, default=3,
-                        help='kill -9 trials (each ~3 process starts)')
-    parser.add_argument('--fuzz', type=int, default=500,
-                        help='fuzzed image byte strings')
-    parser.add_argument('--child', help=argparse.SUPPRESS)
-    parser.add_argument('--resume', action='store_true',
-                        help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        return child_train(args.child, args.resume)
-    import warnings
-    warnings.filterwarnings('ignore')
+def run_cases(kills, fuzz):
+    """Every fault and bad input; returns the counts (see
+    :func:`not_survived`)."""
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as root:
         ref_dir = osp.join(root, 'reference')
@@ -367,25 +359,95 @@ def main():
         signal_ok = sum(signal_trial(root, reference, s, at)
                         for s, at in ((signal.SIGTERM, 11),
                                       (signal.SIGINT, 20)))
-        kill_ok = kill_trials(root, reference, args.kills, rng)
+        kill_ok = kill_trials(root, reference, kills, rng)
         input_tried, input_ok = model_and_config_inputs()
-        img_tried, img_ok, fuzz = image_inputs(root, args.fuzz, rng)
-    faults = ckpt_tried + write_tried + 2 + 2 + args.kills
-    survived = ckpt_ok + write_ok + nan_ok + signal_ok + kill_ok
-    print(f'faults injected: {faults}, survived: {survived}')
-    print(f'  damaged checkpoints x loading paths: {ckpt_ok}/{ckpt_tried}')
-    print(f'  failed checkpoint writes, old file kept: '
-          f'{write_ok}/{write_tried}')
-    print(f'  NaN loss, stopped or skipped as configured: {nan_ok}/2')
-    print(f'  SIGTERM/SIGINT mid-epoch, saved and resumed: {signal_ok}/2')
-    print(f'  kill -9 at a random moment, resumed: {kill_ok}/{args.kills}')
-    print(f'runs with nothing lost (final state == uninterrupted run): '
-          f'{signal_ok + kill_ok}/{2 + args.kills}')
-    print(f'bad inputs tried: {input_tried + img_tried + args.fuzz}')
-    print(f'  model inputs and config values, clear error: '
-          f'{input_ok}/{input_tried}')
-    print(f'  bad image files, error names the file: {img_ok}/{img_tried}')
-    print(f'  fuzzed image bytes: {dict(sorted(fuzz.items()))}')
+        img_tried, img_ok, outcomes = image_inputs(root, fuzz, rng)
+    return dict(
+        kills=kills, fuzz=fuzz,
+        faults=[['damaged checkpoints x loading paths', ckpt_ok,
+                 ckpt_tried],
+                ['failed checkpoint writes, old file kept', write_ok,
+                 write_tried],
+                ['NaN loss, stopped or skipped as configured', nan_ok, 2],
+                ['SIGTERM/SIGINT mid-epoch, saved and resumed', signal_ok,
+                 2],
+                ['kill -9 at a random moment, resumed', kill_ok, kills]],
+        nothing_lost=[signal_ok + kill_ok, 2 + kills],
+        inputs=[['model inputs and config values, clear error', input_ok,
+                 input_tried],
+                ['bad image files, error names the file', img_ok,
+                 img_tried]],
+        fuzz_outcomes=dict(sorted(outcomes.items())))
+
+
+def format_report(results) -> str:
+    """The report's text (the README quotes it)."""
+    faults = results['faults']
+    lines = [f'faults injected: {sum(c[2] for c in faults)}, survived: '
+             f'{sum(c[1] for c in faults)}']
+    lines += [f'  {label}: {ok}/{tried}' for label, ok, tried in faults]
+    ok, tried = results['nothing_lost']
+    lines.append(f'runs with nothing lost (final state == uninterrupted '
+                 f'run): {ok}/{tried}')
+    inputs = results['inputs']
+    lines.append(f'bad inputs tried: '
+                 f'{sum(c[2] for c in inputs) + results["fuzz"]}')
+    lines += [f'  {label}: {ok}/{tried}' for label, ok, tried in inputs]
+    lines.append(f'  fuzzed image bytes: {results["fuzz_outcomes"]}')
+    return '\n'.join(lines) + '\n'
+
+
+def not_survived(results):
+    """The cases whose documented outcome did not happen: a count below
+    its trials, or a fuzzed file that neither decoded nor raised
+    ``ImageDecodeError``."""
+    failed = [f'{label}: {ok}/{tried}'
+              for label, ok, tried in results['faults'] + results['inputs']
+              if ok < tried]
+    failed += [f'fuzzed image bytes: {count} x {outcome}'
+               for outcome, count in results['fuzz_outcomes'].items()
+               if outcome not in ('ImageDecodeError', 'decoded')]
+    return failed
+
+
+def main(argv=None) -> dict:
+    """Run the cases, print the report (and write ``--json``); return the
+    counts.
+
+    Raises:
+        SystemExit: With status 1, after naming each case on stderr, when
+            a case is not survived.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--kills', type=int, default=3,
+                        help='kill -9 trials (each ~3 process starts)')
+    parser.add_argument('--fuzz', type=int, default=500,
+                        help='fuzzed image byte strings')
+    parser.add_argument('--json', metavar='PATH',
+                        help='also write the counts and the report here '
+                        '(docs/results/reliability.json feeds the README)')
+    parser.add_argument('--child', help=argparse.SUPPRESS)
+    parser.add_argument('--resume', action='store_true',
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    apply_mmengine_fixes()  # resume on torch >= 2.6, atomic writes
+    if args.child:
+        return child_train(args.child, args.resume)
+    import warnings
+    warnings.filterwarnings('ignore')
+    results = run_cases(args.kills, args.fuzz)
+    results['report'] = format_report(results)
+    print(results['report'], end='')
+    if args.json:
+        with open(args.json, 'w', encoding='utf-8') as f:
+            json.dump(results, f, indent=2)
+            f.write('\n')
+    failed = not_survived(results)
+    for case in failed:
+        print(f'NOT SURVIVED: {case}', file=sys.stderr)
+    if failed:
+        raise SystemExit(1)
+    return results
 
 
 if __name__ == '__main__':

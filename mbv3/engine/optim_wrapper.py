@@ -7,6 +7,25 @@ from mmengine.optim import OptimWrapper
 from mbv3.registry import OPTIM_WRAPPERS
 
 
+def grad_scaler(device: str, loss_scale='dynamic'):
+    """torch's ``GradScaler`` for fp16 on ``device``.
+
+    Args:
+        device (str): 'cuda' (or 'cpu', where torch's scaler also runs).
+        loss_scale (str | float): 'dynamic' (start at 2**16, halve on
+            inf/NaN gradients, double after 2000 good steps) or a fixed
+            scale.
+
+    Returns:
+        tuple: The scaler, and the fixed scale to pass to ``update`` after
+        each step (None for dynamic), which keeps the scale fixed.
+    """
+    if loss_scale == 'dynamic':
+        return torch.amp.GradScaler(device), None
+    return torch.amp.GradScaler(device, init_scale=float(loss_scale)), \
+        float(loss_scale)
+
+
 @OPTIM_WRAPPERS.register_module()
 class AmpOptimWrapper(OptimWrapper):
     """Autocast training step on CPU (bf16) and CUDA (bf16 or fp16).
@@ -42,13 +61,8 @@ class AmpOptimWrapper(OptimWrapper):
             if not torch.cuda.is_available():
                 raise ValueError('AmpOptimWrapper dtype float16 needs CUDA; '
                                  "use dtype='bfloat16' on CPU")
-            if loss_scale == 'dynamic':
-                self.loss_scaler = torch.amp.GradScaler('cuda')
-            else:
-                # update(scale) after each step keeps the scale fixed
-                self._static_scale = float(loss_scale)
-                self.loss_scaler = torch.amp.GradScaler(
-                    'cuda', init_scale=self._static_scale)
+            self.loss_scaler, self._static_scale = grad_scaler(
+                'cuda', loss_scale)
 
     def backward(self, loss: torch.Tensor, **kwargs) -> None:
         if self.loss_scaler is not None:

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from tests.conftest import DIGITS_CONFIG, data_root_options, run_tool
+from tests.conftest import (DIGITS_CONFIG, assert_png, data_root_options,
+                            run_tool)
 
 pytestmark = pytest.mark.slow
 
@@ -122,4 +123,4 @@ def test_resume_of_a_finished_run_exits_cleanly(subset_run):
                    '--resume', *subset_options(root, epochs))
     assert out.returncode == 0, out.stderr[-3000:]
     assert f'resumed epoch: {epochs}' in out.stdout + out.stderr
-    assert os.path.getsize(os.path.join(work_dir, 'curves.png')) > 1000
+    assert_png(os.path.join(work_dir, 'curves.png'), (1000, 400))

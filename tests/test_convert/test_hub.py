@@ -25,7 +25,7 @@ from mbv3.convert import hub, weights
 from mbv3.registry import MODELS
 from tests.conftest import DIGITS_CONFIG, REPO
 from tests.test_convert.test_convert import (build_mmpretrain,
-                                             build_mmseg_backbone)
+                                             mmseg_layout_state_dict)
 
 FINETUNE_CONFIG = osp.join(REPO, 'configs', 'mobilenet_v3',
                            'mobilenet-v3-small_finetune-folder.py')
@@ -50,11 +50,8 @@ def _source_state_dict(source):
     if source == 'mmpretrain':
         return {'meta': {'mmcls_version': '0.24.1', 'epoch': 600},
                 'state_dict': build_mmpretrain('small_050').state_dict()}
-    backbone = build_mmseg_backbone('small', (0, 1, 12)).state_dict()
-    state_dict = {f'backbone.{k}': v for k, v in backbone.items()}
-    state_dict['decode_head.conv_seg.weight'] = torch.zeros(19, 128, 1, 1)
     return {'meta': {'CLASSES': ['road', 'sidewalk']},
-            'state_dict': state_dict}
+            'state_dict': mmseg_layout_state_dict('small')}
 
 
 @pytest.fixture(scope='module')

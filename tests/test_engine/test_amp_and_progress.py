@@ -3,6 +3,7 @@ falls; the log carries img/s next to the ETA; TensorBoard is an option; the
 run ends with a PNG of its curves."""
 import glob
 import os
+import time
 
 import pytest
 import torch
@@ -10,7 +11,7 @@ import torch
 from mbv3.cli.train import build_config as build_train_config
 from mbv3.cli.train import parse_args as parse_train_args
 from mbv3.visualization import plot_curves, read_scalars
-from tests.conftest import DIGITS_CONFIG, data_root_options
+from tests.conftest import DIGITS_CONFIG, assert_png, data_root_options
 
 
 @pytest.fixture(scope='module')
@@ -36,13 +37,34 @@ def amp_run(digits_subset, tmp_path_factory, one_thread):
     dtypes = set()
     runner.model.backbone.layer1.register_forward_hook(
         lambda module, inputs, output: dtypes.add(output.dtype))
+    forwards = record_training_forwards(runner.model)
+    start = time.perf_counter()
     runner.train()
-    return runner, work_dir, dtypes
+    wall = time.perf_counter() - start
+    return runner, work_dir, dtypes, forwards, wall
+
+
+def record_training_forwards(model):
+    """(images, seconds) of each training forward (``mode='loss'``) of
+    ``model``, counted and timed by its own hooks."""
+    forwards, started = [], []
+
+    def before(module, args, kwargs):
+        started.append(time.perf_counter())
+
+    def after(module, args, kwargs, out):
+        seconds = time.perf_counter() - started.pop()
+        if kwargs.get('mode') == 'loss':
+            forwards.append((len(kwargs['inputs']), seconds))
+
+    model.register_forward_pre_hook(before, with_kwargs=True)
+    model.register_forward_hook(after, with_kwargs=True)
+    return forwards
 
 
 @pytest.mark.slow
 def test_amp_trains_in_bf16_and_loss_falls(amp_run):
-    runner, _, dtypes = amp_run
+    runner, _, dtypes, _, _ = amp_run
     assert type(runner.optim_wrapper).__module__ == 'mbv3.engine.optim_wrapper'
     assert runner.optim_wrapper.cast_dtype == torch.bfloat16
     assert torch.bfloat16 in dtypes  # training forwards ran in autocast
@@ -53,24 +75,26 @@ def test_amp_trains_in_bf16_and_loss_falls(amp_run):
 
 @pytest.mark.slow
 def test_log_has_eta_and_img_per_s(amp_run):
-    runner, work_dir, _ = amp_run
+    runner, work_dir, _, forwards, wall = amp_run
     (log, ) = glob.glob(os.path.join(work_dir, '*', '*.log'))
     with open(log) as f:
         lines = [line for line in f if 'Epoch(train)' in line]
     assert all('eta: ' in line and 'img_per_s: ' in line for line in lines)
-    time = runner.message_hub.get_scalar('train/time').mean(10)
+    # 12 training forwards of 16 images, counted by the model's own hooks
+    assert [images for images, _ in forwards] == [16] * 12
+    # img/s over the log window (the last 10 iterations): each iteration
+    # lasts at least its forward, and the 10 together at most the run
     img_per_s = runner.message_hub.get_scalar('train/img_per_s').current()
-    assert img_per_s == pytest.approx(16 / time)
+    forward_seconds = sum(seconds for _, seconds in forwards[-10:])
+    assert 16 * 10 / wall < img_per_s <= 16 * 10 / forward_seconds
 
 
 @pytest.mark.slow
 def test_tensorboard_and_curves_png(amp_run):
-    import matplotlib.image
-    _, work_dir, _ = amp_run
+    _, work_dir, _, _, _ = amp_run
     assert glob.glob(os.path.join(work_dir, '*', 'vis_data',
                                   'events.out.tfevents.*'))
-    png = matplotlib.image.imread(os.path.join(work_dir, 'curves.png'))
-    assert png.shape == (400, 1000, 4)  # figsize (10, 4) at 100 dpi, RGBA
+    assert_png(os.path.join(work_dir, 'curves.png'), (1000, 400))
 
 
 def test_plot_curves_needs_a_loss(tmp_path):
@@ -89,4 +113,4 @@ def test_plot_curves_from_scalars_file(tmp_path):
     assert train == {'loss': {1: 2.3, 2: 1.1}}
     assert val == {'accuracy/top1': {1: 61.5}}
     out = plot_curves(str(path), str(tmp_path / 'c.png'), title='run')
-    assert os.path.getsize(out) > 1000
+    assert_png(out, (1000, 400))

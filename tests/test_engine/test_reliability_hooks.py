@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 from torch import nn
 
 from mbv3.engine.hooks import NonFiniteLossError, NumClassesCheckHook
+from tests.conftest import DIGITS_CONFIG
 
 
 class ToyModel(BaseModel):
@@ -159,18 +160,31 @@ def test_resume_from_epoch_checkpoint_equals_uninterrupted(tmp_path):
         assert torch.equal(value, ref[key]), key
 
 
-def test_num_classes_mismatch_is_named_before_training():
-    runner = SimpleNamespace(
-        model=SimpleNamespace(head=SimpleNamespace(num_classes=1000)),
-        train_dataloader=SimpleNamespace(dataset=SimpleNamespace(
-            metainfo=dict(classes=tuple('0123456789')))))
-    with pytest.raises(ValueError, match=r'model.head.num_classes is 1000, '
-                       r'but the train data set SimpleNamespace has 10 '
-                       r'classes.*; set model.head.num_classes=10, or None '
-                       r'to take it from the training folder'):
-        NumClassesCheckHook().before_train(runner)
-    runner.model.head.num_classes = 10
-    NumClassesCheckHook().before_train(runner)
+@pytest.mark.parametrize('split', ['train', 'val'])
+def test_num_classes_mismatch_stops_the_digits_run(split, digits_subset,
+                                                   tmp_path):
+    # The digits recipe with a 7-class head: training stops before its
+    # first iteration, and a validation run (tools/test.py's val loop)
+    # before its first batch.
+    from mmengine.config import Config
+    root, _ = digits_subset
+    cfg = Config.fromfile(DIGITS_CONFIG)
+    cfg.data_root = root
+    for loader in ('train_dataloader', 'val_dataloader'):
+        cfg[loader].dataset.data_root = root
+    cfg.model.head.num_classes = 7
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    seen = []
+    runner.model.register_forward_pre_hook(lambda *args: seen.append(1))
+    # (the digits recipe wrote this folder itself, so the hook says the
+    # data sets point at the wrong folder)
+    with pytest.raises(ValueError, match=(
+            rf'model.head.num_classes is 7, but the {split} data set '
+            r"CustomDataset has 10 classes \('0', '1', .*, '9'\) in "
+            rf"'.*/{split}', which looks like the wrong folder")):
+        runner.train() if split == 'train' else runner.val()
+    assert seen == []  # no forward ran
 
 
 def test_num_classes_error_names_the_folder_and_spots_the_wrong_one(

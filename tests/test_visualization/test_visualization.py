@@ -1,29 +1,23 @@
 """Each visualization tool writes a non-empty PNG of the requested pixel
-size; Grad-CAM and the confusion matrix compute the right numbers."""
+size; Grad-CAM equals Eqs. 1-2 of its paper worked out independently, and
+the confusion matrix counts the predictions."""
 import json
 import os
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from mbv3.apis import init_model
 from mbv3.evaluation import ConfusionMatrix
+from mbv3.registry import MODELS
 from mbv3.visualization import (grad_cam, load_image, plot_confusion_matrix,
                                 read_scalars)
 from mbv3.cli.vis_cam import main as vis_cam
 from mbv3.cli.vis_curves import main as vis_curves
 from mbv3.cli.vis_features import main as vis_features
-from tests.conftest import DIGITS_CONFIG, data_root_options, run_tool
-
-
-def assert_png(path, size):
-    with Image.open(path) as image:
-        assert image.format == 'PNG'
-        assert image.size == tuple(size)
-        pixels = np.asarray(image.convert('RGB'))
-    assert pixels.std() > 5  # something was drawn
+from tests.conftest import (DIGITS_CONFIG, assert_png, data_root_options,
+                            run_tool)
 
 
 @pytest.fixture(scope='module')
@@ -156,7 +150,8 @@ def test_grad_cam_values(checkpoint, photo):
     assert target == int(logits.argmax())
     assert score == pytest.approx(float(logits.softmax(1).max()), rel=1e-5)
     assert cam.shape == (64, 64) and cam.dtype == np.float32
-    assert cam.min() >= 0 and cam.max() == pytest.approx(1.0)
+    np.testing.assert_allclose(cam, split_grad_cam(model, inputs, 8, target),
+                               atol=1e-5)
     assert all(p.grad is None for p in model.parameters())
     assert not model.training
     with pytest.raises(ValueError, match=r'target must be a class index in '
@@ -165,6 +160,53 @@ def test_grad_cam_values(checkpoint, photo):
     with pytest.raises(ValueError, match=r'out_indices entry must be an int '
                        r'in \[-13, 12\] or .*, got 13'):
         grad_cam(model, inputs, layer=13)
+
+
+def normalised_cam(weights, act, size):
+    """Eq. 2: ReLU of the channel maps weighted by ``weights`` ``(C,)``,
+    bilinearly upsampled to ``size`` and scaled to a peak of 1."""
+    cam = torch.relu(torch.einsum('c,nchw->nhw', weights, act))[None]
+    cam = torch.nn.functional.interpolate(cam, size=size, mode='bilinear',
+                                          align_corners=False)[0, 0]
+    return (cam / cam.max()).detach().numpy()
+
+
+def split_grad_cam(model, inputs, layer, target):
+    """Grad-CAM with the network cut in two at ``layer``: the activations
+    become a leaf tensor and ``torch.autograd.grad`` of the class score
+    gives Eq. 1's gradients (no hooks, no retained grads)."""
+    backbone = model.backbone
+    names = [f'layer{i}' for i in range(len(backbone.layer_info))]
+    x = inputs
+    for name in names[:layer + 1]:
+        x = getattr(backbone, name)(x)
+    act = x.detach().requires_grad_(True)
+    y = act
+    for name in names[layer + 1:]:
+        y = getattr(backbone, name)(y)
+    score = model.head(model.neck((y, )))[0, target]
+    (grad, ) = torch.autograd.grad(score, act)
+    return normalised_cam(grad.mean((0, 2, 3)), act, inputs.shape[2:])
+
+
+def test_grad_cam_of_a_linear_head_by_hand():
+    # With global pooling and one linear layer after the last backbone
+    # layer, d y_c / d A_k(i, j) = W[c, k] / (H W): Eq. 1's weights are
+    # W[c] / (H W), and the normalised map is ReLU(sum_k W[c, k] A_k).
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='ImageClassifier',
+        backbone=dict(type='MobileNetV3', arch='small_minimal'),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='StackedLinearClsHead', num_classes=5,
+                  in_channels=576, mid_channels=[]))).eval()
+    inputs = torch.rand(1, 3, 96, 96)
+    cam, target, _ = grad_cam(model, inputs, layer=-1, target=2)
+    (act, ) = model.backbone(inputs)
+    assert act.shape == (1, 576, 3, 3)
+    weights = model.head.layers[-1].fc.weight[target]
+    np.testing.assert_allclose(cam, normalised_cam(weights, act, (96, 96)),
+                               atol=1e-5)
 
 
 def test_load_image_gives_a_one_channel_model_grayscale(gray_digits_config,

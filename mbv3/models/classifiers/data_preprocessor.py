@@ -32,7 +32,7 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
 
     def __init__(self, mean=None, std=None, to_rgb=False, pad_size_divisor=1,
                  pad_value=0, num_classes=None, non_blocking=False,
-                 channels_last=False, **kwargs):
+                 channels_last=False):
         super().__init__(mean=mean, std=std,
                          pad_size_divisor=pad_size_divisor,
                          pad_value=pad_value, bgr_to_rgb=to_rgb,

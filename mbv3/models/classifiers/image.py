@@ -30,6 +30,11 @@ class ImageClassifier(CheckedPretrainedMixin, BaseModel):
             A neck or head config without ``in_channels`` gets the widths
             of what feeds it (the backbone's ``out_channels``; the last
             one for the head).
+        pretrained (str, optional): mmpretrain's shortcut for
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
+        train_cfg (dict, optional): Only None or ``{}``: mmpretrain's
+            batch augments (``train_cfg=dict(augments=...)``, Mixup,
+            CutMix) are not implemented.
         data_preprocessor (dict, optional): Defaults to
             ``ClsDataPreprocessor`` without normalisation.
         init_cfg (dict, optional): mmengine init config, e.g.
@@ -37,13 +42,19 @@ class ImageClassifier(CheckedPretrainedMixin, BaseModel):
             backbone's (:func:`mbv3.utils.pretrained.load_pretrained`).
 
     Raises:
-        ValueError: For an unknown ``mode``.
+        ValueError: For a non-empty ``train_cfg``, and (in ``forward``) an
+            unknown ``mode``.
     """
 
     def __init__(self, backbone: dict, neck: Optional[dict] = None,
                  head: Optional[dict] = None, pretrained=None,
                  train_cfg=None, data_preprocessor: Optional[dict] = None,
                  init_cfg=None):
+        if train_cfg:
+            raise ValueError(f'ImageClassifier train_cfg must be None or '
+                             f'empty: mmpretrain\'s batch augments (Mixup, '
+                             f'CutMix) are not implemented; got '
+                             f'{train_cfg!r}')
         if pretrained is not None:
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         if data_preprocessor is None:

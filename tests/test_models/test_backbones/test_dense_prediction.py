@@ -128,51 +128,66 @@ def test_mmdet_retinanet_anchor_from_root_registry(photos):
     assert {o.shape[1] for o in outs} == {256}
 
 
-def test_torchvision_lraspp_taps(photos):
+# torchvision LRASPPHead -> mbv3 LRASPPHead (pool_kernel=None) names
+LRASPP_HEAD_KEYS = {'cbr.0.': 'aspp_conv.conv.', 'cbr.1.': 'aspp_conv.bn.',
+                    'scale.1.': 'image_pool.0.',
+                    'low_classifier.': 'low_classifiers.0.',
+                    'high_classifier.': 'high_classifier.'}
+
+
+def test_lraspp_logits_equal_torchvision(photos):
     # torchvision lraspp_mobilenet_v3_large: features.4 ('low') and
-    # features.16 ('high') of mobilenet_v3_large(dilated=True).
+    # features.16 ('high') of mobilenet_v3_large(dilated=True), global
+    # pooling in the attention branch, logits resized to the input.
+    torch.manual_seed(0)
     tv = torchvision.models.segmentation.lraspp_mobilenet_v3_large(
-        weights=None, weights_backbone=None, num_classes=2).eval()
-    ours = MobileNetV3('large', out_indices=(4, 16), output_stride=16).eval()
+        weights=None, weights_backbone=None, num_classes=3).eval()
+    randomise_bn(tv)
+    ours = ROOT_MODELS.build(dict(
+        type='mbv3.EncoderDecoder',
+        backbone=dict(type='MobileNetV3', arch='large', out_indices=(4, 16),
+                      output_stride=16),
+        decode_head=dict(type='LRASPPHead', in_channels=(40, 960),
+                         num_classes=3, pool_kernel=None))).eval()
+    load_torchvision_features(ours.backbone, tv.backbone)
+    head = {}
+    for key, value in tv.classifier.state_dict().items():
+        prefix = next(p for p in LRASPP_HEAD_KEYS if key.startswith(p))
+        head[LRASPP_HEAD_KEYS[prefix] + key[len(prefix):]] = value
+    ours.decode_head.load_state_dict(head, strict=True)
     image = real_photos(photos)['97x131']
     with torch.no_grad():
-        feats = tv.backbone(image)
-        outs = ours(image)
-    assert outs[0].shape == feats['low'].shape == (1, 40, 13, 17)
-    assert outs[1].shape == feats['high'].shape == (1, 960, 7, 9)
-    assert [f.stride for f in ours.feature_info] == [8, 16]
+        theirs = tv(image)['out']
+        mine = ours(image, mode='tensor')
+    assert mine.shape == theirs.shape == (1, 3, 97, 131)
+    assert (mine - theirs).abs().max().item() <= 1e-4
 
 
 def test_torchvision_ssdlite_c4_tap(photos):
-    # torchvision ssdlite320_mobilenet_v3_large: its first feature map is
-    # the expansion conv of features[13] (paper Section 6.2's C4), with the
-    # reduced tail it builds without backbone weights.
-    tv = torchvision.models.detection.ssdlite320_mobilenet_v3_large(
-        weights=None, weights_backbone=None, num_classes=3).eval()
+    # torchvision ssdlite320_mobilenet_v3_large reads the expansion conv of
+    # features[13] (paper Section 6.2's C4) and features[16] of
+    # mobilenet_v3_large(reduced_tail=True): computed here the way its
+    # SSDLiteFeatureExtractorMobileNet cuts the network.
+    torch.manual_seed(0)
+    tv = torchvision.models.mobilenet_v3_large(reduced_tail=True).features
+    randomise_bn(tv)
+    tv.eval()
     ours = MobileNetV3('large', out_indices=('13.expand', 16),
-                       reduction_factor=2).eval()
+                       reduction_factor=2)
+    load_torchvision_features(ours, tv)
     image = photos[0][:1]
     with torch.no_grad():
-        c4 = tv.backbone.features[0](image)
-        c5 = tv.backbone.features[1](c4)
-        outs = ours(image)
+        c4 = tv[13].block[0](tv[:13](image))
+        c5 = tv[13:](tv[:13](image))
+        outs = ours.eval()(image)
     assert outs[0].shape == c4.shape == (1, 672, 14, 14)
     assert outs[1].shape == c5.shape == (1, 480, 7, 7)
+    assert (outs[0] - c4).abs().max().item() <= 1e-4
+    assert (outs[1] - c5).abs().max().item() <= 1e-4
     assert ours.feature_info[0].stride == 16
-
-
-def test_torchvision_fasterrcnn_fpn_taps(photos):
-    # torchvision fasterrcnn_mobilenet_v3_large_fpn: its FPN reads
-    # features.13 and features.16.
-    tv = torchvision.models.detection.fasterrcnn_mobilenet_v3_large_fpn(
-        weights=None, weights_backbone=None, num_classes=3).eval()
-    ours = MobileNetV3('large', out_indices=(13, 16)).eval()
-    image = photos[0][:1]
-    with torch.no_grad():
-        feats = tv.backbone.body(image)
-        outs = ours(image)
-    assert outs[0].shape == feats['0'].shape == (1, 160, 7, 7)
-    assert outs[1].shape == feats['1'].shape == (1, 960, 7, 7)
+    ssd = torchvision.models.detection.ssdlite320_mobilenet_v3_large(
+        weights=None, weights_backbone=None, num_classes=3)
+    assert ssd.backbone.features[0][-1].out_channels == 672
 
 
 def test_dilated_stride_two_bneck_keeps_no_shortcut():

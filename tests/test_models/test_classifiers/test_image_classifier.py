@@ -119,7 +119,7 @@ def test_forward_modes():
         model(x, mode='logits')
 
 
-def test_label_smoothing_option():
+def test_label_smoothing_loss():
     model = MODELS.build(
         dict(type='ImageClassifier',
              backbone=dict(type='MobileNetV3', arch='small'),
@@ -127,5 +127,17 @@ def test_label_smoothing_option():
              head=dict(type='StackedLinearClsHead', num_classes=10,
                        in_channels=576, mid_channels=[1024],
                        loss=dict(type='LabelSmoothLoss',
-                                 label_smooth_val=0.1))))
-    assert model.head.loss_module.label_smooth_val == 0.1
+                                 label_smooth_val=0.1)))).eval()
+    x = torch.rand(3, 3, 32, 32)
+    labels = [7, 0, 3]
+    samples = [DataSample().set_gt_label(i) for i in labels]
+    with torch.no_grad():
+        loss = model(x, samples, mode='loss')['loss']
+        logits = model(x)
+    # torch's label smoothing, against (0.9 * one_hot + 0.1 / 10)
+    reference = torch.nn.functional.cross_entropy(
+        logits, torch.tensor(labels), label_smoothing=0.1)
+    torch.testing.assert_close(loss, reference)
+    by_hand = -(logits.log_softmax(1) * (
+        0.9 * torch.eye(10)[labels] + 0.01)).sum(1).mean()
+    torch.testing.assert_close(loss, by_hand)

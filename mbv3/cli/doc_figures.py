@@ -1,0 +1,52 @@
+"""Check or rewrite the figures README.md and docs/*.md quote.
+
+    python tools/analysis_tools/doc_figures.py            # exit 1 if stale
+    python tools/analysis_tools/doc_figures.py --update
+    python tools/analysis_tools/doc_figures.py \
+        --record-digits work_dirs/mobilenet-v3-small_digits/results.json \
+        --update
+
+``--record-digits`` keeps a digits run's ``results.json`` (written by its
+``ResultsHook``) as ``docs/results/digits.json``; the reliability report
+writes ``docs/results/reliability.json`` itself (``--json``).
+"""
+import argparse
+import os.path as osp
+import shutil
+
+from mbv3.reports.doc_figures import DIGITS_JSON, render, stale
+
+# the checkout this module belongs to (a development command)
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def main(argv=None) -> None:
+    """Check (default), record or rewrite the generated sections.
+
+    Raises:
+        SystemExit: With status 1 when a checked file is stale.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--record-digits', metavar='RESULTS_JSON',
+                        help=f'copy a digits run\'s results to {DIGITS_JSON}')
+    parser.add_argument('--update', action='store_true',
+                        help='rewrite the generated sections')
+    args = parser.parse_args(argv)
+    if args.record_digits:
+        shutil.copyfile(args.record_digits, osp.join(REPO, DIGITS_JSON))
+    if args.update:
+        for path, text in render(REPO).items():
+            with open(osp.join(REPO, path), 'w', encoding='utf-8') as f:
+                f.write(text)
+        return
+    files = stale(REPO)
+    for path in files:
+        print(f'{path}: generated figures are stale; run python '
+              f'tools/analysis_tools/doc_figures.py --update')
+    if files:
+        raise SystemExit(1)
+
+
+if __name__ == '__main__':
+    from mbv3.cli import run
+    run('doc_figures')
