@@ -7,6 +7,7 @@ from mbv3.deploy import (export_model, fixed_shape, load_runner,
                          max_abs_diff, missing_packages, sample_photos)
 from mbv3.models.backbones import MobileNetV3
 from mbv3.models.input_spec import InputSpec
+from tests.conftest import rerun_in_own_process
 from tests.test_models.test_classifiers.test_image_classifier import \
     randomise_bn
 
@@ -36,8 +37,11 @@ def backbone():
 
 @pytest.mark.parametrize('runtime', ['onnxruntime', 'openvino'])
 def test_dynamic_runtime_equals_eager_at_two_sizes(runtime, backbone,
-                                                   tmp_path, one_thread):
+                                                   tmp_path, one_thread,
+                                                   request):
     _skip_if_missing(runtime)
+    if runtime == 'openvino' and rerun_in_own_process(request):
+        return
     ext = {'onnxruntime': '.onnx', 'openvino': '.xml'}[runtime]
     out = export_model(backbone, runtime, str(tmp_path / f'm{ext}'),
                        (1, 3, 64, 64))
@@ -50,8 +54,10 @@ def test_dynamic_runtime_equals_eager_at_two_sizes(runtime, backbone,
 
 @pytest.mark.slow
 def test_executorch_equals_eager_at_two_sizes(backbone, tmp_path,
-                                              one_thread):
+                                              one_thread, request):
     _skip_if_missing('executorch')
+    if rerun_in_own_process(request):
+        return
     assert fixed_shape('executorch')
     for size in SIZES:
         out = export_model(backbone, 'executorch',
