@@ -4,8 +4,6 @@ Everything in the table is computed from the code, never typed:
 ``python tools/analysis_tools/model_zoo.py --out docs/model_zoo.md``.
 """
 import functools
-import os
-import platform
 import statistics
 from itertools import groupby
 from typing import List, NamedTuple, Sequence, Tuple
@@ -15,6 +13,7 @@ import torch
 from mbv3.deploy.timing import seconds_per_call
 from mbv3.utils.flops import count_macs
 from mbv3.utils.checks import check_int
+from mbv3.utils.machine import machine
 
 # (arch, widen_factor): Small and Large at four widths, mmpretrain's
 # narrow Small tables, and the paper's minimalistic variants.
@@ -99,19 +98,6 @@ def zoo_rows(variants: Sequence[Tuple[str, float]] = DEFAULT_VARIANTS,
                    count_macs(model, (3, input_size, input_size))[0],
                    latency, describe_outputs(model.layer_info)))
     return rows
-
-
-def machine() -> str:
-    """CPU model, core count and 1-minute load average, in words."""
-    name = platform.processor() or platform.machine()
-    if os.path.isfile('/proc/cpuinfo'):
-        with open('/proc/cpuinfo') as f:
-            names = [line.split(':', 1)[1].strip() for line in f
-                     if line.startswith('model name')]
-        name = names[0] if names else name
-    load = f', load average {os.getloadavg()[0]:.1f}' \
-        if hasattr(os, 'getloadavg') else ''
-    return f'{name}, {os.cpu_count()} cores{load}'
 
 
 def format_table(rows: Sequence[ZooRow], input_size: int = 224,

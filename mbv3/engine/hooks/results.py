@@ -20,7 +20,7 @@ class ResultsHook(Hook):
     ``val_images`` (size of the validation data set), ``metrics`` (the
     last validation metrics, e.g. ``accuracy/top1`` in percent) and
     ``machine`` (CPU model, cores, load average; see
-    :func:`mbv3.reports.model_zoo.machine`) and ``first_iter`` (0, or the
+    :func:`mbv3.utils.machine.machine`) and ``first_iter`` (0, or the
     iteration a resumed run started from: its time covers only the rest).
     A run that trains no iteration (resuming a finished run) writes
     nothing. ``tools/analysis_tools/
@@ -48,7 +48,7 @@ class ResultsHook(Hook):
 
     @master_only
     def after_train(self, runner) -> None:
-        from mbv3.reports.model_zoo import machine
+        from mbv3.utils.machine import machine
         if runner.iter == self._first_iter:
             return
         results = dict(
