@@ -36,6 +36,7 @@ from collections import Counter
 
 import numpy as np
 import torch
+from mmengine.model import BaseModel
 from torch import nn
 
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
@@ -43,26 +44,28 @@ from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 EPOCHS, ITERS = 4, 8
 
 
+class ToyModel(BaseModel):
+    """A linear regressor ``(N, 4) -> (N,)`` with dropout (torch RNG);
+    ``poison`` makes its output NaN (the non-finite-loss case)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(4, 1)
+        self.drop = nn.Dropout(0.5)
+        self.poison = False
+
+    def forward(self, inputs, targets, mode='tensor'):
+        out = self.fc(self.drop(inputs)).squeeze(1)
+        if self.poison:
+            out = out * float('nan')
+        if mode == 'loss':
+            return dict(loss=((out - targets)**2).mean())
+        return out
+
+
 def toy_runner(work_dir, resume_from=None, action='error', hooks=()):
-    from mmengine.model import BaseModel
     from mmengine.runner import Runner
-
-    class ToyModel(BaseModel):
-
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.fc = nn.Linear(4, 1)
-            self.drop = nn.Dropout(0.5)
-            self.poison = False
-
-        def forward(self, inputs, targets, mode='tensor'):
-            out = self.fc(self.drop(inputs)).squeeze(1)
-            if self.poison:
-                out = out * float('nan')
-            if mode == 'loss':
-                return dict(loss=((out - targets)**2).mean())
-            return out
 
     class ToyData(torch.utils.data.Dataset):
 

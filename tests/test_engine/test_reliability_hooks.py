@@ -10,32 +10,12 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch import nn
 
 from mbv3.engine.hooks import NonFiniteLossError, NumClassesCheckHook
+from mbv3.cli.reliability_report import ToyModel
 from tests.conftest import DIGITS_CONFIG
-
-
-class ToyModel(BaseModel):
-    """A linear regressor with dropout (torch RNG); ``poison`` makes its
-    output NaN."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.fc = nn.Linear(4, 1)
-        self.drop = nn.Dropout(0.5)
-        self.poison = False
-
-    def forward(self, inputs, targets, mode='tensor'):
-        out = self.fc(self.drop(inputs)).squeeze(1)
-        if self.poison:
-            out = out * float('nan')
-        if mode == 'loss':
-            return dict(loss=((out - targets) ** 2).mean())
-        return out
 
 
 class ToyData(torch.utils.data.Dataset):
