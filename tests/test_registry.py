@@ -17,6 +17,36 @@ def test_build_in_mbv3_scope_by_plain_name():
     assert model.out_channels == (960, )
 
 
+# Where each registry's components live (imported on its first build).
+LOCATIONS = {
+    'mbv3.engine': ['RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS',
+                    'LOG_PROCESSORS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
+                    'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
+                    'VISUALIZERS', 'VISBACKENDS'],
+    'mbv3.datasets': ['DATASETS', 'DATA_SAMPLERS', 'FUNCTIONS'],
+    'mbv3.datasets.transforms': ['TRANSFORMS'],
+    'mbv3.models': ['MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS',
+                    'TASK_UTILS'],
+    'mbv3.evaluation': ['METRICS', 'EVALUATOR'],
+}
+
+
+@pytest.mark.parametrize('location,name', [
+    (location, name) for location, names in LOCATIONS.items()
+    for name in names])
+def test_each_registry_is_the_child_of_mmengines_root_of_its_name(
+        location, name):
+    import mmengine.registry
+
+    import mbv3.registry
+    registry = getattr(mbv3.registry, name)
+    root = getattr(mmengine.registry, name)
+    assert registry.parent is root
+    assert (registry.name, registry.scope) == (root.name, 'mbv3')
+    assert registry._locations == [location]
+    assert root._children['mbv3'] is registry
+
+
 def test_build_from_other_scopes_with_custom_imports():
     # A fresh interpreter, as an mmpretrain/mmdet/mmseg user has: the root
     # registry and mmpretrain's registry resolve 'mbv3.MobileNetV3' after

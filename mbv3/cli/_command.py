@@ -23,6 +23,17 @@ def add_command_args(parser, batch: bool = False) -> None:
             'skipped (they are listed either way)')
 
 
+def add_config_arg(parser, alternative: str = '') -> None:
+    """The ``config`` positional argument; a path not found from the
+    current folder is looked up in the installed package's ``configs/``
+    (:func:`mbv3.utils.config_files.find_config`). ``alternative``: what
+    else the command takes in its place, e.g. ``"'-' ..."``."""
+    parser.add_argument(
+        'config', help='config file path (a path not found from the current '
+        "folder is looked up in the installed package's configs/)"
+        + (f'; or {alternative}' if alternative else ''))
+
+
 def add_data_root_arg(parser) -> None:
     """The ``--data-root DIR`` option of train, test and infer."""
     parser.add_argument(

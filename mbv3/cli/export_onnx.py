@@ -1,17 +1,26 @@
-"""Export a config + checkpoint to ONNX and check it in onnxruntime
-(``tools/deployment/export_onnx.py``, ``mbv3-export-onnx``).
+"""Export a config + checkpoint to a runtime and check it against eager
+on real photos: ONNX in onnxruntime (``tools/deployment/export_onnx.py``,
+``mbv3-export-onnx``); :mod:`mbv3.cli.export_openvino` and
+:mod:`mbv3.cli.export_executorch` run :func:`export` for OpenVINO and
+ExecuTorch.
 
     python -m mbv3.cli.export_onnx CONFIG CHECKPOINT OUT.onnx [--fuse]
         [--opset 17] [--shape H W] [--int8 OUT_INT8.onnx]
+    python -m mbv3.cli.export_openvino CONFIG CHECKPOINT OUT.xml [--fuse]
+        [--shape H W] [--int8 OUT_INT8.xml]
+    python -m mbv3.cli.export_executorch CONFIG CHECKPOINT OUT.pte [--fuse]
+        [--shape H W] [--int8 OUT_INT8.pte]
 """
 import argparse
+from typing import Callable
 
 from mbv3.deploy.calibration import CALIB_IMAGES
 from mbv3.deploy.export import export_from_config, format_report
 from mbv3.deploy.onnx import MIN_OPSET
 from mbv3.deploy.runtimes import RUNTIMES, fixed_shape
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
-from ._command import add_command_args, command, report_skipped
+from ._command import (add_command_args, add_config_arg, command,
+                       report_skipped)
 
 _FORMATS = {'onnxruntime': 'ONNX', 'openvino': 'an OpenVINO IR',
             'executorch': 'an ExecuTorch program (XNNPACK)'}
@@ -25,7 +34,7 @@ def parse_args(argv=None, runtime: str = 'onnxruntime'
     parser = argparse.ArgumentParser(
         description=f'Export an mbv3 model to {_FORMATS[runtime]} and check '
         f'it in {runtime} against eager on real photos.')
-    parser.add_argument('config', help='config file')
+    add_config_arg(parser)
     parser.add_argument('checkpoint', help="checkpoint file, or 'none' for "
                         "the config's initial weights")
     parser.add_argument('out', help=f'output {ext} file')
@@ -74,10 +83,19 @@ def export(argv, runtime: str) -> dict:
     return report
 
 
-@command
-def main(argv=None) -> dict:
-    """See :func:`export` (onnxruntime)."""
-    return export(argv, 'onnxruntime')
+def runtime_main(runtime: str) -> Callable:
+    """The ``main(argv=None)`` of the export command of ``runtime`` (a key
+    of :data:`mbv3.deploy.runtimes.RUNTIMES`): :func:`export` as a
+    :func:`mbv3.cli._command.command`."""
+
+    def main(argv=None) -> dict:
+        return export(argv, runtime)
+
+    main.__doc__ = f'See :func:`mbv3.cli.export_onnx.export` ({runtime}).'
+    return command(main)
+
+
+main = runtime_main('onnxruntime')
 
 
 if __name__ == '__main__':

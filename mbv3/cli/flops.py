@@ -9,6 +9,7 @@ from mbv3.apis.inference import init_model
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 from mbv3.models.input_spec import input_spec
 from mbv3.utils.flops import complexity, format_complexity
+from ._command import add_config_arg
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -16,7 +17,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Count a config model's parameters, MACs, activations "
         'and h-swish / h-sigmoid / ReLU / SE ops, per layer.')
-    parser.add_argument('config', help='config file')
+    add_config_arg(parser)
     parser.add_argument('--shape', type=int, nargs=2, default=None,
                         metavar=('H', 'W'), help='input size in pixels '
                         "(default: the config's test pipeline size)")

@@ -17,17 +17,16 @@ from mbv3.convert.hub import resolve_checkpoint
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 from mbv3.utils.malloc import MODES as MALLOC_MODES
 from mbv3.utils.malloc import tune_allocator
-from ._command import (add_command_args, add_data_root_arg, report_skipped,
-                       command)
+from ._command import (add_command_args, add_config_arg, add_data_root_arg,
+                       command, report_skipped)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command line of ``mbv3-infer``."""
     parser = argparse.ArgumentParser(
         description='Classify an image or every image of a folder')
-    parser.add_argument('config', help="config file path, or '-' to take "
-                        'the model and preprocessing from a converted '
-                        'checkpoint')
+    add_config_arg(parser, "'-' to take the model and preprocessing "
+                   'from a converted checkpoint')
     parser.add_argument('checkpoint', help='checkpoint file, or the name of '
                         'published weights (mbv3-weights list)')
     parser.add_argument('input', help='an image file or a folder of images '

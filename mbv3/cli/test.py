@@ -16,15 +16,15 @@ from mbv3.apis.train import build_train_config
 from mbv3.cli.train import LAUNCHERS
 from mbv3.engine.mmengine_fixes import (apply_mmengine_fixes,
                                         init_dist_cpu_safe)
-from ._command import (add_command_args, add_data_root_arg, report_skipped,
-                       command)
+from ._command import (add_command_args, add_config_arg, add_data_root_arg,
+                       command, report_skipped)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command line of ``mbv3-test``."""
     parser = argparse.ArgumentParser(
         description='Evaluate a checkpoint with an mbv3 config')
-    parser.add_argument('config', help='config file path')
+    add_config_arg(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where the logs go')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,

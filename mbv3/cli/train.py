@@ -9,7 +9,8 @@ from mmengine.config import Config, DictAction
 
 from mbv3.apis.train import build_train_config, run_training
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
-from ._command import add_command_args, add_data_root_arg, command
+from ._command import (add_command_args, add_config_arg, add_data_root_arg,
+                       command)
 from mbv3.engine.resume import ResumeMismatchError
 
 LAUNCHERS = ['none', 'pytorch', 'slurm']
@@ -19,9 +20,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     """Command line of ``mbv3-train``."""
     parser = argparse.ArgumentParser(
         description='Train a model with an mbv3 config')
-    parser.add_argument('config', help='config file path (a path not found '
-                        'from the current folder is looked up in the '
-                        "installed package's configs/)")
+    add_config_arg(parser)
     parser.add_argument('--work-dir', help='where logs and checkpoints go; '
                         'default ./work_dirs/<config name>')
     parser.add_argument(

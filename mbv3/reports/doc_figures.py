@@ -59,22 +59,26 @@ def _minutes(seconds: float) -> str:
     return f'{minutes} min {seconds} s' if minutes else f'{seconds} s'
 
 
+def _digits_top1(results: dict) -> str:
+    """``98.06% top-1 on the 360 validation images`` of a digits run."""
+    return (f"{results['metrics']['accuracy/top1']:.2f}% top-1 on the "
+            f"{results['val_images']} validation images")
+
+
 def digits_run(results: dict) -> str:
     """The README's sentence on the digits training run."""
     return (f"Measured on {results['machine']}: {results['epochs']} epochs "
             f"in {_minutes(results['train_seconds'])}, "
-            f"{results['metrics']['accuracy/top1']:.2f}% top-1 on the "
-            f"{results['val_images']} validation images (the run's "
-            f'`results.json`, kept in `{DIGITS_JSON}`).')
+            f"{_digits_top1(results)} (the run's `results.json`, kept in "
+            f'`{DIGITS_JSON}`).')
 
 
 def digits_model(results: dict) -> str:
     """docs/tools.md's figures of the README's digits run."""
     return (f"The README's digits run: {results['epochs']} epochs, "
-            f"{results['metrics']['accuracy/top1']:.2f}% top-1 on "
-            f"{results['val_images']} validation images (`{DIGITS_JSON}`). "
-            f'The pictures were drawn from an earlier run of the same '
-            f'command; the commands below redraw them from yours.')
+            f'{_digits_top1(results)} (`{DIGITS_JSON}`). The pictures were '
+            'drawn from an earlier run of the same command; the commands '
+            'below redraw them from yours.')
 
 
 def reliability_report(results: dict) -> str:

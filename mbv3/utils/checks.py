@@ -1,4 +1,5 @@
-"""The one "must be an int" check behind mbv3's argument validation."""
+"""The "must be an int" and "must be in [0, 1)" checks behind mbv3's
+argument validation."""
 import numbers
 from typing import Optional
 
@@ -33,3 +34,16 @@ def check_int(name: str, value, low: Optional[int] = None,
                    f'an int <= {high}' if low is None else
                    f'an int in [{low}, {high}]')
     raise ValueError(f'{name} must be {allowed}, got {value!r}')
+
+
+def check_fraction(name: str, value) -> None:
+    """Raise unless ``value`` is a real number (not a bool) in ``[0, 1)``:
+    a rate or a share such as a dropout rate or label smoothing.
+
+    Raises:
+        ValueError: ``'<name> must be in [0, 1), got <value!r>'``.
+    """
+    if (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and 0 <= value < 1):
+        return
+    raise ValueError(f'{name} must be in [0, 1), got {value!r}')

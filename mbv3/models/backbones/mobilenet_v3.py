@@ -66,9 +66,19 @@ class LayerSpec(NamedTuple):
         return name if self.tap == OUTPUT else f'{name}.expand_conv'
 
 
-def _b(k, mid, out, se, act, s):
-    return BlockConfig(k, mid, out, se, 'HSwish' if act == 'HS' else 'ReLU',
-                       s)
+_NL = {'RE': 'ReLU', 'HS': 'HSwish'}
+_SE = {'SE': True, '-': False}
+
+
+def _table(text: str) -> Tuple[BlockConfig, ...]:
+    """Rows of a bneck table written as in the paper: kernel, exp size,
+    #out, SE ('SE' or '-'), NL ('RE' or 'HS'), s."""
+    rows = []
+    for line in text.strip().splitlines():
+        kernel, mid, out, se, act, stride = line.split()
+        rows.append(BlockConfig(int(kernel), int(mid), int(out), _SE[se],
+                                _NL[act], int(stride)))
+    return tuple(rows)
 
 
 def _minimal(rows):
@@ -79,104 +89,74 @@ def _minimal(rows):
                  for row in rows)
 
 
-# Table 1 of the paper (also torchvision and mmpretrain 'large').
-#     kernel, exp size, #out, SE, NL, s
-LARGE = (
-    _b(3, 16, 16, False, 'RE', 1),
-    _b(3, 64, 24, False, 'RE', 2),
-    _b(3, 72, 24, False, 'RE', 1),
-    _b(5, 72, 40, True, 'RE', 2),
-    _b(5, 120, 40, True, 'RE', 1),
-    _b(5, 120, 40, True, 'RE', 1),
-    _b(3, 240, 80, False, 'HS', 2),
-    _b(3, 200, 80, False, 'HS', 1),
-    _b(3, 184, 80, False, 'HS', 1),
-    _b(3, 184, 80, False, 'HS', 1),
-    _b(3, 480, 112, True, 'HS', 1),
-    _b(3, 672, 112, True, 'HS', 1),
-    _b(5, 672, 160, True, 'HS', 2),
-    _b(5, 960, 160, True, 'HS', 1),
-    _b(5, 960, 160, True, 'HS', 1),
-)
+# Table 1 of the paper (also torchvision's and mmpretrain's 'large').
+#   kernel  exp size  #out  SE  NL  s
+LARGE = _table("""
+    3     16    16   -    RE   1
+    3     64    24   -    RE   2
+    3     72    24   -    RE   1
+    5     72    40   SE   RE   2
+    5    120    40   SE   RE   1
+    5    120    40   SE   RE   1
+    3    240    80   -    HS   2
+    3    200    80   -    HS   1
+    3    184    80   -    HS   1
+    3    184    80   -    HS   1
+    3    480   112   SE   HS   1
+    3    672   112   SE   HS   1
+    5    672   160   SE   HS   2
+    5    960   160   SE   HS   1
+    5    960   160   SE   HS   1
+""")
 # Table 2 of the paper.
-SMALL = (
-    _b(3, 16, 16, True, 'RE', 2),
-    _b(3, 72, 24, False, 'RE', 2),
-    _b(3, 88, 24, False, 'RE', 1),
-    _b(5, 96, 40, True, 'HS', 2),
-    _b(5, 240, 40, True, 'HS', 1),
-    _b(5, 240, 40, True, 'HS', 1),
-    _b(5, 120, 48, True, 'HS', 1),
-    _b(5, 144, 48, True, 'HS', 1),
-    _b(5, 288, 96, True, 'HS', 2),
-    _b(5, 576, 96, True, 'HS', 1),
-    _b(5, 576, 96, True, 'HS', 1),
-)
-# mmpretrain's 'small_075' and 'small_050' (timm's mobilenetv3_small_075 /
-# _050): widths from timm's expansion ratios times scaled input widths,
-# which differ from scaling Table 2 by widen_factor.
-SMALL_075 = (
-    _b(3, 16, 16, True, 'RE', 2),
-    _b(3, 72, 24, False, 'RE', 2),
-    _b(3, 88, 24, False, 'RE', 1),
-    _b(5, 96, 32, True, 'HS', 2),
-    _b(5, 192, 32, True, 'HS', 1),
-    _b(5, 192, 32, True, 'HS', 1),
-    _b(5, 96, 40, True, 'HS', 1),
-    _b(5, 120, 40, True, 'HS', 1),
-    _b(5, 240, 72, True, 'HS', 2),
-    _b(5, 432, 72, True, 'HS', 1),
-    _b(5, 432, 72, True, 'HS', 1),
-)
-SMALL_050 = (
-    _b(3, 16, 8, True, 'RE', 2),
-    _b(3, 40, 16, False, 'RE', 2),
-    _b(3, 56, 16, False, 'RE', 1),
-    _b(5, 64, 24, True, 'HS', 2),
-    _b(5, 144, 24, True, 'HS', 1),
-    _b(5, 144, 24, True, 'HS', 1),
-    _b(5, 72, 24, True, 'HS', 1),
-    _b(5, 72, 24, True, 'HS', 1),
-    _b(5, 144, 48, True, 'HS', 2),
-    _b(5, 288, 48, True, 'HS', 1),
-    _b(5, 288, 48, True, 'HS', 1),
-)
-# timm's mobilenetv3_large_075 / tf_mobilenetv3_large_075
-# (timm/models/mobilenetv3.py, _gen_mobilenet_v3 with channel_multiplier
-# 0.75): the output widths are Table 1's scaled, but each expansion width
-# is make_divisible(scaled input width * timm's expansion ratio), which
-# differs from scaling Table 1 by widen_factor (64 vs 48 in row 2).
-LARGE_075 = (
-    _b(3, 16, 16, False, 'RE', 1),
-    _b(3, 64, 24, False, 'RE', 2),
-    _b(3, 72, 24, False, 'RE', 1),
-    _b(5, 72, 32, True, 'RE', 2),
-    _b(5, 96, 32, True, 'RE', 1),
-    _b(5, 96, 32, True, 'RE', 1),
-    _b(3, 192, 64, False, 'HS', 2),
-    _b(3, 160, 64, False, 'HS', 1),
-    _b(3, 144, 64, False, 'HS', 1),
-    _b(3, 144, 64, False, 'HS', 1),
-    _b(3, 384, 88, True, 'HS', 1),
-    _b(3, 528, 88, True, 'HS', 1),
-    _b(5, 528, 120, True, 'HS', 2),
-    _b(5, 720, 120, True, 'HS', 1),
-    _b(5, 720, 120, True, 'HS', 1),
-)
+SMALL = _table("""
+    3     16    16   SE   RE   2
+    3     72    24   -    RE   2
+    3     88    24   -    RE   1
+    5     96    40   SE   HS   2
+    5    240    40   SE   HS   1
+    5    240    40   SE   HS   1
+    5    120    48   SE   HS   1
+    5    144    48   SE   HS   1
+    5    288    96   SE   HS   2
+    5    576    96   SE   HS   1
+    5    576    96   SE   HS   1
+""")
+STEM_CHANNELS = 16
+
+
+def _timm_scaled(rows, multiplier):
+    """Scale a table the way timm builds its width variants
+    (``timm/models/mobilenetv3.py``, ``_gen_mobilenet_v3`` with
+    ``channel_multiplier``), which mmpretrain's 'small_075'/'small_050'
+    tables copy: each output width is ``make_divisible(out * multiplier)``
+    and each expansion width ``make_divisible(scaled input width * ratio)``
+    with the row's expansion ratio ``mid / input`` of the unscaled table.
+    The stem stays at 16 channels. This differs from scaling the table by
+    ``widen_factor`` (row 2 of Large at 0.75: 64 here, 48 there).
+    """
+    rows_out = []
+    in_base = in_scaled = STEM_CHANNELS
+    for row in rows:
+        out = make_divisible(row.out_channels * multiplier, 8)
+        mid = make_divisible(in_scaled * row.mid_channels / in_base, 8)
+        rows_out.append(row._replace(mid_channels=mid, out_channels=out))
+        in_base, in_scaled = row.out_channels, out
+    return tuple(rows_out)
+
 
 ARCH_SETTINGS = {
     'large': LARGE,
     'small': SMALL,
-    'large_075': LARGE_075,
-    'small_075': SMALL_075,
-    'small_050': SMALL_050,
+    'large_075': _timm_scaled(LARGE, 0.75),
+    'small_075': _timm_scaled(SMALL, 0.75),
+    'small_050': _timm_scaled(SMALL, 0.5),
     'large_minimal': _minimal(LARGE),
     'small_minimal': _minimal(SMALL),
 }
 # Archs whose stem and last conv use ReLU instead of h-swish.
 RELU_ONLY_ARCHS = ('large_minimal', 'small_minimal')
 
-STEM_CHANNELS = 16
 LAST_CONV_RATIO = 6  # last 1x1 conv: 6x the last bneck's width (960, 576)
 OUTPUT_STRIDES = (8, 16, 32)
 # The backbone's init_cfg when none is given (mmpretrain's defaults).

@@ -11,7 +11,7 @@ from torch import nn
 
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
-from mbv3.utils.checks import check_int
+from mbv3.utils.checks import check_fraction, check_int
 from ..layers import build_activation, build_norm
 
 
@@ -109,9 +109,7 @@ class StackedLinearClsHead(BaseModule):
                 isinstance(c, int) and c >= 1 for c in mid_channels):
             raise ValueError(f'mid_channels must be a sequence of ints >= 1, '
                              f'got {mid_channels!r}')
-        if not 0 <= dropout_rate < 1:
-            raise ValueError(f'dropout_rate must be in [0, 1), got '
-                             f'{dropout_rate!r}')
+        check_fraction('dropout_rate', dropout_rate)
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.loss_module = MODELS.build(loss) if isinstance(loss, dict) \

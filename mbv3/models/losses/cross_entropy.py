@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mbv3.registry import MODELS
+from mbv3.utils.checks import check_fraction
 
 REDUCTIONS = ('mean', 'sum', 'none')
 
@@ -63,9 +64,7 @@ class CrossEntropyLoss(nn.Module):
         if reduction not in REDUCTIONS:
             raise ValueError(f'reduction must be one of {REDUCTIONS}, got '
                              f'{reduction!r}')
-        if not 0 <= label_smooth_val < 1:
-            raise ValueError(f'label_smooth_val must be in [0, 1), got '
-                             f'{label_smooth_val!r}')
+        check_fraction('label_smooth_val', label_smooth_val)
         self.reduction = reduction
         self.loss_weight = loss_weight
         self.class_weight = None if class_weight is None else \

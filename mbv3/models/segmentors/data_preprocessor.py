@@ -23,18 +23,16 @@ class SegDataPreprocessor(ImgDataPreprocessor):
         std (Sequence[float]): Per-channel std, same units.
         bgr_to_rgb (bool): Swap BGR (OpenCV's order) to RGB.
         pad_size_divisor (int): Pad H and W to a multiple of it.
+        non_blocking (bool): Copy to the device asynchronously.
         pad_val (float): Image padding value. Defaults to 0.
         seg_pad_val (int): Mask padding value, the ignored label 255 by
             default, so padding never counts in the loss.
     """
 
-    def __init__(self, mean=None, std=None, bgr_to_rgb=False,
-                 pad_size_divisor=1, pad_val=0, seg_pad_val=255,
-                 non_blocking=False):
-        super().__init__(mean=mean, std=std,
-                         pad_size_divisor=pad_size_divisor,
-                         pad_value=pad_val, bgr_to_rgb=bgr_to_rgb,
-                         non_blocking=non_blocking)
+    def __init__(self, pad_val=0, seg_pad_val=255, **kwargs):
+        # mean, std, bgr_to_rgb, pad_size_divisor and non_blocking go to
+        # ImgDataPreprocessor as they are; only pad_val is renamed.
+        super().__init__(pad_value=pad_val, **kwargs)
         self.seg_pad_val = seg_pad_val
 
     def forward(self, data: dict, training: bool = False) -> dict:
