@@ -80,10 +80,13 @@ def _replace_parts(model: nn.Module, inputs: torch.Tensor, prepare,
            for p, n in parts):
         raise ValueError('the model is already prepared for quantization '
                          '(its parts are FX graphs)')
-    for (parent, name), example in zip(
-            parts, _example_inputs(model, parts, inputs)):
-        setattr(parent, name, prepare(getattr(parent, name),
-                                      qconfig_mapping, example))
+    examples = _example_inputs(model, parts, inputs)
+    # traced with grad on: under no_grad the residual add is in place
+    # (``add_``), which the quantization patterns do not match
+    with torch.enable_grad():
+        for (parent, name), example in zip(parts, examples):
+            setattr(parent, name, prepare(getattr(parent, name),
+                                          qconfig_mapping, example))
     return model
 
 
@@ -156,7 +159,6 @@ def convert(model: nn.Module, backend: str = 'x86') -> nn.Module:
     return model
 
 
-@torch.no_grad()
 def quantize_ptq(model: nn.Module, batches: Iterable[torch.Tensor],
                  backend: str = 'x86') -> nn.Module:
     """Post-training static int8 (the fallback to QAT): :func:`prepare_ptq`,
@@ -169,6 +171,7 @@ def quantize_ptq(model: nn.Module, batches: Iterable[torch.Tensor],
     if not batches:
         raise ValueError('quantize_ptq needs at least one calibration batch')
     prepare_ptq(model, batches[0], backend)
-    for x in batches:
-        model(x)
+    with torch.no_grad():
+        for x in batches:
+            model(x)
     return convert(model, backend)
