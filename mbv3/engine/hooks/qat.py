@@ -1,6 +1,7 @@
 """Quantization-aware training as a config switch: the hook that turns a
 float classifier into its fake-quantized FX graphs
 (:func:`mbv3.models.quantization.prepare_qat`) for a fine-tune."""
+import os
 from typing import Optional
 
 import torch
@@ -102,7 +103,8 @@ class QATHook(Hook):
     def before_run(self, runner) -> None:
         load_from = getattr(runner, '_load_from', None)
         if getattr(runner, '_resume', False) or (
-                load_from and qat_meta(load_from) is not None):
+                load_from and os.path.isfile(load_from) and
+                qat_meta(load_from) is not None):
             self._prepare(runner)
 
     def before_train(self, runner) -> None:
