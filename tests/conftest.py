@@ -44,6 +44,19 @@ def _mbv3_scope():
     init_default_scope('mbv3')
 
 
+@pytest.fixture(autouse=True)
+def _restore_deterministic_mode():
+    """mmengine's ``randomness=dict(deterministic=True)`` turns on
+    ``torch.use_deterministic_algorithms`` for the whole process and a
+    later ``deterministic=False`` run leaves it on; restore it after each
+    test, so that a training test does not change the ones after it (e.g.
+    int8 linear layers, which have no deterministic kernel)."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    yield
+    torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
 @pytest.fixture(scope='module')
 def one_thread():
     """One intra-op thread: on a shared 2-core machine, OpenMP threads
