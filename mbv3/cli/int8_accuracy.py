@@ -2,13 +2,14 @@
 (``tools/analysis_tools/int8_accuracy.py``, ``mbv3-int8-accuracy``).
 
     python -m mbv3.cli.int8_accuracy --model digits CONFIG CHECKPOINT \
-        [--model textures CONFIG CHECKPOINT] [--out int8_accuracy.json]
+        [--model textures CONFIG CHECKPOINT] \
+        [--qat digits QAT_CONFIG QAT_CHECKPOINT] [--out int8_accuracy.json]
 """
 import argparse
 import tempfile
 
 from mbv3.deploy.model import init_model
-from mbv3.deploy.accuracy import int8_accuracy
+from mbv3.deploy.accuracy import PATHS, int8_accuracy
 from mbv3.deploy.calibration import CALIB_IMAGES
 from mbv3.deploy.runtimes import RUNTIMES
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
@@ -24,6 +25,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         metavar=('NAME', 'CONFIG', 'CHECKPOINT'),
                         help='a data set name, its config and a trained '
                         'checkpoint (repeatable)')
+    parser.add_argument('--qat', nargs=3, action='append', default=[],
+                        metavar=('NAME', 'CONFIG', 'CHECKPOINT'),
+                        help='the quantization-aware fine-tune of the '
+                        '--model of that name (its config and checkpoint), '
+                        'converted to int8 (repeatable)')
     parser.add_argument('--runtimes', nargs='+', choices=sorted(RUNTIMES),
                         default=sorted(RUNTIMES))
     parser.add_argument('--calib-images', type=int, default=CALIB_IMAGES)
@@ -37,7 +43,7 @@ def format_accuracy(results: dict) -> str:
     for name, rows in results.items():
         lines.append(f"{name}: eager top-1 {rows['eager']['top1']:.2f}% "
                      f"on {rows['val_images']} val images")
-        for runtime in RUNTIMES:
+        for runtime in PATHS:
             row = rows.get(runtime)
             if row is None:
                 continue
@@ -54,13 +60,20 @@ def main(argv=None) -> dict:
     """Measure, print and return ``{name: rows}`` of
     :func:`mbv3.deploy.accuracy.int8_accuracy`; ``--out`` writes it."""
     args = parse_args(argv)
+    names = [name for name, _, _ in args.model]
+    qat = {name: (config, ckpt) for name, config, ckpt in args.qat}
+    unknown = sorted(set(qat) - set(names))
+    if unknown:
+        raise ValueError(f'--qat names {unknown} have no --model of the same '
+                         f'name; the --model names are {names}')
     apply_mmengine_fixes()
     results = {}
     for name, config, checkpoint in args.model:
+        qat_model = init_model(*qat[name]) if name in qat else None
         with tempfile.TemporaryDirectory() as workdir:
             results[name] = int8_accuracy(init_model(config, checkpoint),
                                           workdir, args.runtimes,
-                                          args.calib_images)
+                                          args.calib_images, qat_model)
     print(format_accuracy(results))
     write_json(args.out, results)
     return results

@@ -11,6 +11,9 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from mbv3.convert.hub import resolve_checkpoint
 from mbv3.datasets.data_root import resolve_num_classes
+from mbv3.engine.hooks.qat import META_KEY
+from mbv3.models.input_spec import input_spec
+from mbv3.models.quantization import prepare_qat
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import load_checkpoint_file
 from mbv3.utils.config_files import find_config
@@ -48,6 +51,16 @@ def _config_from_checkpoint(checkpoint) -> Config:
     return config_from_metadata(meta)
 
 
+def _prepare_like(model, meta: dict) -> None:
+    """A checkpoint saved by a QAT run (:class:`mbv3.engine.hooks.
+    QATHook`) holds fake-quantized graphs: prepare the float model the
+    same way before loading it."""
+    quant = meta.get(META_KEY)
+    if quant:
+        example = torch.zeros(input_spec(model).batch_shape(2))
+        prepare_qat(model, example, quant['backend'])
+
+
 def init_model(config, checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu'):
     """Build a classifier from a config and optionally load a checkpoint.
@@ -63,7 +76,10 @@ def init_model(config, checkpoint: Optional[str] = None,
     (:func:`mbv3.convert.config_from_metadata`). A published checkpoint's
     name (``'mobilenet_v3_large.tv_in1k_v2'`` or ``'mbv3://...'``, see
     ``tools/weights.py list``) is downloaded, checked and converted on first
-    use, then read from the cache (:func:`mbv3.convert.hub.fetch`).
+    use, then read from the cache (:func:`mbv3.convert.hub.fetch`). A
+    checkpoint of a quantization-aware fine-tune (``meta['quantization']``,
+    written by :class:`mbv3.engine.hooks.QATHook`) gives the fake-quantized
+    model; :func:`mbv3.models.quantization.convert` makes it int8.
 
     Args:
         config (str | Config | None): Config path or object, or None for a
@@ -106,6 +122,7 @@ def init_model(config, checkpoint: Optional[str] = None,
     model = MODELS.build(model_cfg)
     model.cfg = cfg
     model.dataset_meta = {}
+    _prepare_like(model, meta)
     if ckpt is not None:
         _load_checkpoint_to_model(model, ckpt, strict=config is None)
         model.dataset_meta = meta.get('dataset_meta', {})

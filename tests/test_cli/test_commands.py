@@ -94,3 +94,12 @@ def test_convert_command_line_reports_a_user_error_in_one_line(tmp_path):
     with pytest.raises(FileNotFoundError):  # main raises for callers
         importlib.import_module('mbv3.cli.convert').main(
             [missing, 'x.pth'])
+
+
+def test_int8_accuracy_refuses_a_qat_model_without_its_float_model():
+    from mbv3.cli.int8_accuracy import main
+    with pytest.raises(ValueError, match=r"--qat names \['textures'\] have "
+                       r"no --model of the same name; the --model names are "
+                       r"\['digits'\]"):
+        main(['--model', 'digits', 'A.py', 'a.pth',
+              '--qat', 'textures', 'B.py', 'b.pth'])

@@ -39,7 +39,8 @@ def test_targets_say_met_or_missed_and_by_how_much():
     bench = dict(results=dict(default={'1': batch, '32': batch}))
     accuracy = {'digits': {'onnxruntime': dict(change=0.0),
                            'openvino': dict(change=-0.83),
-                           'executorch': dict(change=+0.6)}}
+                           'executorch': dict(change=+0.6),
+                           'torch-fx-qat': dict(change=-0.32)}}
     lines = targets(bench, accuracy)
     assert lines[0] == ('- fp32, batch 1: best mbv3 path mbv3 openvino '
                         'fp32, met (6.60x >= 4x); against torchvision\'s '
@@ -56,7 +57,9 @@ def test_targets_say_met_or_missed_and_by_how_much():
     # a gain is as far from fp32 as a loss
     assert lines[5].endswith('digits, executorch: +0.60, missed by 0.10 '
                              'points')
-    assert lines[6] == ('- mbv3 eager >= 1.0x, batch 1: missed by 5% '
+    assert lines[6] == ('- int8 top-1 within 0.5 points of fp32, digits, '
+                        'torch-fx-qat: -0.32, met')
+    assert lines[7] == ('- mbv3 eager >= 1.0x, batch 1: missed by 5% '
                         '(0.95x < 1x)')
 
 

@@ -4,6 +4,7 @@ from .mmengine_fixes import MMEngineFixesHook
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
 from .num_classes_check import NumClassesCheckHook
 from .precise_bn import PreciseBNHook, update_bn_stats
+from .qat import QATHook, qat_meta
 from .results import ResultsHook
 from .resume_seed import DeterministicResumeHook, seed_everything
 from .signal_checkpoint import SignalCheckpointHook
@@ -13,6 +14,6 @@ __all__ = [
     'BadFileReportHook', 'CurvesHook', 'DeterministicResumeHook',
     'MMEngineFixesHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'NumClassesCheckHook',
-    'PreciseBNHook', 'ResultsHook', 'SignalCheckpointHook', 'ThroughputHook',
-    'seed_everything', 'update_bn_stats'
+    'PreciseBNHook', 'QATHook', 'ResultsHook', 'SignalCheckpointHook', 'ThroughputHook',
+    'qat_meta', 'seed_everything', 'update_bn_stats'
 ]

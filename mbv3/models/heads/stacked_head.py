@@ -43,12 +43,13 @@ class LinearBlock(nn.Module):
 
 
 def _skip_mismatched_shapes(module, state_dict, prefix, *args):
-    """Load-time hook: drop the checkpoint's head tensors whose shape differs
-    from the model's (another class count), so that those layers keep their
-    initial values, and log their names. A strict load then fails on them
-    as missing keys; a non-strict one (``load_from``, ``Pretrained`` init)
-    fine-tunes from the rest."""
-    own = {prefix + k: v.shape for k, v in module.state_dict().items()}
+    """Load-time hook: drop the checkpoint's head parameters whose shape
+    differs from the model's (another class count), so that those layers
+    keep their initial values, and log their names. A strict load then fails
+    on them as missing keys; a non-strict one (``load_from``, ``Pretrained``
+    init) fine-tunes from the rest. Buffers are left to their modules (a
+    fake-quantizer resizes its per-channel ranges as it loads them)."""
+    own = {prefix + k: v.shape for k, v in module.named_parameters()}
     skipped = [k for k, shape in own.items()
                if k in state_dict and state_dict[k].shape != shape]
     for key in skipped:

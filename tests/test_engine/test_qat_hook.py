@@ -1,0 +1,95 @@
+"""QATHook, the config switch of quantization-aware training: a tiny real
+fine-tune of the digits QAT recipe from a float checkpoint through the
+Runner, whose checkpoint tests and converts again."""
+import os
+
+import pytest
+import torch
+from torch.ao.nn.intrinsic.qat import ConvBn2d
+from torch.ao.quantization import FakeQuantizeBase
+
+from mbv3.apis import init_model
+from mbv3.cli.train import build_config, parse_args
+from mbv3.deploy.checks import sample_photos
+from mbv3.engine.hooks import QATHook, qat_meta
+from mbv3.models.input_spec import input_spec
+from mbv3.models.quantization import convert
+from tests.conftest import REPO, data_root_options, initial_checkpoint
+
+QAT_CONFIG = os.path.join(REPO, 'configs', 'mobilenet_v3',
+                          'mobilenet-v3-small_digits_qat.py')
+
+
+def _config(root, work_dir, load_from):
+    # 32 images at 16x16, batch 16, 2 epochs: 4 iterations; BN and
+    # observers frozen from the second epoch
+    args = parse_args([
+        QAT_CONFIG, '--work-dir', work_dir, '--cfg-options',
+        *data_root_options(root), f'load_from={load_from}',
+        'data_preparation.train_subset=0.1', 'train_dataloader.batch_size=16',
+        'train_dataloader.dataset.indices=32',
+        'train_dataloader.dataset.pipeline.1.scale=16',
+        'val_dataloader.dataset.pipeline.1.scale=[16,16]',
+        'test_dataloader.dataset.pipeline.1.scale=[16,16]',
+        'train_cfg.max_epochs=2',
+        'custom_hooks.0.freeze_bn_epoch=1',
+        'custom_hooks.0.freeze_observer_epoch=1'])
+    return build_config(args)
+
+
+@pytest.fixture(scope='module')
+def qat_run(digits_subset, tmp_path_factory, one_thread):
+    from mmengine.runner import Runner
+    root, info = digits_subset
+    work_dir = str(tmp_path_factory.mktemp('qat'))
+    cfg = _config(root, work_dir, 'None')
+    fp32 = initial_checkpoint(cfg, os.path.join(work_dir, 'fp32.pth'),
+                              [str(c) for c in range(10)])
+    cfg = _config(root, work_dir, fp32)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner, cfg, fp32, os.path.join(work_dir, 'epoch_2.pth')
+
+
+def test_training_prepares_freezes_and_marks_the_checkpoint(qat_run):
+    runner, _, fp32, last = qat_run
+    model = runner.model
+    assert isinstance(model.backbone, torch.fx.GraphModule)
+    fakes = [m for m in model.modules() if isinstance(m, FakeQuantizeBase)]
+    assert fakes and all(int(m.observer_enabled) == 0 for m in fakes)
+    fused = [m for m in model.modules() if isinstance(m, ConvBn2d)]
+    assert fused and all(m.freeze_bn for m in fused)
+    assert qat_meta(last) == dict(mode='qat', backend='x86')
+    assert qat_meta(fp32) is None
+    # the optimizer stepped the fused modules' weights, loaded from fp32
+    key = 'backbone.layer0.conv.weight'
+    start = torch.load(fp32, weights_only=False)['state_dict'][key]
+    assert start.shape == model.backbone.layer0.conv.weight.shape
+    assert not torch.equal(start, model.backbone.layer0.conv.weight.detach())
+
+
+def test_checkpoint_tests_and_converts_again(qat_run):
+    from mmengine.runner import Runner
+    runner, cfg, _, last = qat_run
+    validated = runner.val_loop.run()
+    cfg.load_from = last
+    tested = Runner.from_cfg(cfg).test()
+    assert tested['accuracy/top1'] == validated['accuracy/top1']
+    model = init_model(cfg, last)
+    x = sample_photos(input_spec(model, (16, 16)))
+    runner.model.eval()
+    expected = runner.model(x).detach()
+    torch.testing.assert_close(model(x).detach(), expected)
+    assert convert(model)(x).shape == (4, 10)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(backend='arm'), "backend must be one of .*got 'arm'"),
+    (dict(freeze_bn_epoch=-1), 'freeze_bn_epoch must be None or an int >= '
+     '0.*got -1'),
+    (dict(freeze_observer_epoch=1.5), 'freeze_observer_epoch must be None '
+     'or an int >= 0.*got 1.5'),
+])
+def test_bad_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        QATHook(**kwargs)
