@@ -595,9 +595,10 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         """
         if not is_capturing():
             self._check_input(x)
-        outs = [None] * len(self.out_indices)
+        outs = [None] * len(self._outputs)
+        layers = self._modules  # a dict lookup per layer, not __getattr__
         for name, out_pos, tap_pos in self._run_plan:
-            layer = getattr(self, name)
+            layer = layers[name]
             if tap_pos is None:
                 x = layer(x)
             else:

@@ -123,20 +123,30 @@ class StackedLinearClsHead(BaseModule):
         self.layers.append(LinearBlock(in_channels, num_classes))
         self.register_load_state_dict_pre_hook(_skip_mismatched_shapes)
 
-    def pre_logits(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
-        """The last hidden layer's output, ``(N, mid_channels[-1])``."""
+    def _pooled(self, feats) -> torch.Tensor:
+        """The last of ``feats``, checked to be ``(N, in_channels)``."""
         x = feats[-1] if isinstance(feats, (tuple, list)) else feats
         if x.dim() != 2 or x.shape[1] != self.in_channels:
             raise ValueError(f'StackedLinearClsHead expects pooled features '
                              f'(N, {self.in_channels}), got shape '
                              f'{tuple(x.shape)}')
+        return x
+
+    def pre_logits(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """The last hidden layer's output, ``(N, mid_channels[-1])``."""
+        x = self._pooled(feats)
         for layer in self.layers[:-1]:
             x = layer(x)
         return x
 
     def forward(self, feats) -> torch.Tensor:
-        """Logits ``(N, num_classes)``."""
-        return self.layers[-1](self.pre_logits(feats))
+        """Logits ``(N, num_classes)``. Runs the layers in one loop:
+        slicing off the classifier as :meth:`pre_logits` does builds a new
+        ``ModuleList`` per call."""
+        x = self._pooled(feats)
+        for layer in self.layers:
+            x = layer(x)
+        return x
 
     def loss(self, feats, data_samples: List[DataSample]) -> dict:
         """``dict(loss=...)`` over targets from ``data_samples``."""

@@ -14,7 +14,8 @@ class InvertedResidual(nn.Module):
     optional SE -> linear 1x1 projection, plus an identity shortcut (by
     default iff ``stride == 1 and in_channels == out_channels``).
 
-    The expand conv exists only when ``mid_channels != in_channels``. Child
+    The expand conv exists only when ``mid_channels != in_channels`` (else
+    ``expand_conv`` is None, as ``se`` is without SE). Child
     names (``expand_conv``, ``depthwise_conv``, ``se``, ``linear_conv``)
     follow mmpretrain's ``InvertedResidual``; torchvision's
     ``InvertedResidual`` computes the same function.
@@ -63,27 +64,31 @@ class InvertedResidual(nn.Module):
         self.with_cp = with_cp
         self.with_expand_conv = mid_channels != in_channels
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
-        if self.with_expand_conv:
-            self.expand_conv = ConvNormAct(in_channels, mid_channels, 1,
-                                           act_cfg=act_cfg, **common)
+        # An absent optional child is None, so the forward tests it with
+        # ``is not None``: free in eager mode (a missing attribute would
+        # cost a raised AttributeError per call) and resolved by
+        # TorchScript when compiling.
+        self.expand_conv = ConvNormAct(
+            in_channels, mid_channels, 1, act_cfg=act_cfg, **common
+        ) if self.with_expand_conv else None
         self.depthwise_conv = ConvNormAct(
             mid_channels, mid_channels, kernel_size, stride=stride,
             dilation=dilation, groups=mid_channels, act_cfg=act_cfg,
             **common)
-        if with_se:
-            self.se = SELayer(mid_channels)
+        self.se = SELayer(mid_channels) if with_se else None
         self.linear_conv = ConvNormAct(mid_channels, out_channels, 1,
                                        act_cfg=None, **common)
 
     def _forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(output, expand conv output)``. ``hasattr`` (not
-        ``with_expand_conv``) selects the optional children, because
-        TorchScript resolves it when compiling."""
-        out = self.expand_conv(x) if hasattr(self, 'expand_conv') else x
+        """Return ``(output, expand conv output)``."""
+        # Each optional child read once: a submodule read is a Python call.
+        expand_conv = self.expand_conv
+        se = self.se
+        out = x if expand_conv is None else expand_conv(x)
         expanded = out
         out = self.depthwise_conv(out)
-        if hasattr(self, 'se'):
-            out = self.se(out)
+        if se is not None:
+            out = se(out)
         out = self.linear_conv(out)
         if self.with_res_shortcut:
             # In place where no autograd graph is recorded (no_grad,
@@ -94,11 +99,10 @@ class InvertedResidual(nn.Module):
             out = out + x if torch.is_grad_enabled() else out.add_(x)
         return out, expanded
 
-    def _checkpointed(self, x: torch.Tensor) -> bool:
-        return self.with_cp and x.requires_grad
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not torch.jit.is_scripting() and self._checkpointed(x):
+        # ``with_cp`` first: without checkpointing the test costs one
+        # attribute read per call.
+        if self.with_cp and not torch.jit.is_scripting() and x.requires_grad:
             return cp.checkpoint(self._forward, x, use_reentrant=False)[0]
         return self._forward(x)[0]
 
@@ -114,6 +118,6 @@ class InvertedResidual(nn.Module):
         if not self.with_expand_conv:
             raise ValueError('this block has no expand conv '
                              '(mid_channels == in_channels) to tap')
-        if self._checkpointed(x):
+        if self.with_cp and x.requires_grad:
             return cp.checkpoint(self._forward, x, use_reentrant=False)
         return self._forward(x)
