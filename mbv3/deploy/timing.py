@@ -1,6 +1,7 @@
 """The one timing loop of mbv3's benchmarks and reports."""
-import time
 import functools
+import random
+import time
 from typing import Callable, Dict, List, Optional
 
 import torch
@@ -38,14 +39,20 @@ def seconds_per_call(fn: Callable[[], object], iters: int = 1,
 
 
 def interleave(fns: Dict[str, Callable], x, iters: int, rounds: int,
-               warmup: int, device: Optional[torch.device] = None
+               warmup: int, device: Optional[torch.device] = None,
+               settle: int = 1, pause: float = 0.05
                ) -> Dict[str, List[float]]:
     """Seconds per call of every ``fn(x)``, round by round.
 
     After ``warmup`` calls of each, every round times ``iters`` calls of
-    every candidate in turn (:func:`seconds_per_call`), the order rotated
-    by one each round, so that load from other processes falls on all
-    alike.
+    every candidate in turn (:func:`seconds_per_call`), in the given order
+    in round 0 and in a seeded shuffle of it in the later rounds, so that
+    load from other processes falls on all alike and no candidate always
+    follows the same one. Before each timed block the loop sleeps
+    ``pause`` seconds (the thread pools of the candidate before, e.g.
+    onnxruntime's spinning workers, go idle) and makes ``settle`` untimed
+    calls of the candidate (its data back in the caches): a candidate does
+    not pay for its neighbour.
 
     Returns:
         dict[str, list[float]]: ``rounds`` samples per candidate.
@@ -55,9 +62,12 @@ def interleave(fns: Dict[str, Callable], x, iters: int, rounds: int,
         for _ in range(warmup):
             fns[name](x)
     times = {name: [] for name in names}
+    order = random.Random(0)
     for r in range(rounds):
-        shift = r % len(names)
-        for name in names[shift:] + names[:shift]:
+        for name in names if r == 0 else order.sample(names, len(names)):
+            time.sleep(pause)
+            for _ in range(settle):
+                fns[name](x)
             times[name].append(seconds_per_call(
                 functools.partial(fns[name], x), iters, device))
     return times

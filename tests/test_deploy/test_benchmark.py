@@ -8,18 +8,30 @@ from mbv3.deploy import timing
 from mbv3.deploy.suite import best, summarize
 
 
-def test_interleave_rotates_the_order_and_divides_by_calls(monkeypatch):
+def test_interleave_shuffles_the_order_and_divides_by_calls(monkeypatch):
     calls = []
-    fns = {name: (lambda x, n=name: calls.append(n)) for name in 'abc'}
-    ticks = iter(range(100))
+    fns = {name: (lambda x, n=name: calls.append(n)) for name in 'abcd'}
+    ticks = iter(range(1000))
     # a fake clock that advances one second per reading
     monkeypatch.setattr(timing.time, 'perf_counter', lambda: next(ticks))
-    times = timing.interleave(fns, None, iters=2, rounds=3, warmup=1)
-    assert calls[:3] == ['a', 'b', 'c']  # warm-up
-    rounds = [calls[3 + 6 * r:9 + 6 * r:2] for r in range(3)]
-    assert rounds == [['a', 'b', 'c'], ['b', 'c', 'a'], ['c', 'a', 'b']]
+    times = timing.interleave(fns, None, iters=2, rounds=6, warmup=1,
+                              pause=0)
+    assert calls[:4] == ['a', 'b', 'c', 'd']  # warm-up
+    # each timed block: one untimed settle call, then two timed calls
+    blocks = [calls[4 + 3 * i:7 + 3 * i] for i in range(24)]
+    assert all(len(set(block)) == 1 for block in blocks)
+    rounds = [[block[0] for block in blocks[4 * r:4 * r + 4]]
+              for r in range(6)]
+    assert rounds[0] == ['a', 'b', 'c', 'd']
+    assert all(sorted(order) == ['a', 'b', 'c', 'd'] for order in rounds)
+    # no candidate always follows the same one
+    before = {}
+    for order in rounds:
+        for prev, name in zip(order, order[1:]):
+            before.setdefault(name, set()).add(prev)
+    assert all(len(prevs) > 1 for prevs in before.values())
     # each timing spans two clock readings (1 s) over 2 calls
-    assert times == {name: [0.5, 0.5, 0.5] for name in 'abc'}
+    assert times == {name: [0.5] * 6 for name in 'abcd'}
 
 
 def test_summarize_medians_throughput_and_ratios():
