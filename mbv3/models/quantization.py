@@ -25,7 +25,13 @@ from torch import nn
 BACKENDS = ('x86', 'fbgemm', 'qnnpack')
 
 
-def _check_backend(backend) -> str:
+def check_backend(backend) -> str:
+    """Return ``backend`` if it is one of :data:`BACKENDS` and this torch
+    build has its quantized engine.
+
+    Raises:
+        ValueError: Otherwise, naming the value and what is allowed.
+    """
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f'backend must be one of {BACKENDS}, got '
                          f'{backend!r}')
@@ -119,7 +125,7 @@ def prepare_qat(model: nn.Module, inputs: torch.Tensor,
     """
     from torch.ao.quantization import get_default_qat_qconfig_mapping
     from torch.ao.quantization.quantize_fx import prepare_qat_fx
-    mapping = get_default_qat_qconfig_mapping(_check_backend(backend))
+    mapping = get_default_qat_qconfig_mapping(check_backend(backend))
     model.train()
     return _replace_parts(model, inputs, prepare_qat_fx, mapping)
 
@@ -132,7 +138,7 @@ def prepare_ptq(model: nn.Module, inputs: torch.Tensor,
     :func:`prepare_qat`, the model being put in eval mode."""
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import prepare_fx
-    mapping = get_default_qconfig_mapping(_check_backend(backend))
+    mapping = get_default_qconfig_mapping(check_backend(backend))
     model.eval()
     return _replace_parts(model, inputs, prepare_fx, mapping)
 
@@ -147,7 +153,7 @@ def convert(model: nn.Module, backend: str = 'x86') -> nn.Module:
             prepared (:func:`prepare_qat`, :func:`prepare_ptq`).
     """
     from torch.ao.quantization.quantize_fx import convert_fx
-    torch.backends.quantized.engine = _check_backend(backend)
+    torch.backends.quantized.engine = check_backend(backend)
     parts = quantizable_parts(model)
     if not all(isinstance(getattr(p, n), torch.fx.GraphModule)
                for p, n in parts):

@@ -9,8 +9,9 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mbv3.models.input_spec import input_spec, pipeline_size
-from mbv3.models.quantization import BACKENDS, prepare_qat
+from mbv3.models.quantization import check_backend, prepare_qat
 from mbv3.registry import HOOKS
+from mbv3.utils.checks import check_int
 from mbv3.utils.checkpoint import load_checkpoint_file
 
 #: The key of ``checkpoint['meta']`` that marks a QAT checkpoint, read by
@@ -27,11 +28,9 @@ def qat_meta(checkpoint) -> Optional[dict]:
 
 
 def _check_epoch(name: str, value) -> None:
-    if value is not None and (not isinstance(value, int) or
-                              isinstance(value, bool) or value < 0):
-        raise ValueError(f'{name} must be None or an int >= 0 (the epoch, '
-                         f'counted from 0, from which it applies), got '
-                         f'{value!r}')
+    if value is not None:
+        check_int(name, value, low=0, allowed='None or an int >= 0 (the '
+                  'epoch, counted from 0, from which it applies)')
 
 
 @HOOKS.register_module()
@@ -70,9 +69,7 @@ class QATHook(Hook):
     def __init__(self, backend: str = 'x86',
                  freeze_bn_epoch: Optional[int] = None,
                  freeze_observer_epoch: Optional[int] = None):
-        if backend not in BACKENDS:
-            raise ValueError(f'backend must be one of {BACKENDS}, got '
-                             f'{backend!r}')
+        check_backend(backend)
         _check_epoch('freeze_bn_epoch', freeze_bn_epoch)
         _check_epoch('freeze_observer_epoch', freeze_observer_epoch)
         self.backend = backend
