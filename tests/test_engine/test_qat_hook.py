@@ -93,3 +93,15 @@ def test_checkpoint_tests_and_converts_again(qat_run):
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         QATHook(**kwargs)
+
+
+def test_training_without_load_from_warns(monkeypatch):
+    from types import SimpleNamespace
+    records = []
+    logger = SimpleNamespace(warning=records.append)
+    hook = QATHook()
+    monkeypatch.setattr(hook, '_prepare', lambda runner: None)
+    hook.before_train(SimpleNamespace(_load_from=None, logger=logger))
+    assert len(records) == 1 and 'QAT: no load_from' in records[0]
+    hook.before_train(SimpleNamespace(_load_from='fp32.pth', logger=logger))
+    assert len(records) == 1

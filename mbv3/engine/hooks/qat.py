@@ -105,6 +105,11 @@ class QATHook(Hook):
             self._prepare(runner)
 
     def before_train(self, runner) -> None:
+        if not self.prepared and not getattr(runner, '_load_from', None):
+            runner.logger.warning(
+                'QAT: no load_from: fake quantization starts from the '
+                "config's initial weights; a QAT recipe fine-tunes a trained "
+                'float model (--cfg-options load_from=<float checkpoint>)')
         self._prepare(runner)
 
     def before_train_epoch(self, runner) -> None:
