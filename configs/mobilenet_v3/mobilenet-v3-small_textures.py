@@ -5,7 +5,7 @@
 #   python tools/train.py configs/mobilenet_v3/mobilenet-v3-small_textures.py
 _base_ = ['./mobilenet-v3-small_digits.py']
 
-data_root = 'data/textures'
+data_root = 'data/texture_halves'
 data_preparation = dict(_delete_=True, type='textures', root=data_root,
                         size=64, stride=32)
 input_size = 64

@@ -19,8 +19,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Write the deployment table from the benchmark '
         '(benchmark.py --suite --out) and int8 accuracy JSONs.')
-    parser.add_argument('--benchmark', default=BENCHMARK_JSON)
-    parser.add_argument('--accuracy', default=ACCURACY_JSON)
+    parser.add_argument('--benchmark', default=BENCHMARK_JSON,
+                        help='benchmark.py --suite --out JSON (default '
+                        f'{BENCHMARK_JSON})')
+    parser.add_argument('--accuracy', default=ACCURACY_JSON,
+                        help='int8_accuracy.py --out JSON (default '
+                        f'{ACCURACY_JSON})')
     parser.add_argument('--update', metavar='README',
                         help='replace the generated section of this file')
     return parser.parse_args(argv)

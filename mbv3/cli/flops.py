@@ -9,7 +9,7 @@ from mbv3.apis.inference import init_model
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 from mbv3.models.input_spec import input_spec
 from mbv3.utils.flops import complexity, format_complexity
-from ._command import add_config_arg
+from ._command import add_command_args, add_config_arg, command
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -23,9 +23,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "(default: the config's test pipeline size)")
     parser.add_argument('--depth', type=int, default=2,
                         help='module-name depth of the table rows')
+    add_command_args(parser)
     return parser.parse_args(argv)
 
 
+@command
 def main(argv=None) -> dict:
     """Print the per-layer table and the totals; return the totals."""
     args = parse_args(argv)

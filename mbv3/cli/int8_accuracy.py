@@ -13,7 +13,7 @@ from mbv3.deploy.accuracy import PATHS, int8_accuracy
 from mbv3.deploy.calibration import CALIB_IMAGES
 from mbv3.deploy.runtimes import RUNTIMES
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
-from ._command import write_json
+from ._command import add_command_args, command, write_json
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -34,6 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default=sorted(RUNTIMES))
     parser.add_argument('--calib-images', type=int, default=CALIB_IMAGES)
     parser.add_argument('--out', help='write the results to this JSON file')
+    add_command_args(parser)
     return parser.parse_args(argv)
 
 
@@ -56,10 +57,22 @@ def format_accuracy(results: dict) -> str:
     return '\n'.join(lines)
 
 
+def _check_names(args) -> None:
+    for option, rows in (('--model', args.model), ('--qat', args.qat)):
+        names = [name for name, _, _ in rows]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f'{option} names {repeated} more than once; '
+                             f'each data set is one result: give each '
+                             f'{option} its own name')
+
+
+@command
 def main(argv=None) -> dict:
     """Measure, print and return ``{name: rows}`` of
     :func:`mbv3.deploy.accuracy.int8_accuracy`; ``--out`` writes it."""
     args = parse_args(argv)
+    _check_names(args)
     names = [name for name, _, _ in args.model]
     qat = {name: (config, ckpt) for name, config, ckpt in args.qat}
     unknown = sorted(set(qat) - set(names))

@@ -25,7 +25,8 @@ def write_once(root: str, marker: str, wanted: dict, what: str,
 
     Raises:
         ValueError: If ``root`` holds the data set written with other
-            arguments.
+            arguments, or other files (no marker: e.g. a user's own data
+            set), which writing into would mix with these.
     """
     path = osp.join(root, marker)
     if osp.isfile(path):
@@ -36,6 +37,11 @@ def write_once(root: str, marker: str, wanted: dict, what: str,
         raise ValueError(f'{root!r} already holds {what} written with '
                          f'{ {k: info.get(k) for k in wanted} }, not '
                          f'{wanted}; choose another folder')
+    if osp.isdir(root) and os.listdir(root):
+        raise ValueError(f'{root!r} already holds files but no {marker} '
+                         f'(not {what} written by mbv3, or an interrupted '
+                         f'write); writing {what} there would mix the two: '
+                         f'choose another folder, or empty this one')
     info = dict(wanted, **write())
     with open(path, 'w') as f:
         json.dump(info, f)

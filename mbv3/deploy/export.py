@@ -2,7 +2,10 @@
 photos, optionally int8-quantized and evaluated (the library behind
 ``mbv3-export-onnx``, ``mbv3-export-openvino`` and
 ``mbv3-export-executorch``)."""
+import os.path as osp
 from typing import Optional
+
+from torch.ao.quantization import FakeQuantizeBase
 
 from mbv3.models.input_spec import input_spec
 from mbv3.utils.deprecation import moved
@@ -11,9 +14,21 @@ from .checks import check_sizes, max_abs_diff, sample_photos, top1_accuracy
 from .fuse import fuse_conv_bn
 from .model import init_model
 from .onnx import MIN_OPSET
-from .runtimes import export_model, fixed_shape, load_runner
+from .runtimes import RUNTIMES, export_model, fixed_shape, load_runner
 
 FP32_TOLERANCE = 1e-4
+
+
+def _check_out(path: Optional[str], runtime: str) -> None:
+    if path is None:
+        return
+    ext = RUNTIMES[runtime][1]
+    if not str(path).endswith(ext):
+        raise ValueError(f'{runtime} writes {ext} files, got {path!r}')
+    folder = osp.dirname(osp.abspath(path))
+    if not osp.isdir(folder):
+        raise ValueError(f'the folder of {path!r} does not exist: create '
+                         f'{folder!r} first')
 
 
 def export_from_config(config, checkpoint: Optional[str], out: str, *,
@@ -55,8 +70,21 @@ def export_from_config(config, checkpoint: Optional[str], out: str, *,
 
     Raises:
         RuntimeError: If the runtime differs from eager by more than 1e-4.
+        ValueError: For an output file without the runtime's extension
+            or in a folder that does not exist (checked before exporting),
+            or for a quantization-aware fine-tune checkpoint (its
+            int8 model runs in PyTorch: :func:`mbv3.models.quantization.
+            convert`).
     """
+    for path in (out, int8):
+        _check_out(path, runtime)
     model = init_model(config, checkpoint)
+    if any(isinstance(m, FakeQuantizeBase) for m in model.modules()):
+        raise ValueError(f'checkpoint {checkpoint!r} is a quantization-aware '
+                         f'fine-tune (fake-quantized): {runtime} export '
+                         f'takes float checkpoints; run its int8 model in '
+                         f'PyTorch, mbv3.models.quantization.convert('
+                         f'init_model(config, checkpoint))')
     if fuse:
         fuse_conv_bn(model)
     options = dict(opset=opset) if runtime == 'onnxruntime' else {}

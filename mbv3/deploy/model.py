@@ -56,9 +56,35 @@ def _prepare_like(model, meta: dict) -> None:
     QATHook`) holds fake-quantized graphs: prepare the float model the
     same way before loading it."""
     quant = meta.get(META_KEY)
-    if quant:
-        example = torch.zeros(input_spec(model).batch_shape(2))
-        prepare_qat(model, example, quant['backend'])
+    if quant is None:
+        return
+    if not isinstance(quant, dict) or quant.get('mode') != 'qat' or \
+            'backend' not in quant:
+        raise ValueError(f"checkpoint meta[{META_KEY!r}] must be "
+                         f"dict(mode='qat', backend=...) as QATHook writes "
+                         f'it, got {quant!r}')
+    example = torch.zeros(input_spec(model).batch_shape(2))
+    prepare_qat(model, example, quant['backend'])
+
+
+def _check_quantization_keys(state_dict: dict, meta: dict,
+                             checkpoint) -> None:
+    """A QAT checkpoint's tensors and its meta must agree: fake-quant
+    tensors without the meta, or the meta without them, would load into
+    the wrong model with only a missing-keys warning."""
+    fake_quant = any('fake_quant' in key or 'activation_post_process' in key
+                     for key in state_dict)
+    marked = meta.get(META_KEY) is not None
+    if fake_quant and not marked:
+        raise ValueError(f'checkpoint {checkpoint!r} holds fake-quantized '
+                         f'tensors but no meta[{META_KEY!r}]: it was not '
+                         f'saved by a QATHook run; re-save it with meta '
+                         f"{{{META_KEY!r}: dict(mode='qat', "
+                         f"backend='x86')}}")
+    if marked and not fake_quant:
+        raise ValueError(f'checkpoint {checkpoint!r} has meta[{META_KEY!r}]'
+                         f' but no fake-quantized tensors: a float '
+                         f'checkpoint marked as QAT')
 
 
 def init_model(config, checkpoint: Optional[str] = None,
@@ -122,6 +148,9 @@ def init_model(config, checkpoint: Optional[str] = None,
     model = MODELS.build(model_cfg)
     model.cfg = cfg
     model.dataset_meta = {}
+    if ckpt is not None:
+        _check_quantization_keys(ckpt.get('state_dict', ckpt), meta,
+                                 checkpoint)
     _prepare_like(model, meta)
     if ckpt is not None:
         _load_checkpoint_to_model(model, ckpt, strict=config is None)

@@ -14,6 +14,13 @@ RUNTIMES = {
     'executorch': (('executorch', 'torchao'), '.pte', True),
 }
 PRECISIONS = ('fp32', 'int8')
+# How to install a runtime whose wheel's own dependency list does not fit
+# (the README's Deployment section): ExecuTorch 1.5.1 without its pins.
+INSTALL_HINTS = {
+    'executorch': 'pip install --no-deps executorch==1.5.1, then pip '
+                  'install flatbuffers "torchao>=0.18,<0.19" ruamel.yaml '
+                  'pyyaml tabulate sympy expecttest; see the README',
+}
 
 
 def _check_runtime(runtime: str) -> None:
@@ -34,8 +41,9 @@ def missing_packages(runtime: str) -> Optional[str]:
                if importlib.util.find_spec(p) is None]
     if not missing:
         return None
+    hint = INSTALL_HINTS.get(runtime, f'pip install {" ".join(missing)}')
     return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} " \
-        f'not installed (pip install {" ".join(missing)})'
+        f'not installed ({hint})'
 
 
 def fixed_shape(runtime: str) -> bool:

@@ -21,6 +21,7 @@ from typing import Iterable, List, Tuple
 
 import torch
 from torch import nn
+from torch.ao.quantization import FakeQuantizeBase
 
 BACKENDS = ('x86', 'fbgemm', 'qnnpack')
 
@@ -55,6 +56,10 @@ def quantizable_parts(model: nn.Module) -> List[Tuple[nn.Module, str]]:
                         f'mbv3 ImageClassifier), got '
                         f'{type(model).__name__}')
     parts = [(model, 'backbone')]
+    if not hasattr(model, 'extract_feat'):
+        raise TypeError(f'model must be a classifier with extract_feat '
+                        f'(e.g. mbv3 ImageClassifier), got '
+                        f'{type(model).__name__}')
     layers = getattr(getattr(model, 'head', None), 'layers', None)
     if layers is not None:
         parts += [(layers, str(i)) for i in range(len(layers))]
@@ -76,16 +81,36 @@ def _example_inputs(model: nn.Module, parts, inputs: torch.Tensor) -> list:
     return examples
 
 
+def _check_trainable_as_traced(model: nn.Module) -> None:
+    """The traced graph has no ``MobileNetV3.train`` override, which keeps
+    frozen stages and ``norm_eval`` BNs in eval mode: refuse both rather
+    than train them silently (or fail in torch's conv-BN fuser)."""
+    backbone = model.backbone
+    if getattr(backbone, 'norm_eval', False):
+        raise ValueError('quantization-aware training needs the backbone\'s '
+                         'BN layers in train mode, got norm_eval=True; set '
+                         'norm_eval=False (QATHook freeze_bn_epoch freezes '
+                         'BN statistics instead)')
+    if getattr(backbone, 'frozen_stages', -1) >= 0:
+        raise ValueError(f'quantization-aware training fine-tunes every '
+                         f'layer, got frozen_stages='
+                         f'{backbone.frozen_stages}; set frozen_stages=-1')
+
+
 def _replace_parts(model: nn.Module, inputs: torch.Tensor, prepare,
                    qconfig_mapping) -> nn.Module:
+    parts = quantizable_parts(model)
     if not isinstance(inputs, torch.Tensor) or inputs.dim() != 4:
         raise TypeError(f'inputs must be a (N, C, H, W) Tensor, got '
                         f'{getattr(inputs, "shape", type(inputs).__name__)}')
-    parts = quantizable_parts(model)
+    if torch.is_inference_mode_enabled():
+        raise ValueError('prepare the model outside torch.inference_mode() '
+                         '(its observers would be inference tensors that '
+                         'training and calibration cannot update)')
     if any(isinstance(getattr(p, n), torch.fx.GraphModule)
            for p, n in parts):
-        raise ValueError('the model is already prepared for quantization '
-                         '(its parts are FX graphs)')
+        raise ValueError('the model is already prepared or converted for '
+                         'quantization (its parts are FX graphs)')
     examples = _example_inputs(model, parts, inputs)
     # traced with grad on: under no_grad the residual add is in place
     # (``add_``), which the quantization patterns do not match
@@ -119,13 +144,18 @@ def prepare_qat(model: nn.Module, inputs: torch.Tensor,
         nn.Module: ``model`` itself, prepared.
 
     Raises:
-        ValueError: For an unknown backend or a prepared model.
+        ValueError: For an unknown backend, a prepared model, a backbone
+            with ``norm_eval=True`` or ``frozen_stages >= 0`` (the traced
+            graph would train them), or a call under
+            ``torch.inference_mode()``.
         TypeError: If ``model`` is not a classifier or ``inputs`` not a
             4-d Tensor.
     """
     from torch.ao.quantization import get_default_qat_qconfig_mapping
     from torch.ao.quantization.quantize_fx import prepare_qat_fx
     mapping = get_default_qat_qconfig_mapping(check_backend(backend))
+    quantizable_parts(model)
+    _check_trainable_as_traced(model)
     model.train()
     return _replace_parts(model, inputs, prepare_qat_fx, mapping)
 
@@ -139,6 +169,7 @@ def prepare_ptq(model: nn.Module, inputs: torch.Tensor,
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import prepare_fx
     mapping = get_default_qconfig_mapping(check_backend(backend))
+    quantizable_parts(model)
     model.eval()
     return _replace_parts(model, inputs, prepare_fx, mapping)
 
@@ -149,16 +180,22 @@ def convert(model: nn.Module, backend: str = 'x86') -> nn.Module:
     CPU in eval mode; its outputs are float logits ``(N, num_classes)``.
 
     Raises:
-        ValueError: For an unknown backend, or a model that was not
-            prepared (:func:`prepare_qat`, :func:`prepare_ptq`).
+        ValueError: For an unknown backend, a model that was not
+            prepared (:func:`prepare_qat`, :func:`prepare_ptq`), or one
+            already converted.
     """
     from torch.ao.quantization.quantize_fx import convert_fx
-    torch.backends.quantized.engine = check_backend(backend)
+    check_backend(backend)
     parts = quantizable_parts(model)
     if not all(isinstance(getattr(p, n), torch.fx.GraphModule)
                for p, n in parts):
         raise ValueError('convert needs a model from prepare_qat or '
-                         'prepare_ptq; this one has float parts')
+                         'prepare_ptq; this one has float parts (a float '
+                         'checkpoint, or one without meta["quantization"])')
+    if not any(isinstance(m, FakeQuantizeBase) or 'Observer' in
+               type(m).__name__ for m in model.modules()):
+        raise ValueError('the model is already converted to int8')
+    torch.backends.quantized.engine = backend
     model.cpu().eval()
     for parent, name in parts:
         setattr(parent, name, convert_fx(getattr(parent, name)))

@@ -170,4 +170,5 @@ def accuracy_command() -> str:
             'mobilenet-v3-small_textures.py TEXTURES_CKPT --qat digits '
             'configs/mobilenet_v3/mobilenet-v3-small_digits_qat.py '
             'DIGITS_QAT_CKPT --qat textures configs/mobilenet_v3/'
-            'mobilenet-v3-small_textures_qat.py TEXTURES_QAT_CKPT')
+            'mobilenet-v3-small_textures_qat.py TEXTURES_QAT_CKPT '
+            '--out docs/results/int8_accuracy.json')

@@ -29,6 +29,9 @@ def find_config(path: str) -> str:
     path = str(path)
     if osp.isfile(path):
         return path
+    if osp.isdir(path):
+        raise FileNotFoundError(f'config {path!r} is a folder, not a config '
+                                f'file')
     parts = osp.normpath(path).split(osp.sep)
     relative = osp.join(*parts[1:]) if parts[0] == 'configs' and \
         len(parts) > 1 else path

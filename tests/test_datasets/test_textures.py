@@ -34,6 +34,19 @@ def test_prepare_writes_folders_once(tmp_path):
         prepare_textures(str(tmp_path), size=64)
 
 
+def test_prepare_refuses_a_folder_of_other_files(tmp_path):
+    # e.g. the README's own-data textures in the same folder: writing the
+    # crops there would mix two splits
+    own = tmp_path / 'train' / 'brick'
+    own.mkdir(parents=True)
+    (own / 'mine.png').write_bytes(b'')
+    with pytest.raises(ValueError, match="already holds files but no "
+                       r"mbv3_textures\.json.*choose another folder, or "
+                       'empty this one'):
+        prepare_textures(str(tmp_path), size=128, stride=128)
+    assert [p.name for p in own.iterdir()] == ['mine.png']
+
+
 @pytest.mark.parametrize('kwargs, message', [
     (dict(size=4), 'size must be in \\[8, 256\\], got 4'),
     (dict(stride=0), 'stride must be >= 1, got 0')])

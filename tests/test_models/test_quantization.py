@@ -106,3 +106,49 @@ def test_bad_input_is_refused():
     prepare_ptq(model, photos[0])
     with pytest.raises(ValueError, match='already prepared'):
         prepare_qat(model, photos[0])
+    model(photos[0])
+    convert(model)
+    with pytest.raises(ValueError, match='already converted to int8'):
+        convert(model)
+
+
+@pytest.mark.parametrize('backbone, message', [
+    (dict(norm_eval=True), 'BN layers in train mode, got norm_eval=True'),
+    (dict(frozen_stages=3), 'fine-tunes every layer, got frozen_stages=3'),
+])
+def test_qat_refuses_what_the_traced_graph_would_train(backbone, message):
+    # the graph has no MobileNetV3.train override: the frozen BNs would
+    # update (frozen_stages) or torch's conv-BN fuser would assert
+    cfg = Config.fromfile(DIGITS_CONFIG)
+    cfg.model.head.num_classes = cfg.data_preprocessor.num_classes = 10
+    cfg.model.backbone.update(backbone)
+    model = init_model(cfg)
+    with pytest.raises(ValueError, match=message):
+        prepare_qat(model, torch.zeros(2, 3, 32, 32))
+    with torch.inference_mode(), pytest.raises(
+            ValueError, match='outside torch.inference_mode'):
+        prepare_ptq(model, torch.zeros(2, 3, 32, 32))
+
+
+def test_checkpoint_meta_and_tensors_must_agree(tmp_path):
+    model, photos = _digits_model()
+    float_sd = {k: v.clone() for k, v in model.state_dict().items()}
+    prepare_qat(model, photos[0])
+    qat_sd = model.state_dict()
+    meta = dict(quantization=dict(mode='qat', backend='x86'))
+    cases = [
+        (qat_sd, {}, 'holds fake-quantized tensors but no '
+         r"meta\['quantization'\]"),
+        (float_sd, meta, r"has meta\['quantization'\] but no "
+         'fake-quantized tensors'),
+        (qat_sd, dict(quantization=dict(mode='ptq', backend='x86')),
+         r"must be dict\(mode='qat', backend=...\).*got \{'mode': 'ptq'"),
+        (qat_sd, dict(quantization='qat'), "got 'qat'"),
+    ]
+    cfg = Config.fromfile(DIGITS_CONFIG)
+    cfg.model.head.num_classes = cfg.data_preprocessor.num_classes = 10
+    for i, (state_dict, meta_i, message) in enumerate(cases):
+        path = str(tmp_path / f'{i}.pth')
+        torch.save(dict(state_dict=state_dict, meta=meta_i), path)
+        with pytest.raises(ValueError, match=message):
+            init_model(cfg, path)

@@ -6,6 +6,11 @@ from mmengine.structures import PixelData
 from mbv3.registry import MODELS
 
 
+# Arguments passed on to mmengine's ImgDataPreprocessor under its names.
+PASSED_ON = ('mean', 'std', 'bgr_to_rgb', 'rgb_to_bgr', 'pad_size_divisor',
+             'non_blocking')
+
+
 @MODELS.register_module()
 class SegDataPreprocessor(ImgDataPreprocessor):
     """Stack images of any sizes, padding them bottom-right to the largest
@@ -27,11 +32,21 @@ class SegDataPreprocessor(ImgDataPreprocessor):
         pad_val (float): Image padding value. Defaults to 0.
         seg_pad_val (int): Mask padding value, the ignored label 255 by
             default, so padding never counts in the loss.
+
+    Raises:
+        TypeError: For an argument not listed here (e.g. mmengine's
+            ``pad_value``, or mmseg's ``size``).
     """
 
     def __init__(self, pad_val=0, seg_pad_val=255, **kwargs):
-        # mean, std, bgr_to_rgb, pad_size_divisor and non_blocking go to
-        # ImgDataPreprocessor as they are; only pad_val is renamed.
+        # the other arguments go to ImgDataPreprocessor as they are; only
+        # pad_val is renamed
+        unknown = sorted(set(kwargs) - set(PASSED_ON))
+        if unknown:
+            raise TypeError(f'SegDataPreprocessor got unknown arguments '
+                            f'{unknown}; it takes pad_val, seg_pad_val and '
+                            f'{PASSED_ON} (mmseg spelling: pad_val, not '
+                            f'pad_value)')
         super().__init__(pad_value=pad_val, **kwargs)
         self.seg_pad_val = seg_pad_val
 

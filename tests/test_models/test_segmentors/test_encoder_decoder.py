@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -95,6 +97,17 @@ def test_preprocessor_pads_masks_with_ignore_index():
     second = data['data_samples'][1].gt_sem_seg.data
     assert second.shape == (1, 5, 6)
     assert (second[:, :, 3:] == 255).all() and (second[:, :, :3] == 0).all()
+
+
+@pytest.mark.parametrize('kwargs, unknown', [
+    (dict(pad_value=7), "['pad_value']"),
+    (dict(size=(512, 512), size_divisor=32), "['size', 'size_divisor']"),
+])
+def test_seg_preprocessor_names_unknown_arguments(kwargs, unknown):
+    with pytest.raises(TypeError, match=re.escape(
+            f'SegDataPreprocessor got unknown arguments {unknown}; it takes '
+            'pad_val, seg_pad_val and')):
+        MODELS.build(dict(type='SegDataPreprocessor', **kwargs))
 
 
 def test_random_crop_moves_image_and_mask_together():
