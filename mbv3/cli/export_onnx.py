@@ -19,6 +19,7 @@ from mbv3.deploy.export import export_from_config, format_report
 from mbv3.deploy.onnx import MIN_OPSET
 from mbv3.deploy.runtimes import RUNTIMES, fixed_shape
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.utils.checks import check_int
 from ._command import (add_command_args, add_config_arg, command,
                        report_skipped)
 
@@ -72,6 +73,9 @@ def export(argv, runtime: str) -> dict:
             ``--allow-skipped`` not given.
     """
     args = parse_args(argv, runtime)
+    check_int('--calib-images', args.calib_images, low=1)
+    for side in args.shape or ():
+        check_int('--shape', side, low=1, allowed='two ints >= 1 (H W)')
     apply_mmengine_fixes()
     report = export_from_config(
         args.config, None if args.checkpoint == 'none' else args.checkpoint,

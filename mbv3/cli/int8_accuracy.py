@@ -13,6 +13,7 @@ from mbv3.deploy.accuracy import PATHS, int8_accuracy
 from mbv3.deploy.calibration import CALIB_IMAGES
 from mbv3.deploy.runtimes import RUNTIMES
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.utils.checks import check_int
 from ._command import add_command_args, command, write_json
 
 
@@ -72,6 +73,7 @@ def main(argv=None) -> dict:
     """Measure, print and return ``{name: rows}`` of
     :func:`mbv3.deploy.accuracy.int8_accuracy`; ``--out`` writes it."""
     args = parse_args(argv)
+    check_int('--calib-images', args.calib_images, low=1)
     _check_names(args)
     names = [name for name, _, _ in args.model]
     qat = {name: (config, ckpt) for name, config, ckpt in args.qat}

@@ -1,6 +1,7 @@
 """Build a neck or head sized from the part that feeds it.
 
-A config may leave out ``in_channels``: it is then read from the
+A config may leave out ``in_channels`` (or set it to None): it is then
+read from the
 backbone's (or neck's) description of its outputs (``out_channels``, from
 :attr:`MobileNetV3.feature_info`), so configs do not copy widths.
 """
@@ -37,8 +38,8 @@ def output_channels(module: nn.Module, fed: Tuple[int, ...] = ()
 def build_fed_by(cfg: dict, channels: Tuple[int, ...],
                  last_only: bool = False) -> nn.Module:
     """Build ``cfg`` with ``MODELS``, filling ``in_channels`` from the
-    widths of its inputs when the config leaves it out and the component
-    takes it.
+    widths of its inputs when the config leaves it out (or sets None) and
+    the component takes it.
 
     Args:
         cfg (dict): Neck or head config.
@@ -51,7 +52,8 @@ def build_fed_by(cfg: dict, channels: Tuple[int, ...],
         nn.Module: The built component.
     """
     cfg = dict(cfg)
-    if 'in_channels' not in cfg and _takes_in_channels(cfg.get('type')):
+    if cfg.get('in_channels') is None and _takes_in_channels(
+            cfg.get('type')):
         cfg['in_channels'] = channels[-1] if last_only else tuple(channels)
     return MODELS.build(cfg)
 

@@ -103,3 +103,22 @@ def test_int8_accuracy_refuses_a_qat_model_without_its_float_model():
                        r"\['digits'\]"):
         main(['--model', 'digits', 'A.py', 'a.pth',
               '--qat', 'textures', 'B.py', 'b.pth'])
+
+
+@pytest.mark.parametrize('module, argv, message', [
+    ('int8_accuracy', ['--model', 'd', 'A.py', 'a.pth', '--model', 'd',
+                       'B.py', 'b.pth'],
+     r"--model names \['d'\] more than once"),
+    ('int8_accuracy', ['--model', 'd', 'A.py', 'a.pth', '--calib-images',
+                       '-1'], '--calib-images must be an int >= 1, got -1'),
+    ('export_onnx', ['A.py', 'none', 'x.onnx', '--shape', '0', '-5'],
+     r'--shape must be two ints >= 1 \(H W\), got 0'),
+    ('export_openvino', ['A.py', 'none', 'x.onnx'],
+     "openvino writes .xml files, got 'x.onnx'"),
+])
+def test_command_arguments_are_checked_before_any_work(module, argv,
+                                                       message):
+    # the errors name the command-line option, before a file is read
+    main = importlib.import_module(f'mbv3.cli.{module}').main
+    with pytest.raises(ValueError, match=message):
+        main(argv)

@@ -1,15 +1,18 @@
 """Necks and heads whose config leaves out ``in_channels`` are sized from
 the backbone's description of its outputs."""
+import pytest
+
 from mbv3.registry import MODELS
 
 
-def test_classifier_head_takes_the_backbone_width():
+@pytest.mark.parametrize('given', [{}, dict(in_channels=None)])
+def test_classifier_head_takes_the_backbone_width(given):
     model = MODELS.build(dict(
         type='ImageClassifier',
         backbone=dict(type='MobileNetV3', arch='large'),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='StackedLinearClsHead', num_classes=10,
-                  mid_channels=[1280])))
+                  mid_channels=[1280], **given)))
     # 960: the last conv of large (paper Table 1)
     assert model.head.layers[0].fc.in_features == 960
 
