@@ -16,7 +16,7 @@ from mbv3.datasets.preparation import prepare_data
 from mbv3.engine.mmengine_fixes import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
 from mbv3.engine.resume import check_resumable
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
-from mbv3.utils.config_files import find_config
+from mbv3.utils.config_files import read_config
 from mbv3.utils.deprecation import moved
 from mbv3.datasets.data_root import (apply_data_root, check_data_root,
                                     resolve_num_classes)
@@ -155,7 +155,7 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
         DataRootMismatchError: If the top-level ``data_root`` is not what
             the loaders read.
     """
-    cfg = Config.fromfile(find_config(config))
+    cfg = read_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     warn_misspelled_keys(cfg)

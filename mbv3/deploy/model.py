@@ -16,7 +16,7 @@ from mbv3.models.input_spec import input_spec
 from mbv3.models.quantization import prepare_qat
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import load_checkpoint_file
-from mbv3.utils.config_files import find_config
+from mbv3.utils.config_files import read_config
 
 
 def load_config(config) -> Config:
@@ -25,10 +25,11 @@ def load_config(config) -> Config:
 
     Raises:
         FileNotFoundError: If the path does not exist.
+        ValueError: If the file does not parse or defines no model.
         TypeError: If ``config`` is neither a path nor a Config.
     """
     if isinstance(config, (str, bytes)) or hasattr(config, '__fspath__'):
-        return Config.fromfile(find_config(str(config)))
+        return read_config(str(config))
     if isinstance(config, Config):
         return config
     raise TypeError(f'config must be a path or an mmengine Config, got '

@@ -1,4 +1,5 @@
-"""Find a config file from the current folder or in the installed package."""
+"""Find a config file from the current folder or in the installed package,
+and read it."""
 import os.path as osp
 
 # The configs shipped inside the package: ``mbv3/configs`` links to the
@@ -40,3 +41,26 @@ def find_config(path: str) -> str:
         return installed
     raise FileNotFoundError(f'config {path!r} does not exist (looked in the '
                             f'current folder and in {PACKAGE_CONFIGS!r})')
+
+
+def read_config(path: str):
+    """:func:`find_config`, then ``mmengine.Config.fromfile``, with the
+    file named in every error.
+
+    Raises:
+        FileNotFoundError: As :func:`find_config`.
+        ValueError: If the file does not parse, or defines no ``model``
+            (e.g. an empty file).
+    """
+    from mmengine.config import Config
+    found = find_config(path)
+    try:
+        cfg = Config.fromfile(found)
+    except SyntaxError as err:
+        raise ValueError(f'config {found!r} is not valid Python: {err.msg} '
+                         f'(line {err.lineno})') from err
+    if 'model' not in cfg:
+        raise ValueError(f'config {found!r} defines no model (an empty or '
+                         f'partial config? configs set model=dict(...), or '
+                         f"inherit it with _base_)")
+    return cfg

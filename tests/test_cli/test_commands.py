@@ -122,3 +122,20 @@ def test_command_arguments_are_checked_before_any_work(module, argv,
     main = importlib.import_module(f'mbv3.cli.{module}').main
     with pytest.raises(ValueError, match=message):
         main(argv)
+
+
+@pytest.mark.parametrize('text, message', [
+    ('', "defines no model"),
+    ('model = dict(\n', r"is not valid Python: '\(' was never closed "
+     r'\(line 1\)'),
+])
+def test_a_broken_config_is_named(tmp_path, text, message):
+    from mbv3.cli.flops import main
+    config = tmp_path / 'broken.py'
+    config.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(repr(str(config))) +
+                       f' {message}'):
+        main([str(config)])
+    with pytest.raises(FileNotFoundError, match='is a folder, not a config '
+                       'file'):
+        main([str(tmp_path)])
