@@ -17,7 +17,6 @@ import tempfile
 
 import cv2
 import torch
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from torch.utils.data import DataLoader
@@ -25,7 +24,7 @@ from torch.utils.data import DataLoader
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 from mbv3.deploy.timing import seconds_per_call
 from mbv3.registry import DATASETS
-from mbv3.utils.config_files import find_config
+from mbv3.utils.config_files import read_config
 
 
 def write_photos(root: str, copies: int) -> None:
@@ -62,7 +61,7 @@ def main(argv=None):
     # process here, so that workers=0 measures one worker's rate
     torch.set_num_threads(1)
     apply_mmengine_fixes()
-    cfg = Config.fromfile(find_config(args.config))
+    cfg = read_config(args.config)
     pipeline = cfg.train_dataloader.dataset.pipeline
     with tempfile.TemporaryDirectory() as root:
         write_photos(root, args.copies)
