@@ -85,10 +85,13 @@ def command(main: Callable) -> Callable:
         if argv is not None:
             return main(argv)
         argv = sys.argv[1:]
+        debug = '--debug' in argv
         try:
-            return main(argv)
+            # taken here, so that a parser without add_command_args (the
+            # option shows in --help where it has them) accepts it too
+            return main([arg for arg in argv if arg != '--debug'])
         except Exception as err:  # noqa: BLE001 -- every error, one line
-            if '--debug' in argv:
+            if debug:
                 raise
             print(f'error: {one_line(err)} (--debug shows the traceback)',
                   file=sys.stderr)

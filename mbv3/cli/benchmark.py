@@ -16,7 +16,7 @@ from mbv3.deploy.benchmark import (CONFIGS, DTYPES, format_results,
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 from mbv3.utils.malloc import MODES as MALLOC_MODES
 from mbv3.utils.malloc import tune_allocator
-from ._command import write_json
+from ._command import command, write_json
 
 # options of the command that are not settings of run_benchmark
 _SUITE_ONLY = ('suite', 'skip', 'out', 'malloc')
@@ -97,6 +97,7 @@ def run_deploy_suite(args, argv) -> dict:
     return report
 
 
+@command
 def main(argv=None) -> Dict[str, dict]:
     """Parse ``argv``, time the candidates, print and return the results
     (see :func:`mbv3.deploy.benchmark.run_benchmark`); with ``--suite``,

@@ -13,6 +13,7 @@ import torch
 
 from mbv3.deploy.timing import seconds_per_call
 from mbv3.models import MobileNetV3
+from ._command import command
 
 
 def seconds_per_step(model, batch, dtype, steps: int) -> float:
@@ -28,6 +29,7 @@ def seconds_per_step(model, batch, dtype, steps: int) -> float:
     return seconds_per_call(step, steps, batch.device)
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--arch', default='small')

@@ -16,6 +16,7 @@ import torch
 from torch._dynamo.utils import counters
 
 from mbv3.models import MobileNetV3
+from ._command import command
 
 SIZES = ((2, 3, 224, 224), (3, 3, 193, 257))
 
@@ -36,6 +37,7 @@ def compile_seconds(model, backend: str):
     return seconds, counters['stats']['unique_graphs']
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--arch', default='small')

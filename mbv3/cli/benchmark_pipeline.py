@@ -24,7 +24,9 @@ from torch.utils.data import DataLoader
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 from mbv3.deploy.timing import seconds_per_call
 from mbv3.registry import DATASETS
+from mbv3.utils.checks import check_int
 from mbv3.utils.config_files import read_config
+from ._command import add_command_args, command
 
 
 def write_photos(root: str, copies: int) -> None:
@@ -48,6 +50,7 @@ def images_per_second(dataset, workers: int, batch_size: int) -> float:
     return sum(counts) / seconds
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
@@ -55,7 +58,15 @@ def main(argv=None):
     parser.add_argument('--copies', type=int, default=64,
                         help='copies of each of the 4 photos')
     parser.add_argument('--batch-size', type=int, default=32)
+    add_command_args(parser)
     args = parser.parse_args(argv)
+    check_int('--batch-size', args.batch_size, low=1)
+    if 4 * args.copies < 2 * args.batch_size:
+        raise ValueError(f'--copies {args.copies} writes {4 * args.copies} '
+                         f'images, fewer than two batches of --batch-size '
+                         f'{args.batch_size} (the first warms the loader up '
+                         f'and is not timed): use --copies >= '
+                         f'{(args.batch_size + 1) // 2}')
     init_default_scope('mbv3')
     # a loader worker runs torch ops on one thread; so does the main
     # process here, so that workers=0 measures one worker's rate

@@ -12,6 +12,7 @@ from mbv3.reports.deployment_table import (ACCURACY_JSON, BEGIN,
                                           BENCHMARK_JSON, END,
                                           deployment_markdown)
 from mbv3.utils.generated import replace_generated
+from ._command import command
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,6 +31,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@command
 def main(argv=None) -> str:
     """Print the table, or with ``--update`` write it into the file."""
     args = parse_args(argv)

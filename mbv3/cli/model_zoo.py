@@ -9,6 +9,7 @@ import torch
 
 from mbv3.reports.model_zoo import (DEFAULT_VARIANTS, format_table, machine,
                                   zoo_rows)
+from ._command import command
 
 
 def parse_args(argv=None):
@@ -36,6 +37,7 @@ def parse_variant(text: str):
                          f'got {text!r}') from None
 
 
+@command
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -43,9 +45,10 @@ def main(argv=None):
         if args.variants else DEFAULT_VARIANTS
     rows = zoo_rows(variants, args.input_size, args.rounds)
     timed_on = machine()
-    command = 'python tools/analysis_tools/model_zoo.py ' + ' '.join(
+    command_line = 'python tools/analysis_tools/model_zoo.py ' + ' '.join(
         sys.argv[1:] if argv is None else argv)
-    page = format_table(rows, args.input_size, command.strip(), timed_on)
+    page = format_table(rows, args.input_size, command_line.strip(),
+                        timed_on)
     if args.out:
         with open(args.out, 'w', encoding='utf-8') as f:
             f.write(page)

@@ -6,8 +6,10 @@
 import argparse
 
 from mbv3.reports.out_indices_table import out_indices_markdown, update_readme
+from ._command import command
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--update', metavar='README',

@@ -8,8 +8,10 @@ import argparse
 
 from mbv3.cli._options import SIZE_HELP
 from mbv3.visualization import plot_curves
+from ._command import command
 
 
+@command
 def main(argv=None) -> str:
     """Parse ``argv`` and draw the curves. Returns the PNG path."""
     parser = argparse.ArgumentParser(

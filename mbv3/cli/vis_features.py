@@ -9,8 +9,10 @@ from mbv3.cli._options import model_image_parser
 from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 from mbv3.visualization import (default_layers, extract_layers, load_image,
                                 plot_feature_maps)
+from ._command import command
 
 
+@command
 def main(argv=None) -> str:
     """Parse ``argv`` and write the feature-map grid. Returns the PNG
     path."""

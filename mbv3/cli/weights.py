@@ -8,6 +8,7 @@ import argparse
 
 from mbv3.convert.hub import fetch
 from mbv3.convert.weights import format_weights, get_weights
+from ._command import command
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -25,6 +26,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@command
 def main(argv=None) -> None:
     """Run ``list`` or ``fetch`` (see :func:`parse_args`).
 

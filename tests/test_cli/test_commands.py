@@ -139,3 +139,30 @@ def test_a_broken_config_is_named(tmp_path, text, message):
     with pytest.raises(FileNotFoundError, match='is a folder, not a config '
                        'file'):
         main([str(tmp_path)])
+
+
+# Commands that keep their own USER_ERRORS lines (convert) or are
+# development tools whose output is a report (doc_figures, reliability).
+UNWRAPPED = ('convert', 'doc_figures', 'reliability_report')
+
+
+@pytest.mark.parametrize('module', sorted(set(COMMANDS.values())))
+def test_every_command_prints_errors_in_one_line(module):
+    main = importlib.import_module(f'mbv3.cli.{module}').main
+    # mbv3.cli._command.command wraps it (functools.wraps sets __wrapped__)
+    assert hasattr(main, '__wrapped__') != (module in UNWRAPPED)
+
+
+def test_debug_is_taken_by_the_wrapper(monkeypatch, capsys):
+    from mbv3.cli.weights import main
+    monkeypatch.setattr(sys, 'argv', ['mbv3-weights', 'fetch', 'nope',
+                                      '--debug'])
+    with pytest.raises(ValueError, match="unknown weights 'nope'"):
+        main()
+    monkeypatch.setattr(sys, 'argv', ['mbv3-weights', 'fetch', 'nope'])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ValueError: unknown weights 'nope'")
+    assert err.count('\n') == 1
