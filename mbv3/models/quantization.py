@@ -22,6 +22,7 @@ from typing import Iterable, List, Tuple
 import torch
 from torch import nn
 from torch.ao.quantization import FakeQuantizeBase
+from torch.ao.quantization.observer import ObserverBase
 
 BACKENDS = ('x86', 'fbgemm', 'qnnpack')
 
@@ -192,8 +193,8 @@ def convert(model: nn.Module, backend: str = 'x86') -> nn.Module:
         raise ValueError('convert needs a model from prepare_qat or '
                          'prepare_ptq; this one has float parts (a float '
                          'checkpoint, or one without meta["quantization"])')
-    if not any(isinstance(m, FakeQuantizeBase) or 'Observer' in
-               type(m).__name__ for m in model.modules()):
+    if not any(isinstance(m, (FakeQuantizeBase, ObserverBase))
+               for m in model.modules()):
         raise ValueError('the model is already converted to int8')
     torch.backends.quantized.engine = backend
     model.cpu().eval()
