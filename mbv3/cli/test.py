@@ -36,6 +36,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--size', type=int, nargs=2, default=[600, 600],
                         metavar=('W', 'H'),
                         help='pixel size of the confusion matrix PNG')
+    parser.add_argument('--partial-load', action='store_true',
+                        help='load the checkpoint tensors that fit the model '
+                        'and keep the initial values of the others (default: '
+                        'stop when any key or shape differs)')
     parser.add_argument('--out', metavar='OUT.json',
                         help='also write the metrics and the skipped files '
                         'to this JSON file')
@@ -67,6 +71,9 @@ def main(argv=None) -> dict:
 
     Raises:
         FileNotFoundError: If the checkpoint does not exist.
+        CheckpointMismatchError: If the checkpoint's tensors do not fit the
+            model (another arch, class count, missing or unexpected keys)
+            and ``--partial-load`` is not given.
         ValueError: If ``--confusion-matrix`` does not end in ``.png``.
         SkippedFilesError: After reporting the metrics, when files were
             skipped and ``--allow-skipped`` not given.
@@ -84,6 +91,10 @@ def main(argv=None) -> dict:
                              split_dir=osp.dirname(args.checkpoint),
                              make_split=False)
     cfg.load_from = args.checkpoint
+    if not args.partial_load:
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []),
+                            dict(type='mbv3.CheckpointFitHook',
+                                 checkpoint=args.checkpoint)]
     if args.confusion_matrix is not None:
         add_confusion_matrix(cfg, args.confusion_matrix)
     skip_bad_files(cfg.test_dataloader)
