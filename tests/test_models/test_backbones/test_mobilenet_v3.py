@@ -244,4 +244,4 @@ def test_select_outputs_is_the_whole_grammar_without_building():
     model = MobileNetV3('large', out_indices=(-4, '-4.expand', 0),
                         output_stride=16)
     assert model.feature_info == outputs
-    assert model.describe_outputs('13.expand') == outputs[1:2]
+    assert model.output_specs('13.expand') == outputs[1:2]
