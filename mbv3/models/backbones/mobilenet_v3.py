@@ -606,7 +606,7 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         if not is_capturing():
             self._check_input(x)
         outs = [None] * len(self._outputs)
-        layers = self._modules  # a dict lookup per layer, not __getattr__
+        layers = self._modules
         for name, out_pos, tap_pos in self._run_plan:
             layer = layers[name]
             if tap_pos is None:
