@@ -237,11 +237,11 @@ def revert_sync_bn_without_gpu(cfg: Config) -> int:
         return 0
     count = _sync_bn_to_bn(cfg.model)
     if count and int(os.environ.get('RANK', '0')) == 0:
-        print_log(
+        warnings.warn(
             f'no GPU: the config\'s {count} SyncBN norm config(s) run as BN '
             "(torch's SyncBatchNorm needs GPUs), so each process normalises "
             "over its own batch; set norm_cfg=dict(type='BN') to silence "
-            'this', logger='current', level=logging.WARNING)
+            'this', stacklevel=2)
     return count
 
 

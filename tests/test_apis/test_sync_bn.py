@@ -1,5 +1,7 @@
 """SyncBN in a distributed config without a GPU runs as BN, with one
 warning (issue 26); the 2-process run is in test_distributed.py."""
+import warnings
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -18,19 +20,20 @@ def sync_bn_config(launcher):
     return cfg
 
 
-def test_distributed_cpu_config_runs_sync_bn_as_bn(monkeypatch, capsys):
+def test_distributed_cpu_config_runs_sync_bn_as_bn(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     monkeypatch.delenv('RANK', raising=False)
     cfg = sync_bn_config('pytorch')
-    assert revert_sync_bn_without_gpu(cfg) == 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert revert_sync_bn_without_gpu(cfg) == 2
+    assert [str(w.message) for w in caught] == [
+        "no GPU: the config's 2 SyncBN norm config(s) run as BN (torch's "
+        'SyncBatchNorm needs GPUs), so each process normalises over its own '
+        "batch; set norm_cfg=dict(type='BN') to silence this"]
     assert cfg.model.backbone.norm_cfg == dict(type='BN', eps=1e-3,
                                                momentum=0.1)
     assert cfg.model.head.norm_cfg == dict(type='BN')
-    out = capsys.readouterr().out
-    assert out.count("no GPU: the config's 2 SyncBN norm config(s) run as "
-                     "BN (torch's SyncBatchNorm needs GPUs), so each process "
-                     'normalises over its own batch; set '
-                     "norm_cfg=dict(type='BN') to silence this") == 1
     # the built model holds no SyncBatchNorm
     from mbv3.registry import MODELS
     model = MODELS.build(cfg.model)
@@ -39,8 +42,10 @@ def test_distributed_cpu_config_runs_sync_bn_as_bn(monkeypatch, capsys):
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     # other ranks convert without a warning of their own
     monkeypatch.setenv('RANK', '1')
-    assert revert_sync_bn_without_gpu(sync_bn_config('pytorch')) == 2
-    assert 'SyncBN' not in capsys.readouterr().out
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert revert_sync_bn_without_gpu(sync_bn_config('pytorch')) == 2
+    assert caught == []
 
 
 @pytest.mark.parametrize('launcher,cuda', [('none', False),
