@@ -245,6 +245,21 @@ def revert_sync_bn_without_gpu(cfg: Config) -> int:
     return count
 
 
+def init_dist_and_prepare_data(cfg: Config) -> None:
+    """Set up distribution for ``cfg.launcher``, then prepare the data set
+    the config declares (:func:`~mbv3.datasets.preparation.prepare_data`)
+    on rank 0 while the other ranks wait: train and test both read a
+    recipe's data from a fresh clone."""
+    launcher = cfg.get('launcher', 'none')
+    init_dist_cpu_safe(launcher)
+    if int(os.environ.get('RANK', '0')) == 0:
+        prepare_data(cfg)
+    if launcher != 'none':
+        import torch.distributed as dist
+        if dist.is_initialized():
+            dist.barrier()
+
+
 def run_training(cfg: Config):
     """Set up distribution, prepare the data (rank 0), build the Runner
     from ``cfg`` and train.
@@ -261,14 +276,7 @@ def run_training(cfg: Config):
             ``cfg`` resumes a checkpoint whose optimizer state does not fit
             this config's optimizer (:func:`check_resumable`).
     """
-    launcher = cfg.get('launcher', 'none')
-    init_dist_cpu_safe(launcher)
-    if int(os.environ.get('RANK', '0')) == 0:
-        prepare_data(cfg)
-    if launcher != 'none':
-        import torch.distributed as dist
-        if dist.is_initialized():
-            dist.barrier()
+    init_dist_and_prepare_data(cfg)
     if 'runner_type' in cfg:
         from mbv3.registry import RUNNERS
         runner = RUNNERS.build(cfg)

@@ -12,10 +12,9 @@ from mmengine.dist import is_main_process
 
 from mbv3.apis.test import add_confusion_matrix, save_metrics
 from mbv3.datasets import skip_bad_files
-from mbv3.apis.train import build_train_config
+from mbv3.apis.train import build_train_config, init_dist_and_prepare_data
 from mbv3.cli.train import LAUNCHERS
-from mbv3.engine.mmengine_patches import (apply_mmengine_fixes,
-                                        init_dist_cpu_safe)
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
                        command, report_skipped)
 
@@ -57,6 +56,8 @@ def main(argv=None) -> dict:
 
     With ``--confusion-matrix OUT.png`` a :class:`ConfusionMatrix` metric
     joins the test evaluator and its matrix is drawn to ``OUT.png``.
+    The data set a recipe declares (``data_preparation``, e.g. the digits)
+    is prepared first when missing, as ``mbv3-train`` does.
     With ``--data-root DIR`` the data sets read ``DIR`` (a folder without
     ``val/`` is evaluated on the split recorded next to the checkpoint by
     its training run). Unreadable image files of a folder data set are
@@ -100,7 +101,7 @@ def main(argv=None) -> dict:
     skip_bad_files(cfg.test_dataloader)
     cfg.test_cfg = dict(cfg.get('test_cfg') or {},
                         type='mbv3.SkipBadFilesTestLoop')
-    init_dist_cpu_safe(args.launcher)
+    init_dist_and_prepare_data(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     skipped = runner.test_loop.skipped

@@ -13,6 +13,15 @@ SPLIT_FILES = ('train.txt', 'val.txt')
 SPLIT_INFO = 'split.json'
 
 
+def relative_to(folder: str) -> str:
+    """`` (relative to the current folder '...')`` for a relative path,
+    else '': commands read a config's relative data folders from the
+    current folder."""
+    if osp.isabs(folder):
+        return ''
+    return f' (relative to the current folder {os.getcwd()!r})'
+
+
 def folder_classes(folder: str) -> Tuple[str, ...]:
     """The class names of an image folder: its sub-folders, sorted.
 
@@ -28,7 +37,9 @@ def folder_classes(folder: str) -> Tuple[str, ...]:
         ValueError: If it has no sub-folder.
     """
     if not osp.isdir(folder):
-        raise FileNotFoundError(f'dataset folder {folder!r} does not exist')
+        raise FileNotFoundError(
+            f'dataset folder {folder!r} does not exist{relative_to(folder)}; '
+            'pass --data-root DIR, or run from the folder that holds it')
     classes = tuple(sorted(d.name for d in os.scandir(folder) if d.is_dir()))
     if not classes:
         raise ValueError(f'dataset folder {folder!r} has no class '
