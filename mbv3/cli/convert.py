@@ -12,13 +12,14 @@ from mbv3.convert.converter import SOURCES, convert_checkpoint
 from mbv3.convert.files import WRITE_EXTENSIONS, save_converted
 from mbv3.convert.hub import (WeightsDownloadError, WeightsHashError, fetch,
                               load_converted, weights_name)
-from mbv3.utils.checkpoint import UnsafeCheckpointError, load_checkpoint_file
+from mbv3.utils.checkpoint import (CorruptCheckpointError,
+                                   UnsafeCheckpointError, load_checkpoint_file)
 
 READ_EXTENSIONS = ('.pth', '.pt', '.bin', '.safetensors')
 # user errors: the command line prints them as one line 'error: ...'
 # (mbv3.cli.run)
 USER_ERRORS = (ValueError, FileNotFoundError, UnsafeCheckpointError,
-               WeightsDownloadError, WeightsHashError)
+               CorruptCheckpointError, WeightsDownloadError, WeightsHashError)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,6 +53,8 @@ def main(argv=None) -> dict:
         FileNotFoundError: If ``src`` does not exist.
         mbv3.utils.checkpoint.UnsafeCheckpointError: If ``src`` needs full
             unpickling.
+        mbv3.utils.checkpoint.CorruptCheckpointError: If ``src`` is empty,
+            truncated or damaged.
         mbv3.convert.hub.WeightsDownloadError,
         mbv3.convert.hub.WeightsHashError: See
             :func:`mbv3.convert.hub.fetch`.
