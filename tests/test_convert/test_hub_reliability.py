@@ -12,7 +12,6 @@ import sys
 import pytest
 import torch
 
-from mbv3.cli import run
 from mbv3.cli.weights import main as weights_main
 from mbv3.convert import convert_checkpoint, hub, save_converted, weights
 from mbv3.utils.checkpoint import CorruptCheckpointError
@@ -240,16 +239,22 @@ def test_damaged_converted_file_is_named_with_the_remedy(how, tmp_path):
 
 @pytest.mark.reliability(kind='damaged cache',
                          case='convert_checkpoint.py on a damaged checkpoint')
-def test_convert_command_names_a_damaged_checkpoint_in_one_line(tmp_path):
+def test_convert_command_names_a_damaged_checkpoint_in_one_line(
+        tmp_path, monkeypatch, capsys):
     import torchvision
+
+    from mbv3.cli.convert import main as convert_main
     src = tmp_path / 'mobilenet_v3_small-047dcff4.pth'
     torch.save(torchvision.models.mobilenet_v3_small().state_dict(), src)
     src.write_bytes(src.read_bytes()[:4096])
+    monkeypatch.setattr(sys, 'argv', ['mbv3-convert', str(src),
+                                      str(tmp_path / 'out.safetensors')])
     with pytest.raises(SystemExit) as exit_:
-        run('convert', [str(src), str(tmp_path / 'out.safetensors')])
-    message = str(exit_.value.code)
-    assert message.startswith('error: checkpoint ') and '\n' not in message
-    assert str(src) in message
+        convert_main()  # as the command line runs it
+    assert exit_.value.code == 1
+    message = capsys.readouterr().err
+    assert message.startswith('error: CorruptCheckpointError: checkpoint ')
+    assert message.count('\n') == 1 and str(src) in message
 
 
 @pytest.mark.reliability(kind='damaged cache',
