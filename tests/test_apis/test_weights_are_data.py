@@ -156,3 +156,14 @@ def test_class_names_must_be_strings(tmp_path):
     with pytest.raises(ValueError, match=r"meta\['dataset_meta'\]\['classes'\]"):
         init_model(config, checkpoint)
     assert os.path.isfile(checkpoint)
+
+
+def test_quantization_meta_names_only_a_known_backend(tmp_path):
+    # already refused before issue 23: kept so that it stays refused
+    config, checkpoint = _checkpoint_with_classes(tmp_path, ['a', 'b', 'c'])
+    ckpt = torch.load(checkpoint)
+    ckpt['state_dict']['head.activation_post_process.scale'] = torch.ones(1)
+    ckpt['meta']['quantization'] = dict(mode='qat', backend='os.system')
+    torch.save(ckpt, checkpoint)
+    with pytest.raises(ValueError, match="backend.*'os.system'"):
+        init_model(config, checkpoint)
