@@ -412,10 +412,11 @@ def _receive(response, part, start, total, progress, max_bytes):
             'resumes it') from None
     if max_bytes is not None and size > max_bytes:
         os.remove(part)
+        unannounced = '' if total else ' (it gave no Content-Length)'
         raise WeightsDownloadError(
             f'the server sent more than {max_bytes} bytes, more than these '
-            f'weights can take{"" if total else " (it gave no Content-Length)"}'
-            '; the transfer was stopped and the partial file deleted')
+            f'weights can take{unannounced}; the transfer was stopped and '
+            'the partial file deleted')
 
 
 def _read(response) -> bytes:

@@ -153,7 +153,8 @@ def test_class_names_reach_the_output_printable(tmp_path, image, capsys):
 
 def test_class_names_must_be_strings(tmp_path):
     config, checkpoint = _checkpoint_with_classes(tmp_path, {'a': 1})
-    with pytest.raises(ValueError, match=r"meta\['dataset_meta'\]\['classes'\]"):
+    with pytest.raises(ValueError,
+                       match=r"meta\['dataset_meta'\]\['classes'\]"):
         init_model(config, checkpoint)
     assert os.path.isfile(checkpoint)
 

@@ -16,7 +16,8 @@ from mbv3.cli.weights import main as weights_main
 from mbv3.convert import convert_checkpoint, hub, save_converted, weights
 from mbv3.utils.checkpoint import CorruptCheckpointError
 from tests.conftest import REPO
-from tests.test_convert.test_hub import (FAMILIES, TV_SMALL, files,  # noqa: F401 (fixtures)
+# the local server and cache of test_hub, as fixtures of this module too
+from tests.test_convert.test_hub import (TV_SMALL, files,  # noqa: F401
                                          local_only, serve, server)
 
 
