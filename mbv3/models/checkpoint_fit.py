@@ -73,7 +73,10 @@ def describe_mismatch(model: nn.Module,
     theirs = {k: v.shape for k, v in state_dict.items()}
     missing = sorted(k for k in ours if k not in theirs)
     unexpected = sorted(k for k in theirs if k not in ours)
-    differ = sorted(k for k in ours if k in theirs and ours[k] != theirs[k])
+    # An empty tensor takes the checkpoint's shape as it loads (the
+    # per-channel ranges of a fake-quantizer's observer).
+    differ = sorted(k for k in ours if k in theirs and ours[k] != theirs[k]
+                    and ours[k].numel() > 0)
     if not (missing or unexpected or differ):
         return None
     parts = []

@@ -4,6 +4,7 @@ and one of another class count 10.00%, both with exit code 0)."""
 import os
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from mbv3.apis import init_model
@@ -108,3 +109,19 @@ def test_test_tool_another_arch_one_line_exit_1(checkpoints, digits_subset,
     assert "backbone arch: 'large' in the checkpoint, 'small' in the " \
         'model' in errors[0]
     assert 'accuracy/top1' not in out.stdout + out.stderr
+
+
+def test_empty_buffers_take_the_checkpoint_shape():
+    """A fake-quantizer's per-channel observer ranges are empty until
+    loaded (a QAT checkpoint fills them): not a mismatch."""
+    from torch import nn
+
+    from mbv3.models.checkpoint_fit import describe_mismatch
+    model = nn.Module()
+    model.register_buffer('max_val', torch.tensor([]))
+    model.register_buffer('scale', torch.ones(2))
+    assert describe_mismatch(model, dict(max_val=torch.ones(8),
+                                         scale=torch.ones(2))) is None
+    assert describe_mismatch(model, dict(max_val=torch.ones(8),
+                                         scale=torch.ones(3))) == (
+        "1 tensors of another shape (e.g. 'scale')")
