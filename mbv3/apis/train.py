@@ -245,15 +245,16 @@ def revert_sync_bn_without_gpu(cfg: Config) -> int:
     return count
 
 
-def init_dist_and_prepare_data(cfg: Config) -> None:
+def init_dist_and_prepare_data(cfg: Config,
+                               missing_only: bool = False) -> None:
     """Set up distribution for ``cfg.launcher``, then prepare the data set
-    the config declares (:func:`~mbv3.datasets.preparation.prepare_data`)
-    on rank 0 while the other ranks wait: train and test both read a
-    recipe's data from a fresh clone."""
+    the config declares (:func:`~mbv3.datasets.preparation.prepare_data`,
+    with ``missing_only``) on rank 0 while the other ranks wait: train and
+    test both read a recipe's data from a fresh clone."""
     launcher = cfg.get('launcher', 'none')
     init_dist_cpu_safe(launcher)
     if int(os.environ.get('RANK', '0')) == 0:
-        prepare_data(cfg)
+        prepare_data(cfg, missing_only)
     if launcher != 'none':
         import torch.distributed as dist
         if dist.is_initialized():

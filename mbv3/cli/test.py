@@ -57,7 +57,7 @@ def main(argv=None) -> dict:
     With ``--confusion-matrix OUT.png`` a :class:`ConfusionMatrix` metric
     joins the test evaluator and its matrix is drawn to ``OUT.png``.
     The data set a recipe declares (``data_preparation``, e.g. the digits)
-    is prepared first when missing, as ``mbv3-train`` does.
+    is prepared first when its folder is missing, as ``mbv3-train`` does.
     With ``--data-root DIR`` the data sets read ``DIR`` (a folder without
     ``val/`` is evaluated on the split recorded next to the checkpoint by
     its training run). Unreadable image files of a folder data set are
@@ -101,7 +101,7 @@ def main(argv=None) -> dict:
     skip_bad_files(cfg.test_dataloader)
     cfg.test_cfg = dict(cfg.get('test_cfg') or {},
                         type='mbv3.SkipBadFilesTestLoop')
-    init_dist_and_prepare_data(cfg)
+    init_dist_and_prepare_data(cfg, missing_only=True)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     skipped = runner.test_loop.skipped

@@ -49,6 +49,15 @@ def _class_count(num_classes, ours, theirs, differ) -> Optional[int]:
     return None
 
 
+def _resized_on_load(model: nn.Module) -> tuple:
+    """Key prefixes of the fake-quantizers and observers of ``model``: their
+    scales, zero points and ranges take the checkpoint's shape as they
+    load (per-channel ones start with one value, or none)."""
+    from torch.ao.quantization import FakeQuantizeBase, ObserverBase
+    return tuple(f'{name}.' for name, module in model.named_modules()
+                 if isinstance(module, (FakeQuantizeBase, ObserverBase)))
+
+
 def _keys(kind: str, keys) -> str:
     return f'{len(keys)} {kind} (e.g. {keys[0]!r})'
 
@@ -73,10 +82,9 @@ def describe_mismatch(model: nn.Module,
     theirs = {k: v.shape for k, v in state_dict.items()}
     missing = sorted(k for k in ours if k not in theirs)
     unexpected = sorted(k for k in theirs if k not in ours)
-    # An empty tensor takes the checkpoint's shape as it loads (the
-    # per-channel ranges of a fake-quantizer's observer).
+    resized = _resized_on_load(model)
     differ = sorted(k for k in ours if k in theirs and ours[k] != theirs[k]
-                    and ours[k].numel() > 0)
+                    and not k.startswith(resized))
     if not (missing or unexpected or differ):
         return None
     parts = []

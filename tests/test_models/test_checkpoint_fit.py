@@ -111,17 +111,27 @@ def test_test_tool_another_arch_one_line_exit_1(checkpoints, digits_subset,
     assert 'accuracy/top1' not in out.stdout + out.stderr
 
 
-def test_empty_buffers_take_the_checkpoint_shape():
-    """A fake-quantizer's per-channel observer ranges are empty until
-    loaded (a QAT checkpoint fills them): not a mismatch."""
+def test_fake_quantizers_take_the_checkpoint_shape():
+    """A fake-quantizer's per-channel scales and observer ranges start with
+    one value or none and take a QAT checkpoint's shape as they load: not a
+    mismatch; the model's other tensors still are."""
     from torch import nn
+    from torch.ao.quantization import FakeQuantize, \
+        MovingAveragePerChannelMinMaxObserver
 
     from mbv3.models.checkpoint_fit import describe_mismatch
     model = nn.Module()
-    model.register_buffer('max_val', torch.tensor([]))
+    model.fq = FakeQuantize(MovingAveragePerChannelMinMaxObserver,
+                            quant_min=-128, quant_max=127,
+                            dtype=torch.qint8,
+                            qscheme=torch.per_channel_symmetric)
     model.register_buffer('scale', torch.ones(2))
-    assert describe_mismatch(model, dict(max_val=torch.ones(8),
-                                         scale=torch.ones(2))) is None
-    assert describe_mismatch(model, dict(max_val=torch.ones(8),
-                                         scale=torch.ones(3))) == (
+    trained = {k: torch.ones(8 if v.dim() else ()) if k.startswith('fq.')
+               and k.split('.')[-1] in ('scale', 'zero_point', 'min_val',
+                                        'max_val') else v
+               for k, v in model.state_dict().items()}
+    assert model.fq.scale.shape != trained['fq.scale'].shape
+    assert describe_mismatch(model, trained) is None
+    model.load_state_dict(trained)
+    assert describe_mismatch(model, dict(trained, scale=torch.ones(3))) == (
         "1 tensors of another shape (e.g. 'scale')")
