@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 
 from mbv3.datasets.preparation import prepare_data
 from mbv3.engine.mmengine_fixes import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
-from mbv3.engine.resume import check_resumable
+from mbv3.engine.resume import check_resumable, completed_run
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 from mbv3.utils.config_files import read_config
 from mbv3.utils.deprecation import moved
@@ -192,14 +192,23 @@ def run_training(cfg: Config):
     strategy) selects the Runner class. mbv3's commands apply the mmengine
     fixes (:mod:`mbv3.engine.mmengine_fixes`) before they build ``cfg``.
 
+    Resuming a run that already reached the end of its schedule trains
+    nothing: one line says so (:func:`completed_run`) and nothing is
+    built.
+
     Returns:
-        nn.Module: The trained model.
+        nn.Module | None: The trained model; None for a completed run.
 
     Raises:
         mbv3.engine.resume.ResumeMismatchError: Before training, when
             ``cfg`` resumes a checkpoint whose optimizer state does not fit
             this config's optimizer (:func:`check_resumable`).
     """
+    if cfg.get('resume') and cfg.get('load_from'):
+        complete = completed_run(cfg.load_from, cfg)
+        if complete:
+            print_log(complete, logger='current')
+            return None
     launcher = cfg.get('launcher', 'none')
     init_dist_cpu_safe(launcher)
     if int(os.environ.get('RANK', '0')) == 0:

@@ -1,4 +1,5 @@
 from .bad_file_report import BadFileReportHook
+from .checkpoint import CheckpointHook
 from .curves import CurvesHook
 from .mmengine_fixes import MMEngineFixesHook
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
@@ -11,7 +12,7 @@ from .signal_checkpoint import SignalCheckpointHook
 from .throughput import ThroughputHook
 
 __all__ = [
-    'BadFileReportHook', 'CurvesHook', 'DeterministicResumeHook',
+    'BadFileReportHook', 'CheckpointHook', 'CurvesHook', 'DeterministicResumeHook',
     'MMEngineFixesHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'NumClassesCheckHook',
     'PreciseBNHook', 'QATHook', 'ResultsHook', 'SignalCheckpointHook', 'ThroughputHook',
