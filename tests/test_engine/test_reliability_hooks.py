@@ -164,6 +164,13 @@ def test_copied_work_dir_resumes_from_its_own_checkpoint(tmp_path):
     shutil.copytree(tmp_path / 'original', tmp_path / 'copy')
     copied = str(tmp_path / 'copy' / 'epoch_2.pth')
     assert resolve_resume('auto', str(tmp_path / 'copy')) == copied
+    # mmengine's own auto-resume (resume=True, no load_from), as another
+    # library's tools/train.py --resume runs it, from another folder
+    resumed = toy_runner(tmp_path / 'copy', epochs=3, resume=True)
+    resumed.train()
+    assert f'Auto resumed from the latest checkpoint {copied}.' in \
+        open(resumed.logger.handlers[-1].baseFilename).read()
+    assert resumed.iter == 12
 
 
 def test_resuming_a_completed_run_says_so(tmp_path):
