@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 from mbv3.datasets.preparation import prepare_data
 from mbv3.engine.mmengine_patches import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
 from mbv3.engine.resume import check_resumable, completed_run
+from mbv3.engine.runner import ConsoleRunner
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 from mbv3.utils.config_files import read_config
 from mbv3.datasets.data_root import (apply_data_root, check_data_root,
@@ -220,7 +221,8 @@ def run_training(cfg: Config):
         from mbv3.registry import RUNNERS
         runner = RUNNERS.build(cfg)
     else:
-        runner = Runner.from_cfg(cfg)
+        runner = ConsoleRunner.from_cfg(cfg)
+        runner.logger.info(runner.banner())
     if cfg.get('resume') and cfg.get('load_from'):
         check_resumable(runner, cfg.load_from, cfg)
     try:
