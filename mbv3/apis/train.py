@@ -218,6 +218,7 @@ def build_runner(cfg: Config):
         runner.logger.info(runner.banner())
     if cfg.get('resume') and cfg.get('load_from'):
         check_resumable(runner, cfg.load_from, cfg)
+        runner.logger.info(f'resuming from {cfg.load_from!r}')
     return runner
 
 
