@@ -6,10 +6,9 @@ import os.path as osp
 from mmengine.runner import Runner
 
 # mmengine's set-up detail, one or many lines each: in the log file only.
-# The environment (torch build flags) and the full config are logged by
-# Runner._log_env; the optimizer constructor logs one line per parameter
-# with its own options, and one per frozen parameter.
-_DETAIL_FUNCTIONS = frozenset({'_log_env'})
+# Runner._log_env logs the environment (torch build flags) and the full
+# config; the optimizer constructor logs one line per parameter with its
+# own options, and one per frozen parameter.
 _DETAIL_PREFIXES = (
     'Hooks will be executed in the following order',
     'paramwise_options -- ',
@@ -25,7 +24,7 @@ def is_setup_detail(record: logging.LogRecord) -> bool:
     """Whether ``record`` is mmengine's set-up detail (environment, config,
     hook order, per-parameter optimizer options), which the console of
     mbv3's commands leaves to the log file."""
-    if record.funcName in _DETAIL_FUNCTIONS:
+    if record.funcName == '_log_env':
         return True
     message = record.getMessage()
     return message.startswith(_DETAIL_PREFIXES) or \
