@@ -12,8 +12,8 @@ from .signal_checkpoint import SignalCheckpointHook
 from .throughput import ThroughputHook
 
 __all__ = [
-    'BadFileReportHook', 'CheckpointHook', 'CurvesHook', 'DeterministicResumeHook',
-    'MMEngineFixesHook',
+    'BadFileReportHook', 'CheckpointHook', 'CurvesHook',
+    'DeterministicResumeHook', 'MMEngineFixesHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'NumClassesCheckHook',
     'PreciseBNHook', 'QATHook', 'ResultsHook', 'SignalCheckpointHook', 'ThroughputHook',
     'qat_meta', 'seed_everything', 'update_bn_stats'
