@@ -1,4 +1,5 @@
 from .bad_file_report import BadFileReportHook
+from .checkpoint import CheckpointHook
 from .checkpoint_fit import CheckpointFitHook
 from .curves import CurvesHook
 from .mmengine_patches_hook import MMEngineFixesHook
@@ -12,7 +13,7 @@ from .signal_checkpoint import SignalCheckpointHook
 from .throughput import ThroughputHook
 
 __all__ = [
-    'BadFileReportHook', 'CheckpointFitHook', 'CurvesHook',
+    'BadFileReportHook', 'CheckpointFitHook', 'CheckpointHook', 'CurvesHook',
     'DeterministicResumeHook', 'MMEngineFixesHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'NumClassesCheckHook',
     'PreciseBNHook', 'QATHook', 'ResultsHook', 'SignalCheckpointHook', 'ThroughputHook',
