@@ -114,7 +114,7 @@ def test_tensorboard_and_curves_png(amp_run):
 def test_curves_png_shows_the_logged_series(amp_run, tmp_path, monkeypatch):
     """The curves the run's CurvesHook draws, read back from the figure,
     are the run's scalars.json (issue 26: img_per_s was on the loss axis)."""
-    _, work_dir, _, _, _ = amp_run
+    work_dir = amp_run[1]
     (path, ) = glob.glob(os.path.join(work_dir, '*', 'vis_data',
                                       'scalars.json'))
     with open(path) as f:
