@@ -111,6 +111,9 @@ class NonFiniteLossHook(Hook):
             return
         optimizer = wrapper.optimizer
 
+        # eager: torch.compile (``compile=True``) traces the forward up to
+        # here; backward and the fused step run as kernels anyway
+        @torch.compiler.disable
         def guarded_update_params(loss, *args, **kwargs):
             value = loss.detach()
             bad = ~torch.isfinite(value).all()
