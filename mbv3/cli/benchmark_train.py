@@ -19,8 +19,8 @@ import torch
 from mmengine.registry import init_default_scope
 
 from mbv3.apis.benchmark_train import PHASES, benchmark_training
-from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
-from mbv3.utils.machine import machine
+from mbv3.engine.hooks.results import machine
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from ._command import add_command_args, add_config_arg, command, write_json
 
 
