@@ -109,31 +109,36 @@ class TimedTrainLoop(EpochBasedTrainLoop):
             self.run_iter(*next(batches))
         self._instrument(clock)
         split: List[Dict[str, float]] = []
-        batch_size = 0
         for _ in range(split_iters):
             clock.take()
+            start = _now(device)
             (idx, batch), wait = timed_call(next, batches, device=device)
-            _, seconds = timed_call(self.run_iter, idx, batch, device=device)
+            self.run_iter(idx, batch)
+            iteration = _now(device) - start
             phases = clock.take()
             phases['data_wait'] = wait
-            phases['other'] = seconds - sum(phases.values()) + wait
+            # the rest of the iteration; negative if phases overlapped
+            phases['other'] = iteration - sum(phases.values())
+            phases['iteration'] = iteration
             split.append(phases)
-            batch_size = _batch_size(batch)
         clock.enabled = False
+        images = 0
         start = _now(device)
         for _ in range(end_to_end_iters):
-            self.run_iter(*next(batches))
-        end_to_end = (_now(device) - start) / end_to_end_iters
+            idx, batch = next(batches)
+            self.run_iter(idx, batch)
+            images += _batch_size(batch)
+        end_to_end = images / (_now(device) - start)
         self.results = dict(
-            batch_size=batch_size, split=split,
-            end_to_end_seconds=end_to_end,
-            model_only_seconds=self._model_only(device))
+            batch_size=self.dataloader.batch_size, split=split,
+            end_to_end_img_per_s=end_to_end,
+            model_only_img_per_s=self._model_only(device))
         return self.runner.model
 
     def _model_only(self, device: torch.device) -> float:
-        """Seconds of forward, backward and optimizer step on a synthetic
-        batch already on the device (the preprocessed last batch with its
-        images replaced by noise)."""
+        """Images per second of forward, backward and optimizer step on a
+        synthetic batch already on the device (the preprocessed last batch
+        with its images replaced by noise)."""
         model, wrapper = self.runner.model, self.runner.optim_wrapper
         data = _last_preprocessed(model)
         data['inputs'] = torch.randn_like(data['inputs'])
@@ -145,7 +150,8 @@ class TimedTrainLoop(EpochBasedTrainLoop):
             type(wrapper).update_params(wrapper, loss)
 
         step()
-        return seconds_per_call(step, max(self.counts[1], 1), device)
+        return len(data['inputs']) / seconds_per_call(
+            step, max(self.counts[1], 1), device)
 
 
 def _now(device: torch.device) -> float:
@@ -188,9 +194,8 @@ class TrivialClassifier(BaseModel):
         return dict(loss=out) if mode == 'loss' else out
 
 
-def _mean_split(split: List[Dict[str, float]]) -> Dict[str, float]:
-    return {phase: 1000 * statistics.fmean(it[phase] for it in split)
-            for phase in PHASES}
+def _mean_ms(split: List[Dict[str, float]], phase: str) -> float:
+    return 1000 * statistics.fmean(it[phase] for it in split)
 
 
 def _timed_run(cfg, device: str, trivial: bool) -> dict:
@@ -209,11 +214,12 @@ def _timed_run(cfg, device: str, trivial: bool) -> dict:
             if hasattr(hook, 'restore_handlers'):
                 hook.restore_handlers()
     results = runner.train_loop.results
-    split = _mean_split(results['split'])
-    return dict(split_ms=split, iteration_ms=sum(split.values()),
+    return dict(split_ms={phase: _mean_ms(results['split'], phase)
+                          for phase in PHASES},
+                iteration_ms=_mean_ms(results['split'], 'iteration'),
                 batch_size=results['batch_size'],
-                end_to_end_ms=1000 * results['end_to_end_seconds'],
-                model_only_ms=1000 * results['model_only_seconds'],
+                end_to_end_img_per_s=results['end_to_end_img_per_s'],
+                model_only_img_per_s=results['model_only_img_per_s'],
                 optimizer_groups=len(
                     runner.optim_wrapper.optimizer.param_groups))
 
@@ -245,7 +251,9 @@ def benchmark_training(config: str, device: str = 'cpu', warmup: int = 3,
     Returns:
         dict: ``config``, ``device``, ``batch_size``, ``iters``,
         ``optimizer_groups``, ``split_ms`` (a mean per phase of
-        :data:`PHASES`, ms per iteration), ``iteration_ms`` (their sum),
+        :data:`PHASES`, ms per iteration; 'other' is the iteration's time
+        outside the named phases), ``iteration_ms`` (the mean wall time of
+        an iteration, data wait included),
         ``end_to_end_img_per_s``, ``model_only_img_per_s``, and
         ``fixed_cost`` (``split_ms``, ``iteration_ms`` and
         ``outside_data_wait_ms`` with the trivial model).
@@ -278,8 +286,8 @@ def benchmark_training(config: str, device: str = 'cpu', warmup: int = 3,
         device=device, batch_size=batch, iters=iters,
         optimizer_groups=real['optimizer_groups'],
         split_ms=real['split_ms'], iteration_ms=real['iteration_ms'],
-        end_to_end_img_per_s=1000 * batch / real['end_to_end_ms'],
-        model_only_img_per_s=1000 * batch / real['model_only_ms'],
+        end_to_end_img_per_s=real['end_to_end_img_per_s'],
+        model_only_img_per_s=real['model_only_img_per_s'],
         fixed_cost=dict(
             split_ms=fixed, iteration_ms=trivial['iteration_ms'],
             outside_data_wait_ms=trivial['iteration_ms'] -

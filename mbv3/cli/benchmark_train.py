@@ -16,6 +16,7 @@ them as JSON, with the machine they were measured on.
 import argparse
 
 import torch
+from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from mbv3.apis.benchmark_train import PHASES, benchmark_training
@@ -56,6 +57,9 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, default=None,
                         help='CPU threads for torch (default: torch\'s)')
     parser.add_argument('--out', metavar='JSON', help='write the results')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={}, help='override config keys, '
+                        'key=value (dotted)')
     add_command_args(parser)
     args = parser.parse_args(argv)
     if args.threads is not None:
@@ -64,7 +68,8 @@ def main(argv=None):
     apply_mmengine_fixes()
     results = benchmark_training(args.config, device=args.device,
                                  warmup=args.warmup, iters=args.iters,
-                                 cfg_options=dict(log_level='WARNING'))
+                                 cfg_options=dict(log_level='WARNING',
+                                                  **args.cfg_options))
     results['machine'] = machine()
     results['threads'] = torch.get_num_threads()
     print(format_report(results))
