@@ -38,9 +38,10 @@ def _to_host(runner, loss: torch.Tensor, bad: torch.Tensor) -> _Check:
     """Start copying ``loss`` and ``bad`` to the host without waiting; on
     CUDA an event marks when the copies are done."""
     ready = None
+    on_cuda = loss.device.type == 'cuda'
     loss = loss.float().to('cpu', non_blocking=True)
     bad = bad.to('cpu', non_blocking=True)
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if on_cuda:
         ready = torch.cuda.Event()
         ready.record()
     return _Check(runner.iter, runner.epoch, loss, bad, ready)
