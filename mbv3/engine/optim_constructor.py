@@ -1,11 +1,8 @@
 """The optimizer of a config: one parameter group per distinct setting,
 stepped by torch's fused or multi-tensor kernels."""
-import contextlib
 import inspect
-import logging
 from typing import List
 
-from mmengine.logging import MMLogger, print_log
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from torch import nn
 from torch.optim.optimizer import _get_fused_kernels_supported_devices
@@ -64,18 +61,6 @@ def fast_kernel(optimizer_cls, params, cfg: dict) -> dict:
     return {}
 
 
-@contextlib.contextmanager
-def _warnings_only():
-    """The current mmengine logger at WARNING level for the block."""
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class DefaultOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """mmengine's constructor (same config: ``optimizer``,
@@ -102,16 +87,8 @@ class DefaultOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             else OPTIMIZERS.get(optimizer_type)
         if self.paramwise_cfg:
             groups: List[dict] = []
-            # mmengine logs every parameter's options; one line per
-            # merged group is logged below instead
-            with _warnings_only():
-                self.add_params(groups, model)
+            self.add_params(groups, model)
             groups = merge_param_groups(groups)
-            for i, group in enumerate(groups):
-                settings = {k: v for k, v in group.items() if k != 'params'}
-                print_log(f'parameter group {i}: {len(group["params"])} '
-                          f'tensors, {settings or "optimizer defaults"}',
-                          logger='current')
         else:
             groups = [dict(params=list(model.parameters()))]
         optimizer_cfg.update(fast_kernel(
