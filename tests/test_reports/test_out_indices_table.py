@@ -1,4 +1,4 @@
-"""The README's out_indices table is the generator's output, and says what
+"""The out_indices table of docs/backbone_api.md is the generator's output, and says what
 the backbone does."""
 import os
 
@@ -9,13 +9,14 @@ from mbv3.reports.out_indices_table import (BEGIN, END, out_indices_markdown,
 from tests.conftest import REPO
 
 
-def test_readme_table_is_generated():
-    with open(os.path.join(REPO, 'README.md'), encoding='utf-8') as f:
+def test_docs_table_is_generated():
+    with open(os.path.join(REPO, 'docs', 'backbone_api.md'),
+              encoding='utf-8') as f:
         readme = f.read()
     table = out_indices_markdown()
-    assert table in readme, ('README table is stale: run python '
-                             'tools/analysis_tools/out_indices_table.py '
-                             '--update README.md')
+    assert table in readme, ('docs/backbone_api.md table is stale: run '
+                             'python tools/analysis_tools/out_indices_table.py'
+                             ' --update docs/backbone_api.md')
     assert update_readme(readme, table) == readme
 
 
