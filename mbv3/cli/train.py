@@ -8,7 +8,7 @@ import os
 from mmengine.config import Config, DictAction
 
 from mbv3.apis.train import build_train_config, run_training
-from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
                        command)
 from mbv3.engine.resume import ResumeMismatchError

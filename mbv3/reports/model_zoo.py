@@ -13,7 +13,7 @@ import torch
 from mbv3.deploy.timing import seconds_per_call
 from mbv3.utils.flops import count_macs
 from mbv3.utils.checks import check_int
-from mbv3.utils.machine import machine
+from mbv3.engine.hooks.results import machine
 
 # (arch, widen_factor): Small and Large at four widths, mmpretrain's
 # narrow Small tables, and the paper's minimalistic variants.

@@ -15,7 +15,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mbv3.registry import MODELS
 from mbv3.utils.checks import check_int
-from mbv3.utils.pretrained import (CheckedPretrainedMixin,
+from mbv3.models.pretrained import (CheckedPretrainedMixin,
                                    init_cfg_from_pretrained)
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
 from .capture import ScriptableLayers, is_capturing
@@ -450,7 +450,7 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         init_cfg (dict | list[dict], optional): mmengine init config;
             None gives :data:`DEFAULT_INIT_CFG` (Kaiming fan_out for convs,
             N(0, 0.01) for linears, BN ones). A ``Pretrained`` entry loads
-            through :func:`mbv3.utils.pretrained.load_pretrained`: a file
+            through :func:`mbv3.models.pretrained.load_pretrained`: a file
             that fills none of the backbone raises ValueError, one that
             fills part of it warns, both naming the layout found and the
             fix.
