@@ -58,10 +58,21 @@ def run(module: str, argv=None) -> None:
     a missing file) becomes one line ``error: ...`` on stderr and exit
     status 1, without a traceback.
 
+    A package the command imports that is not installed is one line too,
+    naming what installs it (:func:`mbv3.version.install_hint`), unless
+    ``--debug`` is given or ``argv`` is (a call from Python).
+
     Raises:
-        SystemExit: For a user error.
+        SystemExit: For a user error, or a missing package.
     """
-    command = importlib.import_module(f'mbv3.cli.{module}')
+    try:
+        command = importlib.import_module(f'mbv3.cli.{module}')
+    except ModuleNotFoundError as err:
+        if argv is not None or '--debug' in sys.argv[1:] or \
+                (err.name or 'mbv3').split('.')[0] == 'mbv3':
+            raise
+        from ._command import one_line
+        sys.exit(f'error: {one_line(err)} (--debug shows the traceback)')
     try:
         command.main(argv)
     except getattr(command, 'USER_ERRORS', ()) as err:

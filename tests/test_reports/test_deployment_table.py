@@ -5,7 +5,7 @@ import os
 
 from mbv3.cli.deployment_table import main
 from mbv3.reports.deployment_table import (ACCURACY_JSON, BENCHMARK_JSON,
-                                          deployment_markdown, targets)
+                                          PAGE, deployment_markdown, targets)
 from tests.conftest import REPO
 
 
@@ -16,8 +16,8 @@ def _load(path):
 
 def test_docs_deployment_table_is_generated_from_the_jsons():
     table = deployment_markdown(_load(BENCHMARK_JSON), _load(ACCURACY_JSON))
-    with open(os.path.join(REPO, 'docs', 'deployment.md'),
-              encoding='utf-8') as f:
+    assert PAGE == 'docs/deployment.md'
+    with open(os.path.join(REPO, PAGE), encoding='utf-8') as f:
         page = f.read()
     assert table in page, ('docs/deployment.md table is stale: run python '
                            'tools/analysis_tools/deployment_table.py '
