@@ -68,8 +68,7 @@ def run(module: str, argv=None) -> None:
     try:
         command = importlib.import_module(f'mbv3.cli.{module}')
     except ModuleNotFoundError as err:
-        if argv is not None or '--debug' in sys.argv[1:] or \
-                (err.name or 'mbv3').split('.')[0] == 'mbv3':
+        if argv is not None or '--debug' in sys.argv[1:]:
             raise
         from ._command import one_line
         sys.exit(f'error: {one_line(err)} (--debug shows the traceback)')

@@ -73,7 +73,8 @@ def one_line(err: BaseException) -> str:
     installed, what installs it (:func:`mbv3.version.install_hint`)."""
     lines = str(err).strip().splitlines()
     message = lines[0] if lines else '(no message)'
-    if isinstance(err, ModuleNotFoundError) and err.name:
+    if isinstance(err, ModuleNotFoundError) and err.name and \
+            err.name.split('.')[0] != 'mbv3':
         message += f' ({install_hint(err.name)})'
     return f'{type(err).__name__}: {message}'
 

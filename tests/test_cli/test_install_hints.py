@@ -96,3 +96,28 @@ def test_command_names_the_extra_of_a_missing_module(monkeypatch, capsys):
         "error: ModuleNotFoundError: No module named 'skimage' (mbv3's "
         'deploy extra: pip install -e ".[deploy]"; or pip install '
         'scikit-image) (--debug shows the traceback)\n')
+
+
+def test_run_names_the_extra_when_the_command_cannot_import(tmp_path):
+    # a command whose module imports a package that is not installed
+    # (mbv3/cli is copied, so that the fake command does not enter it)
+    import shutil
+    import subprocess
+    shutil.copytree(f'{REPO}/mbv3', tmp_path / 'mbv3',
+                    ignore=shutil.ignore_patterns('configs', '__pycache__'))
+    (tmp_path / 'mbv3' / 'cli' / 'needs_onnx.py').write_text(
+        'import onnxruntime_not_installed\n')
+    code = "from mbv3.cli import run; run('needs_onnx')"
+    out = subprocess.run([sys.executable, '-c', code], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1
+    assert out.stderr == (
+        "error: ModuleNotFoundError: No module named "
+        "'onnxruntime_not_installed' (pip install onnxruntime_not_installed)"
+        ' (--debug shows the traceback)\n')
+
+
+def test_mbv3_module_gets_no_install_hint():
+    from mbv3.cli._command import one_line
+    err = ModuleNotFoundError("No module named 'mbv3.x'", name='mbv3.x')
+    assert one_line(err) == "ModuleNotFoundError: No module named 'mbv3.x'"
