@@ -44,14 +44,17 @@ print('frameworks env: sees', ', '.join(parents))
 PY
 PIP=("$VENV/bin/python" -m pip install --quiet --no-deps)
 "${PIP[@]}" "$WHEEL"
-# --no-deps: their requirements would replace mmcv and torch; the
-# pure-Python packages they import are listed instead. setuptools 80 keeps
-# pkg_resources (gone from the development environment's setuptools),
-# which mmengine 0.10.7 needs to resolve `_base_ = 'mmdet::...'` in the
-# frameworks' tools, and satisfies torch's setuptools>=77.
-"${PIP[@]}" mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 \
-    pycocotools==2.0.11 shapely==2.2.0 terminaltables==3.1.10 \
-    ftfy==6.3.1 prettytable==3.18.0 setuptools==80.10.2
+# --no-deps: the frameworks' requirements would replace mmcv and torch. The
+# pure-Python packages they import are listed instead, and installed with
+# their own dependencies (those the invoking environment has are kept).
+# setuptools 80 keeps pkg_resources (gone from the development
+# environment's setuptools), which mmengine 0.10.7 needs to resolve
+# `_base_ = 'mmdet::...'` in the frameworks' tools, and satisfies torch's
+# setuptools>=77.
+"${PIP[@]}" mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2
+"$VENV/bin/python" -m pip install --quiet --quiet \
+    pycocotools==2.0.11 shapely==2.2.0 terminaltables==3.1.10 ftfy==6.3.1 \
+    prettytable==3.18.0 six==1.17.0 regex==2026.5.9 setuptools==80.10.2
 "${PIP[@]}" -e .
 "$VENV/bin/python" - <<'PY'
 import mmcv
