@@ -53,17 +53,16 @@ def console() -> None:
 
 
 def run(module: str, argv=None) -> None:
-    """Run ``mbv3.cli.<module>.main(argv)`` as a command line does: an
-    error the command lists in its ``USER_ERRORS`` (a user's mistake, e.g.
-    a missing file) becomes one line ``error: ...`` on stderr and exit
-    status 1, without a traceback.
-
-    A package the command imports that is not installed is one line too,
-    naming what installs it (:func:`mbv3.version.install_hint`), unless
-    ``--debug`` is given or ``argv`` is (a call from Python).
+    """Run ``mbv3.cli.<module>.main(argv)`` as a command line does. Each
+    ``main`` is wrapped by :func:`mbv3.cli._command.command`, the one path
+    by which an error becomes a line ``error: ...`` on stderr and exit
+    status 1. A package the command's module imports that is not installed
+    is such a line too, naming what installs it
+    (:func:`mbv3.version.install_hint`), unless ``--debug`` is given or
+    ``argv`` is (a call from Python).
 
     Raises:
-        SystemExit: For a user error, or a missing package.
+        SystemExit: For a missing package, from the command line.
     """
     try:
         command = importlib.import_module(f'mbv3.cli.{module}')
@@ -72,7 +71,4 @@ def run(module: str, argv=None) -> None:
             raise
         from ._command import one_line
         sys.exit(f'error: {one_line(err)} (--debug shows the traceback)')
-    try:
-        command.main(argv)
-    except getattr(command, 'USER_ERRORS', ()) as err:
-        sys.exit(f'error: {err}')
+    command.main(argv)

@@ -3,7 +3,7 @@ split, with the deterministic calibration of
 :func:`~mbv3.deploy.calibration.calibration_batches`."""
 import copy
 import os
-from typing import Dict, Optional, Sequence
+from typing import Dict, Sequence
 
 from mbv3.datasets.preparation import prepare_data
 from .calibration import CALIB_IMAGES, calibration_batches, split_batches
