@@ -30,6 +30,9 @@ RUNTIME = [
     'matplotlib',
     # reading and writing converted .safetensors checkpoints
     'safetensors',
+    # one process at a time downloads and converts published weights
+    # (mbv3.convert.hub; torch requires it too)
+    'filelock',
     # the digits data set of the main job (tools/train.py on the digits
     # recipe) and the stratified val split of a folder without val/
     'scikit-learn',
