@@ -76,8 +76,9 @@ def test_unknown_runtime_and_missing_package_messages(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, 'find_spec',
                         lambda name: None if name == 'nncf' else real(name))
-    assert missing_packages('openvino') == \
-        'nncf is not installed (pip install nncf)'
+    assert missing_packages('openvino') == (
+        'nncf is not installed (mbv3\'s deploy extra: pip install -e '
+        '".[deploy]"; or pip install nncf)')
     with pytest.raises(ModuleNotFoundError,
                        match="runtime 'openvino': nncf is not installed"):
         export_model(torch.nn.Identity(), 'openvino', 'm.xml',
@@ -101,7 +102,7 @@ def test_executorch_without_its_backends_gives_the_install_line(
     importlib.invalidate_caches()
     install = ('pip install --no-deps executorch==1.5.1, then pip install '
                'flatbuffers "torchao>=0.18,<0.19" ruamel.yaml pyyaml '
-               'tabulate sympy expecttest; see the README')
+               'tabulate sympy expecttest; see docs/deployment.md')
     assert missing_packages('executorch') == (
         'executorch.backends.xnnpack, executorch.runtime are not installed '
         f'({install})')
