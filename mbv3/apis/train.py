@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 from mbv3.datasets.preparation import prepare_data
 from mbv3.engine.mmengine_fixes import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
 from mbv3.engine.resume import check_resumable
+from mbv3.engine.work_dir import claim_work_dir, release_work_dir
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 from mbv3.utils.config_files import read_config
 from mbv3.utils.deprecation import moved
@@ -192,6 +193,10 @@ def run_training(cfg: Config):
     strategy) selects the Runner class. mbv3's commands apply the mmengine
     fixes (:mod:`mbv3.engine.mmengine_fixes`) before they build ``cfg``.
 
+    The first process (rank 0) holds the work dir for the run
+    (:func:`~mbv3.engine.work_dir.claim_work_dir`): a second run into it,
+    or a new run into one with checkpoints, is refused.
+
     Returns:
         nn.Module: The trained model.
 
@@ -199,10 +204,23 @@ def run_training(cfg: Config):
         mbv3.engine.resume.ResumeMismatchError: Before training, when
             ``cfg`` resumes a checkpoint whose optimizer state does not fit
             this config's optimizer (:func:`check_resumable`).
+        mbv3.engine.work_dir.WorkDirError: Before anything is prepared,
+            when the work dir holds another run.
     """
     launcher = cfg.get('launcher', 'none')
+    first = int(os.environ.get('RANK', '0')) == 0
+    if first:
+        claim_work_dir(cfg.work_dir, resuming=bool(cfg.get('resume')))
+    try:
+        return _train(cfg, launcher, first)
+    finally:
+        if first:
+            release_work_dir(cfg.work_dir)
+
+
+def _train(cfg: Config, launcher: str, first: bool):
     init_dist_cpu_safe(launcher)
-    if int(os.environ.get('RANK', '0')) == 0:
+    if first:
         prepare_data(cfg)
     if launcher != 'none':
         import torch.distributed as dist

@@ -55,9 +55,10 @@ def report_skipped(skipped: Sequence[dict], allow: bool,
     """
     if not skipped:
         return
+    from mbv3.datasets.folder import display_path
     log(f'skipped {len(skipped)} unreadable file(s):')
     for item in skipped:
-        log(f"  {item['image']}: {item['error']}")
+        log(f"  {display_path(item['image'])}: {item['error']}")
     if not allow:
         where = f' and in {out}' if out else ''
         raise SkippedFilesError(

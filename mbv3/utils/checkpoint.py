@@ -1,5 +1,6 @@
 """Loading checkpoint files without running code hidden in them, and
 writing them so that a crash never leaves a truncated one."""
+import errno
 import glob
 import os
 import os.path as osp
@@ -157,13 +158,18 @@ def atomic_write(data, filepath, mode: str = 'wb',
     POSIX and Windows within one file system). A crash at any point leaves
     either the old file or the new one, never a truncated one; an
     interrupted write leaves at most a ``.<name>.*.tmp`` file, which is
-    removed when the write fails inside Python.
+    removed when the write fails inside Python, or, after a kill, by
+    :func:`remove_orphan_tmp_files` when the next run starts.
 
     Args:
         data (bytes | str): What to write.
         filepath (str | os.PathLike): Destination; its folder is created.
         mode (str): 'wb' for bytes or 'w' for text.
         encoding (str, optional): Text encoding for mode 'w'.
+
+    Raises:
+        OSError: If the write fails; a full disk (``ENOSPC``) says "no
+            space left on <mount point>" and names ``filepath``.
     """
     filepath = os.fspath(filepath)
     folder = osp.dirname(osp.abspath(filepath))
@@ -177,10 +183,45 @@ def atomic_write(data, filepath, mode: str = 'wb',
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, filepath)
-    except BaseException:
+    except BaseException as err:
         if osp.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f'no space left on '
+                          f'{_mount_point(folder)} while writing '
+                          f'{filepath!r}; {filepath!r} was left as it '
+                          'was') from None
         raise
+
+
+def _mount_point(path: str) -> str:
+    """The mount point of the file system that holds ``path``."""
+    path = osp.realpath(path)
+    while not osp.ismount(path):
+        path = osp.dirname(path)
+    return path
+
+
+def remove_orphan_tmp_files(folder: str) -> list:
+    """Remove the temporary files :func:`atomic_write` leaves in
+    ``folder`` when its process is killed mid-write
+    (``.<name>.<random>.tmp``, each as big as the file being written).
+
+    Call it only when no other process writes to ``folder`` (a run holds
+    its work dir: :func:`mbv3.engine.work_dir.claim_work_dir`).
+
+    Args:
+        folder (str): A run's work dir; missing is fine.
+
+    Returns:
+        list[str]: The paths removed.
+    """
+    removed = []
+    for path in glob.glob(osp.join(glob.escape(folder), '.*.tmp')):
+        if osp.isfile(path) and not osp.islink(path):
+            os.remove(path)
+            removed.append(path)
+    return sorted(removed)
 
 
 def _umask() -> int:
