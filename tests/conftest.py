@@ -1,4 +1,5 @@
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,44 @@ def pytest_addoption(parser):
     parser.addoption('--docs-slow', action='store_true',
                      help='also run the docs_slow tests: every README/docs '
                      'command, training included (longer than the suite)')
+    parser.addoption('--reliability-json', metavar='PATH',
+                     help='write the kind, case and outcome of each test '
+                     'marked reliability to PATH (docs/results/'
+                     'reliability.json feeds docs/reliability.md)')
+
+
+_RELIABILITY = pytest.StashKey()
+
+
+def pytest_configure(config):
+    config.stash[_RELIABILITY] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Record each reliability-marked test's outcome: failed if any phase
+    failed, else skipped or passed as its call (or setup) went."""
+    report = (yield).get_result()
+    marker = item.get_closest_marker('reliability')
+    if marker is None or (report.when != 'call' and report.passed):
+        return
+    records = item.config.stash[_RELIABILITY]
+    record = records.setdefault(item.nodeid, dict(
+        kind=marker.kwargs['kind'], case=marker.kwargs['case'],
+        test=item.nodeid, outcome=report.outcome))
+    if record['outcome'] != 'failed':
+        record['outcome'] = report.outcome
+
+
+def pytest_sessionfinish(session):
+    path = session.config.getoption('--reliability-json')
+    if not path:
+        return
+    records = sorted(session.config.stash[_RELIABILITY].values(),
+                     key=lambda r: (r['kind'], r['case'], r['test']))
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(dict(cases=records), f, indent=1)
+        f.write('\n')
 
 
 def pytest_collection_modifyitems(config, items):

@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mbv3.datasets.bad_files import skip_bad_files
 from mbv3.datasets.preparation import prepare_data
 from mbv3.engine.mmengine_fixes import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
 from mbv3.engine.resume import check_resumable
@@ -122,7 +123,8 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
                        split_dir: Optional[str] = None,
                        make_split: bool = True) -> Config:
     """Load a config and apply the run's options to it; warn about
-    top-level keys that look misspelt (:func:`misspelled_keys`); stop a
+    top-level keys that look misspelt (:func:`misspelled_keys`); make
+    folder data sets skip, name and count unreadable files; stop a
     config whose top-level ``data_root`` its loaders do not read
     (:func:`~mbv3.datasets.data_root.check_data_root`); fill a class count left
     to the data (:func:`~mbv3.datasets.data_root.resolve_num_classes`).
@@ -176,6 +178,7 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
         apply_data_root(cfg, data_root, split_dir or cfg.work_dir,
                         make_split)
     check_data_root(cfg)
+    _skip_bad_files(cfg)
     resolve_num_classes(cfg)
     checkpoint = resolve_resume(resume, cfg.work_dir)
     if checkpoint is not None:
@@ -183,6 +186,19 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
         cfg.load_from = checkpoint
     cpu_ddp_wrapper_cfg(cfg)
     return cfg
+
+
+def _skip_bad_files(cfg: Config) -> None:
+    """Folder data sets skip, name and count unreadable files (a named
+    pipe, a link loop, a corrupt image) and go on: training draws another
+    sample, validation scores the others (``SkipBadFilesValLoop``)."""
+    if cfg.get('train_dataloader'):
+        skip_bad_files(cfg.train_dataloader, markers=False)
+    val = cfg.get('val_dataloader')
+    if val and skip_bad_files(val).get('collate_fn') == dict(
+            type='mbv3.collate_skipping_bad_files'):
+        cfg.val_cfg = dict(cfg.get('val_cfg') or {},
+                           type='mbv3.SkipBadFilesValLoop')
 
 
 def run_training(cfg: Config):

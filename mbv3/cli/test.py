@@ -17,6 +17,7 @@ from mbv3.cli.train import LAUNCHERS
 from mbv3.engine.mmengine_fixes import (apply_mmengine_fixes,
                                         init_dist_cpu_safe)
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
+                       add_max_image_pixels_arg,
                        command, report_skipped)
 
 
@@ -40,6 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='also write the metrics and the skipped files '
                         'to this JSON file')
     add_data_root_arg(parser)
+    add_max_image_pixels_arg(parser)
     add_command_args(parser, batch=True)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)

@@ -1,5 +1,5 @@
 from .hooks import *  # noqa: F401,F403
-from .loops import SkipBadFilesTestLoop
+from .loops import SkipBadFilesTestLoop, SkipBadFilesValLoop
 from .optim_wrapper import AmpOptimWrapper
 
-__all__ = ['AmpOptimWrapper', 'SkipBadFilesTestLoop']
+__all__ = ['AmpOptimWrapper', 'SkipBadFilesTestLoop', 'SkipBadFilesValLoop']

@@ -3,6 +3,7 @@ import errno
 import io
 import logging
 import os
+import re
 import stat
 import warnings
 from typing import Optional
@@ -191,8 +192,11 @@ def decode_image(data: bytes, filename: str) -> np.ndarray:
             return to_rgb8(ImageOps.exif_transpose(img))
     except ImageDecodeError:
         raise
-    except Image.DecompressionBombError:
-        raise _too_big(filename, 'Pillow refuses its size') from None
+    except Image.DecompressionBombError as err:
+        # Pillow's own check, at twice its limit, before the size is known
+        found = re.search(r'\((\d+) pixels\)', str(err))
+        raise _too_big(filename, f'{int(found[1]):,} pixels' if found else
+                       'Pillow refuses its size') from None
     except Image.UnidentifiedImageError:
         raise ImageDecodeError(
             f'cannot read image {filename!r} ({len(data)} bytes): not an '
