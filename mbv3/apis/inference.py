@@ -14,7 +14,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.utils import ProgressBar
 
 from mbv3.datasets.folder import IMAGE_EXTENSIONS, display_path
-from mbv3.deploy.model import init_model, load_config
+from mbv3.apis.model import init_model, load_config
 from mbv3.models.input_spec import model_channels
 from mbv3.utils.checkpoint import atomic_write
 from mbv3.utils.checks import check_int

@@ -14,12 +14,11 @@ from mmengine.runner import Runner
 
 from mbv3.datasets.bad_files import skip_bad_files
 from mbv3.datasets.preparation import prepare_data
-from mbv3.engine.mmengine_fixes import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
+from mbv3.engine.mmengine_patches import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
 from mbv3.engine.resume import check_resumable
 from mbv3.engine.work_dir import claim_work_dir, release_work_dir
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 from mbv3.utils.config_files import read_config
-from mbv3.utils.deprecation import moved
 from mbv3.datasets.data_root import (apply_data_root, check_data_root,
                                     resolve_num_classes)
 
@@ -207,7 +206,7 @@ def run_training(cfg: Config):
 
     ``runner_type`` in the config (e.g. 'FlexibleRunner' with an FSDP
     strategy) selects the Runner class. mbv3's commands apply the mmengine
-    fixes (:mod:`mbv3.engine.mmengine_fixes`) before they build ``cfg``.
+    fixes (:mod:`mbv3.engine.mmengine_patches`) before they build ``cfg``.
 
     The first process (rank 0) holds the work dir for the run
     (:func:`~mbv3.engine.work_dir.claim_work_dir`): a second run into it,
@@ -255,8 +254,3 @@ def _train(cfg: Config, launcher: str, first: bool):
         for hook in runner.hooks:
             if hasattr(hook, 'restore_handlers'):
                 hook.restore_handlers()
-
-
-train = moved('mbv3.apis.train.train', 'mbv3.cli.train.main')
-parse_train_args = moved('mbv3.apis.train.parse_train_args',
-                         'mbv3.cli.train.parse_args')
