@@ -6,7 +6,7 @@ import logging
 import os
 import os.path as osp
 
-from mmengine.logging import print_log
+from mmengine.logging import MMLogger, print_log
 
 from mbv3.utils.checkpoint import remove_orphan_tmp_files
 
@@ -78,9 +78,12 @@ def claim_work_dir(work_dir: str, resuming: bool) -> None:
     cleaned = f'; removed {len(removed)} temporary file(s) of a killed ' \
         f'checkpoint write: {", ".join(map(osp.basename, removed))}' \
         if removed else ''
+    # its own logger: the current one may be an earlier run's, at another
+    # level (the Runner that logs this run does not exist yet)
     print_log(f'work dir {work_dir!r}: '
               f'{"resuming the run in it" if resuming else "new run"}'
-              f'{cleaned}', logger='current', level=logging.INFO)
+              f'{cleaned}', logger=MMLogger.get_instance('mbv3.work_dir'),
+              level=logging.WARNING if removed else logging.INFO)
 
 
 def _lock(work_dir: str):

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from mmengine.fileio import LocalBackend
 
+from .deployment_files import check_not_deployment_file
+
 
 class UnsafeCheckpointError(RuntimeError):
     """A checkpoint needs full unpickling, which mbv3 does not do."""
@@ -106,6 +108,8 @@ def load_checkpoint_file(filename, map_location=None):
 
     Raises:
         FileNotFoundError: If the file does not exist.
+        DeploymentFileError: If it is an exported model (ONNX, OpenVINO,
+            TorchScript, torch.export, ExecuTorch), named in one line.
         CorruptCheckpointError: If the file is empty, truncated or damaged
             (one line: the file, its size and what is wrong).
         UnsafeCheckpointError: If the file needs full unpickling (it holds
@@ -119,6 +123,7 @@ def load_checkpoint_file(filename, map_location=None):
         raise FileNotFoundError(f'checkpoint {filename!r} does not exist')
     if filename.endswith('.safetensors'):
         return _load_safetensors(filename, map_location)
+    check_not_deployment_file(filename)
     check_intact(filename)
     if _is_trusted(filename):
         return torch.load(filename, map_location=map_location,
