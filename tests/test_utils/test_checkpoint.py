@@ -185,3 +185,50 @@ def test_resume_from_a_damaged_path_fails_before_training(tmp_path):
     bad = _damaged(tmp_path, 'epoch_3.pth', 'empty')
     with pytest.raises(CorruptCheckpointError, match='epoch_3.pth'):
         resolve_resume(str(bad), str(tmp_path))
+
+
+@pytest.mark.reliability(kind='hostile weights file',
+                         case='HistoryBuffer statistics_methods')
+def test_history_buffer_in_a_checkpoint_cannot_change_every_buffer(
+        tmp_path, monkeypatch, mmengine_fixes):
+    # A checkpoint of allowed types only: a HistoryBuffer whose pickled
+    # state carries statistics_methods. mmengine's __setstate__ merges them
+    # into the dict all buffers share; read as data, they go nowhere.
+    from mmengine.logging import HistoryBuffer
+    from mmengine.runner.checkpoint import CheckpointLoader
+    shared = dict(HistoryBuffer._statistics_methods)
+    monkeypatch.setattr(HistoryBuffer, '_statistics_methods', shared)
+    buffer = HistoryBuffer([1.0, 3.0], [1, 1], max_length=7)
+
+    def hostile_state(self):
+        return dict(self.__dict__, statistics_methods={
+            'mean': 'replaced', 'extra': HistoryBuffer})
+
+    with monkeypatch.context() as patch:
+        patch.setattr(HistoryBuffer, '__getstate__', hostile_state)
+        path = tmp_path / 'resume_me.pth'
+        torch.save({'message_hub': {'log_scalars': {'loss': buffer}}}, path)
+    for load in (load_checkpoint_file,  # --resume reads through mmengine:
+                 lambda p: CheckpointLoader.load_checkpoint(str(p))):
+        loaded = load(path)['message_hub']['log_scalars']['loss']
+        assert type(loaded) is HistoryBuffer
+        assert loaded.data[0].tolist() == [1.0, 3.0]
+        assert loaded.max_length == 7
+        assert shared['mean'] is HistoryBuffer.mean and 'extra' not in shared
+        assert HistoryBuffer([2.0, 4.0], [1, 1]).statistics('mean') == 3.0
+        assert loaded.statistics('mean') == 2.0
+
+
+def test_history_buffer_with_other_fields_is_refused(tmp_path, monkeypatch):
+    from mmengine.logging import HistoryBuffer
+
+    from mbv3.utils.checkpoint import CorruptCheckpointError
+    buffer = HistoryBuffer([1.0], [1])
+    buffer._log_history = 'not an array'
+    path = tmp_path / 'odd.pth'
+    with monkeypatch.context() as patch:
+        patch.setattr(HistoryBuffer, '__getstate__',
+                      lambda self: dict(self.__dict__))
+        torch.save({'buffer': buffer}, path)
+    with pytest.raises(CorruptCheckpointError, match='odd.pth.*HistoryBuffer'):
+        load_checkpoint_file(path)
