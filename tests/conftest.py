@@ -227,28 +227,3 @@ def assert_png(path, size):
         assert image.size == tuple(size)
         pixels = np.asarray(image.convert('RGB'))
     assert pixels.std() > 5, f'{path} is blank'
-
-
-OWN_PROCESS_ENV = 'MBV3_TEST_IN_OWN_PROCESS'
-
-
-def rerun_in_own_process(request) -> bool:
-    """Run the calling test again in a fresh interpreter; True once it has
-    passed there (the caller then returns), False inside that interpreter.
-
-    OpenVINO's runtime crashed the shared pytest process with a
-    segmentation fault some tests after its own had passed (twice in the
-    full suite, in different later tests; never with the deploy tests
-    alone), so the tests that load it run in a process of their own.
-    """
-    if os.environ.get(OWN_PROCESS_ENV):
-        return False
-    proc = subprocess.run(
-        [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
-         request.node.nodeid], cwd=REPO, capture_output=True, text=True,
-        env=dict(os.environ, **{OWN_PROCESS_ENV: '1'}))
-    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout else ''
-    assert proc.returncode == 0 and summary.startswith('1 passed'), \
-        f'{request.node.nodeid} in its own process:\n' \
-        f'{proc.stdout[-3000:]}{proc.stderr[-2000:]}'
-    return True
