@@ -18,7 +18,8 @@ KINDS = {
                      "torch.export.load('PATH')"),
     'executorch': ('an ExecuTorch program (tools/deployment/'
                    'export_executorch.py writes it)',
-                   "ExecuTorch: mbv3.deploy.load_runner('executorch', 'PATH')"),
+                   'ExecuTorch: mbv3.deploy.load_runner('
+                   "'executorch', 'PATH')"),
 }
 
 

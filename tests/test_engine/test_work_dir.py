@@ -28,12 +28,13 @@ def python(code: str) -> subprocess.Popen:
 def killed_mid_write(work_dir: str) -> str:
     """kill -9 a process inside ``atomic_write`` of ``epoch_1.pth`` (its
     fsync made to wait): the temporary file it leaves."""
+    target = os.path.join(work_dir, 'epoch_1.pth')
     proc = python(
         'import os, sys, time\n'
         'from mbv3.utils.checkpoint import atomic_write\n'
         'os.fsync = lambda fd: (print("writing", flush=True), '
         'time.sleep(600))\n'
-        f'atomic_write(b"x" * 2**20, {os.path.join(work_dir, "epoch_1.pth")!r})')
+        f'atomic_write(b"x" * 2**20, {target!r})')
     assert proc.stdout.readline() == 'writing\n', proc.stderr.read()
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL

@@ -51,7 +51,7 @@ def expected(folder, name):
     path = str(folder / name)
     what, runner = WHAT[name]
     runner = runner.format(path=path, stem=os.path.splitext(path)[0])
-    return (f'{path!r} is {what}', f'run it with ', runner,
+    return (f'{path!r} is {what}', 'run it with ', runner,
             'test.py, infer.py, convert_checkpoint.py and load_from take '
             'the .pth or .safetensors checkpoint it was exported from')
 

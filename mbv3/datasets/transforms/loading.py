@@ -171,10 +171,10 @@ def decode_image(data: bytes, filename: str) -> np.ndarray:
 
     Raises:
         ImageDecodeError: For empty, truncated, corrupt, non-image or
-            oversized data; the message names the file and the reason. Pillow's decoders
-            raise many exception types on malformed input (OSError,
-            SyntaxError, ValueError, struct.error, ...), so any exception
-            from decoding becomes this one.
+            oversized data; the message names the file and the reason.
+            Pillow's decoders raise many exception types on malformed
+            input (OSError, SyntaxError, ValueError, struct.error, ...), so
+            any exception from decoding becomes this one.
     """
     if not data:
         raise ImageDecodeError(f'cannot read image {filename!r}: the file '
