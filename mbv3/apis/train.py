@@ -224,16 +224,17 @@ def run_training(cfg: Config):
     """
     launcher = cfg.get('launcher', 'none')
     first = int(os.environ.get('RANK', '0')) == 0
-    if first:
-        claim_work_dir(cfg.work_dir, resuming=bool(cfg.get('resume')))
+    note = claim_work_dir(cfg.work_dir, resuming=bool(cfg.get('resume'))) \
+        if first else None
     try:
-        return _train(cfg, launcher, first)
+        return _train(cfg, launcher, note)
     finally:
         if first:
             release_work_dir(cfg.work_dir)
 
 
-def _train(cfg: Config, launcher: str, first: bool):
+def _train(cfg: Config, launcher: str, note: Optional[str]):
+    first = note is not None
     init_dist_cpu_safe(launcher)
     if first:
         prepare_data(cfg)
@@ -246,6 +247,8 @@ def _train(cfg: Config, launcher: str, first: bool):
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    if first:
+        runner.logger.info(note)
     if cfg.get('resume') and cfg.get('load_from'):
         check_resumable(runner, cfg.load_from, cfg)
     try:

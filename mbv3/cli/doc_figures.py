@@ -9,7 +9,7 @@
 ``--record-digits`` keeps a digits run's ``results.json`` (written by its
 ``ResultsHook``) as ``docs/results/digits.json``; the reliability tests
 write ``docs/results/reliability.json`` (``python -m pytest -m
-reliability --reliability-json docs/results/reliability.json``).
+reliability --reliability-json=docs/results/reliability.json``).
 """
 import argparse
 import os.path as osp

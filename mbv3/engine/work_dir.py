@@ -2,11 +2,8 @@
 mixed into the checkpoints of an earlier one, and the temporary files of a
 killed checkpoint write cleaned up."""
 import glob
-import logging
 import os
 import os.path as osp
-
-from mmengine.logging import MMLogger, print_log
 
 from mbv3.utils.checkpoint import remove_orphan_tmp_files
 
@@ -30,7 +27,7 @@ def earlier_checkpoints(work_dir: str) -> list:
     return sorted(found)
 
 
-def claim_work_dir(work_dir: str, resuming: bool) -> None:
+def claim_work_dir(work_dir: str, resuming: bool) -> str:
     """Take ``work_dir`` for a training run of this process, before the
     Runner is built.
 
@@ -48,13 +45,17 @@ def claim_work_dir(work_dir: str, resuming: bool) -> None:
       (:func:`~mbv3.utils.checkpoint.remove_orphan_tmp_files`) are removed
       and counted.
 
-    What it found is logged in one line. On platforms without ``fcntl``
-    (Windows) the lock is not taken.
+    On platforms without ``fcntl`` (Windows) the lock is not taken.
 
     Args:
         work_dir (str): The run's work dir; created if missing.
         resuming (bool): The run continues the one in ``work_dir``
             (``--resume``).
+
+    Returns:
+        str: One line saying what the run found, for its log: ``work dir
+        'DIR': new run`` (or ``resuming the run in it``), and the
+        temporary files removed.
 
     Raises:
         WorkDirError: One line naming the work dir, what is in it, and
@@ -78,12 +79,9 @@ def claim_work_dir(work_dir: str, resuming: bool) -> None:
     cleaned = f'; removed {len(removed)} temporary file(s) of a killed ' \
         f'checkpoint write: {", ".join(map(osp.basename, removed))}' \
         if removed else ''
-    # its own logger: the current one may be an earlier run's, at another
-    # level (the Runner that logs this run does not exist yet)
-    print_log(f'work dir {work_dir!r}: '
-              f'{"resuming the run in it" if resuming else "new run"}'
-              f'{cleaned}', logger=MMLogger.get_instance('mbv3.work_dir'),
-              level=logging.WARNING if removed else logging.INFO)
+    return (f'work dir {work_dir!r}: '
+            f'{"resuming the run in it" if resuming else "new run"}'
+            f'{cleaned}')
 
 
 def _lock(work_dir: str):
