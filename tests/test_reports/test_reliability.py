@@ -18,14 +18,16 @@ def test_matrix_counts_survived_cases_per_kind():
         record('bad image file', 'text.jpg', 'failed'),
         record('bad image file', 'empty.png'),
         record('bad image file', 'slow one', 'skipped'),
+        record('NaN loss', 'stop'), record('NaN loss', 'stop'),
     ])
     assert reliability_matrix(results) == (
         '| kind | cases | survived |\n'
         '| --- | --- | --- |\n'
         '| bad image file | empty.png; slow one (not run); text.jpg | 1/2 |\n'
         '| kill -9 | resumed | 1/1 |\n'
+        '| NaN loss | stop (x2) | 2/2 |\n'
         '\n'
-        '2 of 3 cases survived, in 2 kinds '
+        '4 of 5 cases survived, in 3 kinds '
         '(`docs/results/reliability.json`).')
 
 
