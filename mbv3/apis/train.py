@@ -15,7 +15,8 @@ from mmengine.runner import Runner
 from mbv3.datasets.bad_files import skip_bad_files
 from mbv3.datasets.preparation import prepare_data
 from mbv3.engine.mmengine_patches import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
-from mbv3.engine.resume import check_resumable
+from mbv3.engine.resume import check_resumable, completed_run
+from mbv3.engine.runner import ConsoleRunner
 from mbv3.engine.work_dir import claim_work_dir, release_work_dir
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 from mbv3.utils.config_files import read_config
@@ -200,43 +201,27 @@ def _skip_bad_files(cfg: Config) -> None:
                            type='mbv3.SkipBadFilesValLoop')
 
 
-def run_training(cfg: Config):
-    """Set up distribution, prepare the data (rank 0), build the Runner
-    from ``cfg`` and train.
+def build_runner(cfg: Config):
+    """Set up distribution, prepare the data (rank 0) and build the Runner
+    of ``cfg``.
 
     ``runner_type`` in the config (e.g. 'FlexibleRunner' with an FSDP
-    strategy) selects the Runner class. mbv3's commands apply the mmengine
-    fixes (:mod:`mbv3.engine.mmengine_patches`) before they build ``cfg``.
-
-    The first process (rank 0) holds the work dir for the run
-    (:func:`~mbv3.engine.work_dir.claim_work_dir`): a second run into it,
-    or a new run into one with checkpoints, is refused.
+    strategy) selects the Runner class; otherwise it is
+    :class:`~mbv3.engine.runner.ConsoleRunner`, which starts with a
+    one-line banner. mbv3's commands apply the mmengine fixes
+    (:mod:`mbv3.engine.mmengine_patches`) before they build ``cfg``.
 
     Returns:
-        nn.Module: The trained model.
+        Runner: A Runner that has not started training.
 
     Raises:
-        mbv3.engine.resume.ResumeMismatchError: Before training, when
-            ``cfg`` resumes a checkpoint whose optimizer state does not fit
-            this config's optimizer (:func:`check_resumable`).
-        mbv3.engine.work_dir.WorkDirError: Before anything is prepared,
-            when the work dir holds another run.
+        mbv3.engine.resume.ResumeMismatchError: When ``cfg`` resumes a
+            checkpoint whose optimizer state does not fit this config's
+            optimizer (:func:`check_resumable`).
     """
     launcher = cfg.get('launcher', 'none')
-    first = int(os.environ.get('RANK', '0')) == 0
-    note = claim_work_dir(cfg.work_dir, resuming=bool(cfg.get('resume'))) \
-        if first else None
-    try:
-        return _train(cfg, launcher, note)
-    finally:
-        if first:
-            release_work_dir(cfg.work_dir)
-
-
-def _train(cfg: Config, launcher: str, note: Optional[str]):
-    first = note is not None
     init_dist_cpu_safe(launcher)
-    if first:
+    if int(os.environ.get('RANK', '0')) == 0:
         prepare_data(cfg)
     if launcher != 'none':
         import torch.distributed as dist
@@ -246,14 +231,51 @@ def _train(cfg: Config, launcher: str, note: Optional[str]):
         from mbv3.registry import RUNNERS
         runner = RUNNERS.build(cfg)
     else:
-        runner = Runner.from_cfg(cfg)
-    if first:
-        runner.logger.info(note)
+        runner = ConsoleRunner.from_cfg(cfg)
+        runner.logger.info(runner.banner())
     if cfg.get('resume') and cfg.get('load_from'):
         check_resumable(runner, cfg.load_from, cfg)
+        runner.logger.info(f'resuming from {cfg.load_from!r}')
+    return runner
+
+
+def run_training(cfg: Config):
+    """Build the Runner of ``cfg`` (:func:`build_runner`) and train.
+
+    Resuming a run that already reached the end of its schedule trains
+    nothing: one line says so (:func:`completed_run`) and nothing is
+    built. The first process (rank 0) holds the work dir for the run
+    (:func:`~mbv3.engine.work_dir.claim_work_dir`): a second run into it,
+    or a new run into one with checkpoints, is refused.
+
+    Returns:
+        nn.Module | None: The trained model; None for a completed run.
+
+    Raises:
+        mbv3.engine.resume.ResumeMismatchError: Before training, when
+            ``cfg`` resumes a checkpoint whose optimizer state does not fit
+            this config's optimizer.
+        mbv3.engine.work_dir.WorkDirError: Before anything is prepared,
+            when the work dir holds another run.
+    """
+    if cfg.get('resume') and cfg.get('load_from'):
+        complete = completed_run(cfg.load_from, cfg)
+        if complete:
+            print_log(complete, logger='current')
+            return None
+    first = int(os.environ.get('RANK', '0')) == 0
+    note = claim_work_dir(cfg.work_dir, resuming=bool(cfg.get('resume'))) \
+        if first else None
     try:
-        return runner.train()
+        runner = build_runner(cfg)
+        if note is not None:
+            runner.logger.info(note)
+        try:
+            return runner.train()
+        finally:
+            for hook in runner.hooks:
+                if hasattr(hook, 'restore_handlers'):
+                    hook.restore_handlers()
     finally:
-        for hook in runner.hooks:
-            if hasattr(hook, 'restore_handlers'):
-                hook.restore_handlers()
+        if first:
+            release_work_dir(cfg.work_dir)

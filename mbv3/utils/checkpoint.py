@@ -345,13 +345,62 @@ def _umask() -> int:
     return mask
 
 
+LAST_CHECKPOINT = 'last_checkpoint'
+
+
+def write_last_checkpoint(work_dir: str, checkpoint: str) -> None:
+    """Record ``checkpoint`` in ``work_dir/last_checkpoint``, atomically
+    (:func:`atomic_write`), as a path relative to ``work_dir`` when it lies
+    inside it, so that a copied or moved work dir resumes from its own
+    files (fvcore's ``Checkpointer`` records the file name the same way).
+
+    Args:
+        work_dir (str): The run's work dir.
+        checkpoint (str): The checkpoint just saved.
+    """
+    relative = osp.relpath(osp.abspath(checkpoint), osp.abspath(work_dir))
+    recorded = checkpoint if relative.startswith(os.pardir) else relative
+    atomic_write(recorded, osp.join(work_dir, LAST_CHECKPOINT), 'w',
+                 encoding='utf-8')
+
+
+def read_last_checkpoint(work_dir: str):
+    """The checkpoint named in ``work_dir/last_checkpoint``.
+
+    A relative path (what :func:`write_last_checkpoint` records) is joined
+    to ``work_dir``. An absolute one (what mmengine's ``CheckpointHook``
+    records) is taken as it is, unless it lies outside ``work_dir`` and
+    ``work_dir`` holds a file of the same name: a work dir copied from
+    another one then resumes from its own copy, not from the original's.
+
+    Args:
+        work_dir (str): The run's work dir.
+
+    Returns:
+        str | None: The path, or None when the file is missing or empty.
+    """
+    pointer = osp.join(work_dir, LAST_CHECKPOINT)
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer, encoding='utf-8') as f:
+        recorded = f.read().strip()
+    if not recorded:
+        return None
+    if not osp.isabs(recorded):
+        return osp.join(work_dir, recorded)
+    own = osp.join(work_dir, osp.basename(recorded))
+    inside = not osp.relpath(recorded, osp.abspath(work_dir)).startswith(
+        os.pardir)
+    return own if not inside and osp.isfile(own) else recorded
+
+
 def find_intact_checkpoint(work_dir: str):
     """The newest checkpoint of a run that loads, for auto-resume.
 
-    Candidates are the file named in ``work_dir/last_checkpoint`` (what
-    mmengine's ``CheckpointHook`` records), then every ``*.pth`` in
-    ``work_dir``, newest modification time first. Each is checked with the
-    same integrity test as :func:`load_checkpoint_file`.
+    Candidates are the file named in ``work_dir/last_checkpoint``
+    (:func:`read_last_checkpoint`), then every ``*.pth`` in ``work_dir``,
+    newest modification time first. Each is checked with the same
+    integrity test as :func:`load_checkpoint_file`.
 
     Args:
         work_dir (str): The run's work dir.
@@ -360,13 +409,8 @@ def find_intact_checkpoint(work_dir: str):
         tuple[str | None, list[str]]: The checkpoint to resume (None if no
         intact one exists) and one line per damaged candidate skipped.
     """
-    candidates = []
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(pointer):
-        with open(pointer, encoding='utf-8') as f:
-            recorded = f.read().strip()
-        if recorded:
-            candidates.append(recorded)
+    recorded = read_last_checkpoint(work_dir)
+    candidates = [recorded] if recorded else []
     candidates += sorted(glob.glob(osp.join(work_dir, '*.pth')),
                          key=osp.getmtime, reverse=True)
     skipped, seen = [], set()
@@ -385,7 +429,6 @@ def find_intact_checkpoint(work_dir: str):
             continue
         return path, skipped
     return None, skipped
-
 
 
 class AtomicLocalBackend(LocalBackend):

@@ -187,6 +187,58 @@ def test_resume_from_a_damaged_path_fails_before_training(tmp_path):
         resolve_resume(str(bad), str(tmp_path))
 
 
+def _intact(path, mtime):
+    torch.save({'meta': {}}, path)
+    os.utime(path, (mtime, mtime))
+    return str(path)
+
+
+def test_auto_resume_takes_the_newest_of_several_intact_checkpoints(
+        tmp_path, monkeypatch):
+    # README "Faults lose nothing": --resume skips a damaged latest
+    # checkpoint and resumes from the newest intact one (not the oldest)
+    from mbv3.apis import train as train_api
+    oldest = _intact(tmp_path / 'epoch_1.pth', 100)
+    _intact(tmp_path / 'epoch_2.pth', 200)
+    newest = _intact(tmp_path / 'epoch_3.pth', 300)
+    assert train_api.resolve_resume('auto', str(tmp_path)) == newest
+    os.utime(oldest, (400, 400))  # order by time, not by name
+    assert train_api.resolve_resume('auto', str(tmp_path)) == oldest
+    os.utime(oldest, (100, 100))
+    bad = _damaged(tmp_path, 'epoch_4.pth', 'truncated')
+    (tmp_path / 'last_checkpoint').write_text('epoch_4.pth')
+    said = []
+    monkeypatch.setattr(train_api, 'print_log',
+                        lambda msg, **kw: said.append(msg))
+    assert train_api.resolve_resume('auto', str(tmp_path)) == newest
+    assert len(said) == 1 and str(bad) in said[0]
+
+
+def test_last_checkpoint_is_relative_to_the_work_dir_and_both_forms_read(
+        tmp_path):
+    from mbv3.utils.checkpoint import (read_last_checkpoint,
+                                       write_last_checkpoint)
+    work = tmp_path / 'work'
+    work.mkdir()
+    assert read_last_checkpoint(str(work)) is None
+    write_last_checkpoint(str(work), str(work / 'epoch_2.pth'))
+    assert (work / 'last_checkpoint').read_text() == 'epoch_2.pth'
+    assert read_last_checkpoint(str(work)) == str(work / 'epoch_2.pth')
+    # outside the work dir (CheckpointHook's out_dir): kept absolute
+    elsewhere = str(tmp_path / 'out' / 'work' / 'epoch_2.pth')
+    write_last_checkpoint(str(work), elsewhere)
+    assert (work / 'last_checkpoint').read_text() == elsewhere
+    assert read_last_checkpoint(str(work)) == elsewhere
+    # mmengine's absolute form, in a work dir copied from another one that
+    # holds the same file name: the copy's own file
+    (work / 'last_checkpoint').write_text(
+        str(tmp_path / 'original' / 'epoch_2.pth'))
+    (work / 'epoch_2.pth').write_bytes(b'')
+    assert read_last_checkpoint(str(work)) == str(work / 'epoch_2.pth')
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_2.pth'))
+    assert read_last_checkpoint(str(work)) == str(work / 'epoch_2.pth')
+
+
 @pytest.mark.reliability(kind='hostile weights file',
                          case='HistoryBuffer statistics_methods')
 def test_history_buffer_in_a_checkpoint_cannot_change_every_buffer(
