@@ -1,6 +1,7 @@
 """The reliability hooks on a toy model that trains in a fraction of a
 second: NaN loss stops or skips, SIGTERM saves and resume reproduces the
 uninterrupted run exactly, the head is checked against the data set."""
+import os
 import signal
 from types import SimpleNamespace
 
