@@ -8,6 +8,8 @@ from typing import Dict, List, Tuple
 
 from mmengine.logging import print_log
 
+from mbv3.utils.text import printable
+
 # The image files mbv3 reads, in training and at inference (what OpenCV
 # decodes); lower case, matched case-insensitively.
 IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif',
@@ -20,7 +22,8 @@ def display_path(path: str) -> str:
     """``path`` as printable text: bytes of a file name that are not UTF-8
     (which Python holds as lone surrogates) become ``\\xNN``, and control
     characters (a terminal's escape sequences) their ``\\x1b``-style
-    escapes, so a name can be printed and written to UTF-8 files.
+    escapes (:func:`~mbv3.utils.text.printable`), so a name can be printed
+    and written to UTF-8 files.
 
     Args:
         path (str): A path as ``os`` functions return it.
@@ -28,9 +31,7 @@ def display_path(path: str) -> str:
     Returns:
         str: Printable UTF-8 text (the path itself when it already is).
     """
-    text = os.fsencode(path).decode('utf-8', 'backslashreplace')
-    return ''.join(c if c.isprintable() else
-                   c.encode('unicode_escape').decode('ascii') for c in text)
+    return printable(os.fsencode(path).decode('utf-8', 'backslashreplace'))
 
 
 def _is_utf8(path: str) -> bool:
