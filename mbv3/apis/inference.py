@@ -5,15 +5,16 @@ import json
 import os
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
-import mmcv
+import cv2
 import numpy as np
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.utils import ProgressBar
 
 from mbv3.datasets.folder import IMAGE_EXTENSIONS, display_path
+from mbv3.datasets.transforms.loading import to_rgb8
 from mbv3.apis.model import init_model, load_config
 from mbv3.models.input_spec import model_channels
 from mbv3.utils.checkpoint import atomic_write
@@ -22,16 +23,19 @@ from mbv3.utils.checks import check_int
 OUT_FORMATS = ('.json', '.csv')
 
 
-def _test_pipeline(cfg, from_array: bool, channels: int):
-    """The config's test pipeline; a 1-channel model's files load as
-    grayscale, and arrays skip the loading."""
+def _test_pipeline(cfg, in_memory: bool, channels: int):
+    """The config's test pipeline and the channel order its loading gives;
+    a 1-channel model's files load as grayscale, and in-memory images skip
+    the loading."""
     pipeline = [dict(t) for t in cfg.test_dataloader.dataset.pipeline]
+    order = 'bgr'
     if pipeline[0]['type'].endswith('LoadImageFromFile'):
-        if from_array:
+        order = pipeline[0].get('channel_order', order)
+        if in_memory:
             pipeline = pipeline[1:]
         elif channels == 1:
             pipeline[0]['color_type'] = 'grayscale'
-    return Compose(pipeline)
+    return Compose(pipeline), order
 
 
 def _check_topk(topk, num_classes: int):
@@ -40,21 +44,73 @@ def _check_topk(topk, num_classes: int):
               'classes)')
 
 
-def _load_input(image: Union[str, np.ndarray], channels: int) -> dict:
-    """The pipeline's input dict for a path or a BGR array (converted to
-    grayscale for a 1-channel model)."""
+IN_MEMORY_TYPES = ('a PIL image (any mode), an (H, W, 3) RGB or (H, W) '
+                   'grayscale uint8 numpy array, or a (3, H, W) or (1, H, '
+                   'W) torch tensor, uint8 or float in [0, 1]')
+
+
+def _is_path(image) -> bool:
+    return isinstance(image, (str, os.PathLike))
+
+
+def _array_rgb8(image: np.ndarray) -> np.ndarray:
+    if image.dtype != np.uint8 or not (
+            image.ndim == 2 or image.ndim == 3 and image.shape[2] == 3):
+        raise ValueError(f'image array must be (H, W, 3) RGB or (H, W) '
+                         f'grayscale, uint8, got shape {image.shape} dtype '
+                         f'{image.dtype}')
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 \
+        else image
+
+
+def _tensor_rgb8(image: torch.Tensor) -> np.ndarray:
+    if image.dim() != 3 or image.shape[0] not in (1, 3) or not (
+            image.dtype == torch.uint8 or image.is_floating_point()):
+        raise ValueError(f'image tensor must be (3, H, W) RGB or (1, H, W) '
+                         f'grayscale, uint8 or float in [0, 1], got shape '
+                         f'{tuple(image.shape)} dtype {image.dtype}')
+    image = image.detach().cpu()
+    if image.is_floating_point():
+        low, high = float(image.min()), float(image.max())
+        if low < 0 or high > 1:
+            raise ValueError(f'a float image tensor must hold values in '
+                             f'[0, 1] (as torchvision ToTensor gives), got '
+                             f'[{low:.3g}, {high:.3g}]; pass it before '
+                             'normalisation')
+        image = (image * 255).round().to(torch.uint8)
+    return image.expand(3, -1, -1).permute(1, 2, 0).contiguous().numpy()
+
+
+def _to_rgb8(image) -> np.ndarray:
+    """An in-memory image as ``(H, W, 3)`` uint8 RGB, the form files
+    decode to (:func:`~mbv3.datasets.transforms.loading.to_rgb8`)."""
+    from PIL import Image
+    if isinstance(image, Image.Image):
+        return to_rgb8(image)
     if isinstance(image, np.ndarray):
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f'image array must be (H, W, 3) uint8 BGR, got '
-                             f'shape {image.shape} dtype {image.dtype}')
-        if channels == 1:
-            image = mmcv.bgr2gray(image)
-        return dict(img=image, img_shape=image.shape[:2],
-                    ori_shape=image.shape[:2])
-    # a special file (a pipe, a link loop) is refused by the image reader
-    if not osp.lexists(str(image)):
-        raise FileNotFoundError(f'image {image!r} does not exist')
-    return dict(img_path=str(image))
+        return _array_rgb8(image)
+    if isinstance(image, torch.Tensor):
+        return _tensor_rgb8(image)
+    raise TypeError(f'image must be a file path or {IN_MEMORY_TYPES}, got '
+                    f'{type(image).__module__}.{type(image).__qualname__}')
+
+
+def _load_input(image, channels: int, order: str) -> dict:
+    """The pipeline's input dict for a path or an in-memory image, in the
+    channel ``order`` the pipeline's loading gives (grayscale for a
+    1-channel model, from RGB as files are)."""
+    if _is_path(image):
+        # a special file (a pipe, a link loop) is refused by the image
+        # reader
+        if not osp.lexists(image):
+            raise FileNotFoundError(f'image {image!r} does not exist')
+        return dict(img_path=os.fspath(image))
+    rgb = np.ascontiguousarray(_to_rgb8(image))
+    if channels == 1:
+        img = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    else:
+        img = rgb[..., ::-1].copy() if order == 'bgr' else rgb
+    return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
 
 
 def _to_result(sample, classes) -> dict:
@@ -77,19 +133,20 @@ def _topk(result: dict, classes, topk: int) -> list:
 @torch.no_grad()
 def _classify_batch(model, images: Sequence, skip_bad_files: bool = False
                     ) -> list:
-    """Classify images (paths or BGR arrays) in one forward pass; with
-    ``skip_bad_files``, an unreadable file gives ``dict(error=message)``."""
+    """Classify images (paths or in-memory images) in one forward pass;
+    with ``skip_bad_files``, an unreadable file gives
+    ``dict(error=message)``."""
     from mbv3.datasets.transforms import ImageDecodeError
     pipelines, packed, errors = {}, [], {}
     channels = model_channels(model)
     for i, image in enumerate(images):
-        from_array = isinstance(image, np.ndarray)
-        if from_array not in pipelines:
-            pipelines[from_array] = _test_pipeline(model.cfg, from_array,
-                                                   channels)
+        in_memory = not _is_path(image)
+        if in_memory not in pipelines:
+            pipelines[in_memory] = _test_pipeline(model.cfg, in_memory,
+                                                  channels)
+        pipeline, order = pipelines[in_memory]
         try:
-            packed.append(pipelines[from_array](_load_input(image,
-                                                            channels)))
+            packed.append(pipeline(_load_input(image, channels, order)))
         except (ImageDecodeError, FileNotFoundError) as err:
             if not skip_bad_files:
                 raise
@@ -165,14 +222,20 @@ def use_cuda_graphs(model):
     return model
 
 
-def inference_model(model, image: Union[str, np.ndarray],
-                    topk: Optional[int] = None) -> dict:
+def inference_model(model, image, topk: Optional[int] = None) -> dict:
     """Classify one image.
 
     Args:
         model (nn.Module): From :func:`init_model`.
-        image (str | np.ndarray): Image path, or a ``(H, W, 3)`` uint8 BGR
-            array (OpenCV's layout).
+        image: An image file path (str or ``os.PathLike``), or an
+            in-memory image as torchvision, timm and Hugging Face users hold
+            one: a PIL image in any mode (converted as files are: alpha
+            dropped, palette looked up, 16-bit gray to its high byte); a
+            numpy array ``(H, W, 3)`` uint8 in **RGB** order (from
+            ``np.asarray(pil_image)``; reverse OpenCV's BGR with
+            ``img[..., ::-1]``) or ``(H, W)`` uint8 grayscale; a torch
+            tensor ``(3, H, W)`` RGB or ``(1, H, W)`` grayscale, uint8 or
+            float in ``[0, 1]`` (``torchvision.transforms.ToTensor``).
         topk (int, optional): Also return the ``topk`` best classes.
 
     Returns:
@@ -184,7 +247,10 @@ def inference_model(model, image: Union[str, np.ndarray],
 
     Raises:
         FileNotFoundError: If the path does not exist.
-        ValueError: If the array is not ``(H, W, 3)`` uint8, or ``topk`` is
+        TypeError: If ``image`` is none of the types above (the message
+            lists them).
+        ValueError: If an array or tensor has another shape or dtype, a
+            float tensor holds values outside ``[0, 1]``, or ``topk`` is
             not in ``[1, num_classes]``.
     """
     result = _classify_batch(model, [image])[0]

@@ -12,6 +12,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mbv3.convert.hub import resolve_checkpoint
 from mbv3.datasets.data_root import resolve_num_classes
 from mbv3.engine.hooks.qat import META_KEY
+from mbv3.models.checkpoint_fit import check_checkpoint_fits
 from mbv3.models.input_spec import input_spec
 from mbv3.models.quantization import prepare_qat
 from mbv3.registry import MODELS
@@ -107,7 +108,7 @@ def _checkpoint_classes(meta: dict, checkpoint):
 
 
 def init_model(config, checkpoint: Optional[str] = None,
-               device: Union[str, torch.device] = 'cpu'):
+               device: Union[str, torch.device] = 'cpu', strict: bool = True):
     """Build a classifier from a config and optionally load a checkpoint.
 
     The checkpoint is read safely (``weights_only``; see
@@ -133,6 +134,9 @@ def init_model(config, checkpoint: Optional[str] = None,
         checkpoint (str, optional): Checkpoint path (.pth or .safetensors)
             or the name of published weights.
         device (str | torch.device): Where to put the model.
+        strict (bool): Stop when the checkpoint does not fit the model
+            (default); False loads the tensors that fit and keeps the
+            initial values of the others, as mmengine's ``load_from``.
 
     Returns:
         nn.Module: The model in eval mode, with ``.cfg`` and
@@ -150,6 +154,9 @@ def init_model(config, checkpoint: Optional[str] = None,
             (:func:`mbv3.convert.files.check_metadata`).
         FileNotFoundError: If the class count is left to the data and
             neither the checkpoint nor the config's folders give it.
+        mbv3.models.checkpoint_fit.CheckpointMismatchError: If ``strict``
+            and the checkpoint's tensors do not fit the model (one line: the
+            arch, class count and keys that differ, and the fix).
     """
     checkpoint = resolve_checkpoint(checkpoint)
     cfg = _config_from_checkpoint(checkpoint) if config is None else \
@@ -176,7 +183,9 @@ def init_model(config, checkpoint: Optional[str] = None,
                                  checkpoint)
     _prepare_like(model, meta)
     if ckpt is not None:
-        _load_checkpoint_to_model(model, ckpt, strict=config is None)
+        if strict:
+            check_checkpoint_fits(model, ckpt, checkpoint)
+        _load_checkpoint_to_model(model, ckpt, strict=strict)
         model.dataset_meta = dict(meta.get('dataset_meta') or {})
         if classes is not None:
             model.dataset_meta['classes'] = classes

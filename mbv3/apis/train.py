@@ -8,6 +8,7 @@ import os.path as osp
 import warnings
 from typing import Optional
 
+import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -157,6 +158,9 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
             a training folder that does not exist.
         DataRootMismatchError: If the top-level ``data_root`` is not what
             the loaders read.
+
+    A distributed run without a GPU runs SyncBN as BN
+    (:func:`revert_sync_bn_without_gpu`).
     """
     cfg = read_config(config)
     if cfg_options:
@@ -185,7 +189,81 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
         cfg.resume = True
         cfg.load_from = checkpoint
     cpu_ddp_wrapper_cfg(cfg)
+    revert_sync_bn_without_gpu(cfg)
     return cfg
+
+
+#: Norm types that build torch's SyncBatchNorm (mmcv's and mbv3's names).
+SYNC_BN_TYPES = ('SyncBN', 'MMSyncBN', 'SyncBatchNorm')
+#: The keys of a norm config that BN takes.
+_BN_KEYS = ('type', 'eps', 'momentum', 'affine', 'track_running_stats',
+            'requires_grad')
+
+
+def _is_sync_bn(norm_type) -> bool:
+    if isinstance(norm_type, str):
+        return norm_type.rsplit('.', 1)[-1] in SYNC_BN_TYPES
+    return isinstance(norm_type, type) and issubclass(
+        norm_type, torch.nn.SyncBatchNorm)
+
+
+def _sync_bn_to_bn(node) -> int:
+    """Turn every SyncBN norm config inside ``node`` into BN, in place;
+    return how many."""
+    count = 0
+    if isinstance(node, dict):
+        if _is_sync_bn(node.get('type')):
+            for key in [k for k in node if k not in _BN_KEYS]:
+                del node[key]
+            node['type'] = 'BN'
+            count += 1
+        for value in node.values():
+            count += _sync_bn_to_bn(value)
+    elif isinstance(node, (list, tuple)):
+        count += sum(_sync_bn_to_bn(value) for value in node)
+    return count
+
+
+def revert_sync_bn_without_gpu(cfg: Config) -> int:
+    """Run a distributed config's SyncBN layers as BN where there is no
+    GPU, with one warning (on rank 0), as mmengine's
+    ``revert_sync_batchnorm`` does to a built model: torch's SyncBatchNorm
+    runs on GPUs only, and DDP stops on CPU modules holding one. Each
+    process then normalises over its own batch. A single process is left
+    alone (SyncBatchNorm runs as BN there).
+
+    Args:
+        cfg (Config): The run's config; ``cfg.model`` is changed in place.
+
+    Returns:
+        int: The number of SyncBN norm configs turned into BN.
+    """
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return 0
+    count = _sync_bn_to_bn(cfg.model)
+    if count and int(os.environ.get('RANK', '0')) == 0:
+        warnings.warn(
+            f'no GPU: the config\'s {count} SyncBN norm config(s) run as BN '
+            "(torch's SyncBatchNorm needs GPUs), so each process normalises "
+            "over its own batch; set norm_cfg=dict(type='BN') to silence "
+            'this', stacklevel=2)
+    return count
+
+
+def init_dist_and_prepare_data(cfg: Config,
+                               missing_only: bool = False) -> None:
+    """Set up distribution for ``cfg.launcher``, then prepare the data set
+    the config declares (:func:`~mbv3.datasets.preparation.prepare_data`,
+    with ``missing_only``) on rank 0 while the other ranks wait: train and
+    test both read a recipe's data from a fresh clone."""
+    launcher = cfg.get('launcher', 'none')
+    init_dist_cpu_safe(launcher)
+    if int(os.environ.get('RANK', '0')) == 0:
+        prepare_data(cfg, missing_only)
+    if launcher != 'none':
+        import torch.distributed as dist
+        if dist.is_initialized():
+            dist.barrier()
 
 
 def _skip_bad_files(cfg: Config) -> None:
@@ -219,14 +297,7 @@ def build_runner(cfg: Config):
             checkpoint whose optimizer state does not fit this config's
             optimizer (:func:`check_resumable`).
     """
-    launcher = cfg.get('launcher', 'none')
-    init_dist_cpu_safe(launcher)
-    if int(os.environ.get('RANK', '0')) == 0:
-        prepare_data(cfg)
-    if launcher != 'none':
-        import torch.distributed as dist
-        if dist.is_initialized():
-            dist.barrier()
+    init_dist_and_prepare_data(cfg)
     if 'runner_type' in cfg:
         from mbv3.registry import RUNNERS
         runner = RUNNERS.build(cfg)

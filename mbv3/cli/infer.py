@@ -48,6 +48,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         '(keep freed activation memory) or default (glibc '
                         'as is); default: the MBV3_MALLOC environment '
                         'variable, else tuned')
+    parser.add_argument('--partial-load', action='store_true',
+                        help='load the checkpoint tensors that fit the model '
+                        'and keep the initial values of the others (default: '
+                        'stop when any key or shape differs)')
     add_data_root_arg(parser)
     add_max_image_pixels_arg(parser)
     add_command_args(parser, batch=True)
@@ -83,7 +87,8 @@ def main(argv=None) -> List[dict]:
     config = None if args.config == '-' else load_config(args.config)
     if args.data_root is not None and config is not None:
         resolve_num_classes(config, root_classes(args.data_root))
-    model = init_model(config, checkpoint, device=args.device)
+    model = init_model(config, checkpoint, device=args.device,
+                       strict=not args.partial_load)
     if args.cuda_graphs:
         use_cuda_graphs(model)
     results = inference_folder(model, args.input, topk=args.topk,

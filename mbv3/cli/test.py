@@ -12,10 +12,9 @@ from mmengine.dist import is_main_process
 
 from mbv3.apis.test import add_confusion_matrix, save_metrics
 from mbv3.datasets import skip_bad_files
-from mbv3.apis.train import build_train_config
+from mbv3.apis.train import build_train_config, init_dist_and_prepare_data
 from mbv3.cli.train import LAUNCHERS
-from mbv3.engine.mmengine_patches import (apply_mmengine_fixes,
-                                        init_dist_cpu_safe)
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.utils.deployment_files import check_not_deployment_file
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
                        add_max_image_pixels_arg,
@@ -38,6 +37,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--size', type=int, nargs=2, default=[600, 600],
                         metavar=('W', 'H'),
                         help='pixel size of the confusion matrix PNG')
+    parser.add_argument('--partial-load', action='store_true',
+                        help='load the checkpoint tensors that fit the model '
+                        'and keep the initial values of the others (default: '
+                        'stop when any key or shape differs)')
     parser.add_argument('--out', metavar='OUT.json',
                         help='also write the metrics and the skipped files '
                         'to this JSON file')
@@ -56,6 +59,8 @@ def main(argv=None) -> dict:
 
     With ``--confusion-matrix OUT.png`` a :class:`ConfusionMatrix` metric
     joins the test evaluator and its matrix is drawn to ``OUT.png``.
+    The data set a recipe declares (``data_preparation``, e.g. the digits)
+    is prepared first when its folder is missing, as ``mbv3-train`` does.
     With ``--data-root DIR`` the data sets read ``DIR`` (a folder without
     ``val/`` is evaluated on the split recorded next to the checkpoint by
     its training run). Unreadable image files of a folder data set are
@@ -70,6 +75,9 @@ def main(argv=None) -> dict:
 
     Raises:
         FileNotFoundError: If the checkpoint does not exist.
+        CheckpointMismatchError: If the checkpoint's tensors do not fit the
+            model (another arch, class count, missing or unexpected keys)
+            and ``--partial-load`` is not given.
         ValueError: If ``--confusion-matrix`` does not end in ``.png``.
         SkippedFilesError: After reporting the metrics, when files were
             skipped and ``--allow-skipped`` not given.
@@ -88,12 +96,16 @@ def main(argv=None) -> dict:
                              split_dir=osp.dirname(args.checkpoint),
                              make_split=False)
     cfg.load_from = args.checkpoint
+    if not args.partial_load:
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []),
+                            dict(type='mbv3.CheckpointFitHook',
+                                 checkpoint=args.checkpoint)]
     if args.confusion_matrix is not None:
         add_confusion_matrix(cfg, args.confusion_matrix)
     skip_bad_files(cfg.test_dataloader)
     cfg.test_cfg = dict(cfg.get('test_cfg') or {},
                         type='mbv3.SkipBadFilesTestLoop')
-    init_dist_cpu_safe(args.launcher)
+    init_dist_and_prepare_data(cfg, missing_only=True)
     runner = ConsoleRunner.from_cfg(cfg)
     runner.logger.info(runner.banner())
     metrics = runner.test()

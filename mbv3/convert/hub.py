@@ -62,6 +62,10 @@ class WeightsDownloadError(OSError):
     """A published checkpoint could not be downloaded."""
 
 
+class CacheFolderError(OSError):
+    """The weights cache folder cannot be created or written."""
+
+
 class WeightsHashError(RuntimeError):
     """A downloaded checkpoint does not have its published sha256."""
 
@@ -70,6 +74,31 @@ def cache_home() -> str:
     """The cache folder: ``$MBV3_HOME``, else ``~/.cache/mbv3``."""
     return os.environ.get(HOME_ENV) or osp.join(
         osp.expanduser('~'), '.cache', 'mbv3')
+
+
+def make_cache_folder(folder: str) -> str:
+    """Create ``folder`` inside the cache (if missing) and check that it
+    can be written; return it.
+
+    Raises:
+        CacheFolderError: One line naming the folder, why it fails (a
+            read-only home, ``MBV3_HOME`` pointing into a file...) and
+            ``MBV3_HOME`` as the fix.
+    """
+    try:
+        os.makedirs(folder, exist_ok=True)
+        reason = '' if os.access(folder, os.W_OK | os.X_OK) else \
+            'it is not writable'
+    except OSError as err:
+        reason = f'{type(err).__name__}: {err.strerror or err}'
+    if reason:
+        where = f'{HOME_ENV}={os.environ[HOME_ENV]!r}' \
+            if os.environ.get(HOME_ENV) else f'{HOME_ENV} is not set'
+        raise CacheFolderError(
+            f'cannot create the weights cache folder {folder!r} ({reason}; '
+            f'{where}, default ~/.cache/mbv3): set {HOME_ENV} to a '
+            'writable folder')
+    return folder
 
 
 def download_path(weights: Weights) -> str:
@@ -201,6 +230,8 @@ def fetch(name: str, progress: bool = True) -> str:
             is deleted; the message names the URL and both hashes).
         mbv3.utils.checkpoint.UnsafeCheckpointError: If the file needs full
             unpickling and is not listed in ``MBV3_TRUSTED_CHECKPOINTS``.
+        CacheFolderError: If the cache folders cannot be created or
+            written (:func:`make_cache_folder`).
     """
     weights = get_weights(name[len(SCHEME):] if name.startswith(SCHEME)
                           else name)
@@ -214,6 +245,8 @@ def fetch(name: str, progress: bool = True) -> str:
             os.remove(out)
         raw = download_path(weights)
         url = source_url(weights)
+        for path in (raw, out):
+            make_cache_folder(osp.dirname(path))
         if not osp.isfile(raw):
             _download_or_explain(weights, url, raw, progress)
         digest = _verify(weights, url, raw)
@@ -226,7 +259,7 @@ def _fetch_lock(weights):
     """Hold the lock of ``weights``' cache entries; after a second of
     waiting for another process, say so on stderr."""
     path = _lock_path(weights)
-    os.makedirs(osp.dirname(path), exist_ok=True)
+    make_cache_folder(osp.dirname(path))
     lock = FileLock(path)
     try:
         lock.acquire(timeout=_QUIET_WAIT_S)

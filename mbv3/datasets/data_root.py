@@ -7,7 +7,8 @@ from typing import Optional, Sequence, Tuple
 from mmengine.config import Config
 
 from mbv3.datasets.digits import DIGITS_CLASSES
-from mbv3.datasets.folder import SPLIT_INFO, folder_classes, make_val_split
+from mbv3.datasets.folder import (SPLIT_INFO, folder_classes, make_val_split,
+                                  relative_to)
 from mbv3.datasets.preparation import loader_datasets
 
 # Class names of the data sets a recipe's ``data_preparation`` writes,
@@ -167,8 +168,9 @@ def data_classes(cfg: Config) -> Tuple[Sequence[str], str]:
         return PREPARED_CLASSES[kind], f'data_preparation {kind!r}'
     raise FileNotFoundError(
         f'model.head.num_classes is left to the data (None), but the train '
-        f'folder {folder!r} does not exist; pass --data-root DIR (with '
-        'DIR/train/<class>/<image>) or set model.head.num_classes')
+        f'folder {folder!r} does not exist{relative_to(folder)}; pass '
+        '--data-root DIR (with DIR/train/<class>/<image>) or set '
+        'model.head.num_classes')
 
 
 def resolve_num_classes(cfg: Config,

@@ -18,6 +18,15 @@ SPLIT_FILES = ('train.txt', 'val.txt')
 SPLIT_INFO = 'split.json'
 
 
+def relative_to(folder: str) -> str:
+    """`` (relative to the current folder '...')`` for a relative path,
+    else '': commands read a config's relative data folders from the
+    current folder."""
+    if osp.isabs(folder):
+        return ''
+    return f' (relative to the current folder {os.getcwd()!r})'
+
+
 def display_path(path: str) -> str:
     """``path`` as printable text: bytes of a file name that are not UTF-8
     (which Python holds as lone surrogates) become ``\\xNN``, and control
@@ -57,7 +66,9 @@ def folder_classes(folder: str) -> Tuple[str, ...]:
         ValueError: If it has no sub-folder.
     """
     if not osp.isdir(folder):
-        raise FileNotFoundError(f'dataset folder {folder!r} does not exist')
+        raise FileNotFoundError(
+            f'dataset folder {folder!r} does not exist{relative_to(folder)}; '
+            'pass --data-root DIR, or run from the folder that holds it')
     classes = tuple(sorted(d.name for d in os.scandir(folder) if d.is_dir()))
     if not classes:
         raise ValueError(f'dataset folder {folder!r} has no class '

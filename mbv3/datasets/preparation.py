@@ -30,7 +30,7 @@ def _read_by_a_loader(cfg: Config, root) -> bool:
         for _, dataset in loader_datasets(cfg))
 
 
-def prepare_data(cfg: Config) -> None:
+def prepare_data(cfg: Config, missing_only: bool = False) -> None:
     """Create the data set a config declares in ``data_preparation`` when
     it is missing and a data loader reads its root (a config pointed at
     another folder prepares nothing), with the function registered in
@@ -42,11 +42,19 @@ def prepare_data(cfg: Config) -> None:
     crops of scikit-image's texture photos
     (:func:`~mbv3.datasets.textures.prepare_textures`).
 
+    Args:
+        cfg (Config): The run's config.
+        missing_only (bool): Prepare only when the root folder does not
+            exist (an evaluation reads the folder as it is, whatever the
+            options it was written with).
+
     Raises:
         ValueError: For a ``data_preparation.type`` not registered.
     """
     prep = cfg.get('data_preparation')
     if not prep or not _read_by_a_loader(cfg, prep.get('root')):
+        return
+    if missing_only and osp.isdir(str(prep.get('root'))):
         return
     prep = dict(prep)
     kind = prep.pop('type')

@@ -9,12 +9,11 @@ from torch.ao.quantization import FakeQuantizeBase
 
 from mbv3.models.input_spec import input_spec
 from .calibration import CALIB_IMAGES, calibration_batches, split_batches
-from .checks import check_sizes, max_abs_diff, sample_photos, top1_accuracy
+from .checks import (check_sizes, compare_outputs, describe_comparison,
+                     max_abs_diff, sample_photos, top1_accuracy)
 from .fuse import fuse_conv_bn
 from .onnx import MIN_OPSET
 from .runtimes import RUNTIMES, export_model, fixed_shape, load_runner
-
-FP32_TOLERANCE = 1e-4
 
 
 def check_outputs(runtime: str, *paths: Optional[str]) -> None:
@@ -65,16 +64,21 @@ def export_checked(model, out: str, *, checkpoint: Optional[str] = None,
             same checkpoint gives the same int8 model.
 
     Returns:
-        dict: ``out``, ``max_abs_diff`` (eager vs the runtime on four real
+        dict: ``out``, ``comparison`` (eager vs the runtime on four real
         photos at each of ``check_sizes``: the export size and, where the
         runtime takes any size, a second one, :func:`~mbv3.deploy.checks.
-        check_sizes`) and, with ``int8``, ``int8_out``, ``skipped``
+        check_sizes`; see :func:`~mbv3.deploy.checks.compare_outputs`),
+        its ``max_abs_diff``, and, with ``int8``, ``int8_out``, ``skipped``
         (unreadable files, ``dict(image, error)``), ``fp32_top1`` and
         ``int8_top1`` in percent on the val split (both in the runtime) and
         ``int8_max_abs_diff``.
 
     Raises:
-        RuntimeError: If the runtime differs from eager by more than 1e-4.
+        RuntimeError: If the runtime differs from eager by more than
+            :data:`~mbv3.deploy.checks.FP32_RTOL` of the largest |output|
+            (at least 1), or its top-1 differs on a check photo where
+            eager's is not a tie (:func:`~mbv3.deploy.checks.
+            compare_outputs`).
         ValueError: For an output file without the runtime's extension
             or in a folder that does not exist (checked before exporting),
             or for a quantization-aware fine-tune checkpoint (its
@@ -95,14 +99,15 @@ def export_checked(model, out: str, *, checkpoint: Optional[str] = None,
     export_model(model, runtime, out, spec.batch_shape(1), **options)
     runner = load_runner(runtime, out)
     specs = (spec, ) if fixed_shape(runtime) else check_sizes(spec)
-    diff = max(max_abs_diff(model, runner, sample_photos(check))
-               for check in specs)
+    comparison = compare_outputs(
+        model, runner, [sample_photos(check) for check in specs])
     sizes = [(check.height, check.width) for check in specs]
-    report = dict(out=out, max_abs_diff=diff, check_sizes=sizes)
-    if diff > FP32_TOLERANCE:
-        raise RuntimeError(f'{runtime} output differs from eager by {diff} '
-                           f'> {FP32_TOLERANCE} on real photos at the sizes '
-                           f'(H, W) {sizes}')
+    report = dict(out=out, check_sizes=sizes, comparison=comparison,
+                  max_abs_diff=comparison['max_abs_diff'])
+    if not comparison['ok']:
+        raise RuntimeError(
+            f'{runtime} output differs from eager on real photos at (H, W) '
+            f'{sizes}: {describe_comparison(comparison, runtime)}')
     if int8:
         report.update(_quantize_and_evaluate(
             model, runtime, runner, int8, calib_images,
@@ -130,7 +135,8 @@ def format_report(report: dict, runtime: str) -> str:
     """The export commands' printed summary of :func:`export_checked`."""
     lines = [f"exported {report['out']}; max |eager - {runtime}| on real "
              f"photos: {report['max_abs_diff']:.2e} at (H, W) "
-             f"{report['check_sizes']}"]
+             f"{report['check_sizes']} "
+             f"({describe_comparison(report['comparison'], runtime)})"]
     if 'int8_out' in report:
         lines.append(
             f"int8 {report['int8_out']}: val top-1 fp32 "

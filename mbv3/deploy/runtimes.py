@@ -8,12 +8,14 @@ from torch import nn
 
 from mbv3.version import install_hint
 
-# runtime -> (the packages it needs, file extension, whether the exported
-# program keeps a fixed input shape)
+# runtime -> (the modules it imports, file extension, whether the exported
+# program keeps a fixed input shape). ExecuTorch's are its submodules: a
+# wheel can install ``executorch`` without its ``backends``.
 RUNTIMES = {
     'onnxruntime': (('onnx', 'onnxruntime'), '.onnx', False),
     'openvino': (('openvino', 'nncf'), '.xml', False),
-    'executorch': (('executorch', 'torchao'), '.pte', True),
+    'executorch': (('executorch.exir', 'executorch.backends.xnnpack',
+                    'executorch.runtime', 'torchao'), '.pte', True),
 }
 PRECISIONS = ('fp32', 'int8')
 # How to install a runtime whose wheel's own dependency list does not fit
@@ -31,21 +33,36 @@ def _check_runtime(runtime: str) -> None:
                          f'{runtime!r}')
 
 
+def _found(module: str) -> bool:
+    """Whether ``module`` can be imported (a dotted name whose parent
+    package is missing is not)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def missing_packages(runtime: str) -> Optional[str]:
-    """Why ``runtime`` cannot run here (``'openvino is not installed'``),
-    or None when all its packages import.
+    """Why ``runtime`` cannot run here (``'openvino is not installed'``,
+    ``'executorch.backends.xnnpack is not installed'``) with the install
+    line, or None when all its modules are found.
 
     Raises:
         ValueError: If ``runtime`` is not one of :data:`RUNTIMES`.
     """
     _check_runtime(runtime)
-    missing = [p for p in RUNTIMES[runtime][0]
-               if importlib.util.find_spec(p) is None]
+    missing = [m for m in RUNTIMES[runtime][0] if not _found(m)]
     if not missing:
         return None
     hint = INSTALL_HINTS.get(runtime, install_hint(*missing))
     return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} " \
         f'not installed ({hint})'
+
+
+def _require(runtime: str) -> None:
+    reason = missing_packages(runtime)
+    if reason is not None:
+        raise ModuleNotFoundError(f'runtime {runtime!r}: {reason}')
 
 
 def fixed_shape(runtime: str) -> bool:
@@ -84,9 +101,7 @@ def export_model(model: nn.Module, runtime: str, out: str,
         ValueError: If ``runtime`` is unknown.
         ModuleNotFoundError: If its packages are not installed.
     """
-    reason = missing_packages(runtime)
-    if reason is not None:
-        raise ModuleNotFoundError(f'runtime {runtime!r}: {reason}')
+    _require(runtime)
     if runtime == 'executorch':
         from .executorch import export_executorch
         return export_executorch(model, out, input_shape, calibration)
@@ -107,8 +122,14 @@ def load_runner(runtime: str, path: str, threads: int = 2,
                 batch: int = 1) -> Callable:
     """An exported file as ``fn(x (N, C, H, W)) -> ndarray`` (the first
     output), on ``threads`` CPU threads (ExecuTorch: XNNPACK's pool, run
-    in chunks of its exported ``batch``)."""
-    _check_runtime(runtime)
+    in chunks of its exported ``batch``).
+
+    Raises:
+        ValueError: If ``runtime`` is unknown.
+        ModuleNotFoundError: If its packages are not installed (the
+            message gives the install line).
+    """
+    _require(runtime)
     if runtime == 'onnxruntime':
         from .onnx import onnx_session, run_onnx
         session = onnx_session(path, threads)

@@ -53,10 +53,26 @@ def read_scalars(paths: Sequence[str]) -> Tuple[Dict, Dict]:
     return train, val
 
 
+def _is_loss(name: str) -> bool:
+    """mmengine logs a model's losses under names holding ``loss``."""
+    return 'loss' in name
+
+
+def _draw(ax, series: Dict, xlabel: str, ylabel: str, **style) -> None:
+    for name, points in sorted(series.items()):
+        steps = sorted(points)
+        ax.plot(steps, [points[s] for s in steps], label=name, **style)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
 def plot_curves(scalars_json_path, out_png: str, size=(1000, 400),
                 title: str = '') -> str:
-    """Plot training losses against iterations and validation metrics
-    against epochs, side by side.
+    """Plot training losses against iterations, each other training scalar
+    (``img_per_s``...) on its own axes against iterations, and validation
+    metrics against epochs, side by side.
 
     Args:
         scalars_json_path (str | Sequence[str]): A ``scalars.json``, a
@@ -82,26 +98,18 @@ def plot_curves(scalars_json_path, out_png: str, size=(1000, 400),
         if not osp.isfile(path):
             raise FileNotFoundError(f'scalars file {path!r} does not exist')
     train, val = read_scalars(paths)
-    if not train:
+    losses = {k: v for k, v in train.items() if _is_loss(k)}
+    if not losses:
         raise ValueError(f'no training loss in {paths!r}')
+    others = sorted(k for k in train if not _is_loss(k))
     fig = new_figure(size)
-    axes = fig.subplots(1, 2 if val else 1, squeeze=False)[0]
-    for name, points in sorted(train.items()):
-        steps = sorted(points)
-        axes[0].plot(steps, [points[s] for s in steps], label=name)
-    axes[0].set_xlabel('iteration')
-    axes[0].set_ylabel('loss')
-    axes[0].legend(fontsize=8)
-    axes[0].grid(alpha=0.3)
+    axes = iter(fig.subplots(1, 1 + len(others) + bool(val),
+                             squeeze=False)[0])
+    _draw(next(axes), losses, 'iteration', 'loss')
+    for name in others:
+        _draw(next(axes), {name: train[name]}, 'iteration', name)
     if val:
-        for name, points in sorted(val.items()):
-            steps = sorted(points)
-            axes[1].plot(steps, [points[s] for s in steps], marker='o',
-                         label=name)
-        axes[1].set_xlabel('epoch')
-        axes[1].set_ylabel('validation metric')
-        axes[1].legend(fontsize=8)
-        axes[1].grid(alpha=0.3)
+        _draw(next(axes), val, 'epoch', 'validation metric', marker='o')
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -275,3 +275,46 @@ def test_train_only_folder_end_to_end(tmp_path):
         100 * hits / 3)
     assert out.stderr.strip().splitlines()[-1].startswith(
         'error: SkippedFilesError: 1 unreadable file(s) skipped')
+
+
+@pytest.fixture
+def fresh_clone(tmp_path, monkeypatch):
+    """A current folder without data/, as a fresh clone is, holding the
+    digits recipe's checkpoint with its initial weights."""
+    folder = tmp_path / 'clone'
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return initial_checkpoint(DIGITS_CONFIG, folder / 'digits.pth',
+                              tuple(str(i) for i in range(10)))
+
+
+def test_test_tool_prepares_the_recipe_data_in_a_fresh_clone(fresh_clone):
+    """Issue 26: only train.py prepared the digits, so test.py stopped with
+    "dataset folder 'data/digits/val' does not exist"."""
+    from mbv3.cli.test import main as evaluate
+    metrics = evaluate([DIGITS_CONFIG, fresh_clone, '--cfg-options',
+                        'test_dataloader.dataset.indices=20'])
+    assert 0 <= metrics['accuracy/top1'] <= 100
+    with open(os.path.join('data', 'digits', 'mbv3_digits.json')) as f:
+        assert json.load(f)['val'] == 360
+
+
+def test_missing_relative_data_folder_names_the_current_folder(
+        fresh_clone):
+    from mbv3.cli.test import main as evaluate
+    here = os.getcwd()
+    args = [DIGITS_CONFIG, fresh_clone, '--cfg-options',
+            'data_preparation=None']
+    with pytest.raises(FileNotFoundError) as err:
+        evaluate(args)
+    assert str(err.value) == (
+        'model.head.num_classes is left to the data (None), but the train '
+        "folder 'data/digits/train' does not exist (relative to the current "
+        f'folder {here!r}); pass --data-root DIR (with '
+        'DIR/train/<class>/<image>) or set model.head.num_classes')
+    with pytest.raises(FileNotFoundError) as err:
+        evaluate(args + ['model.head.num_classes=10'])
+    assert str(err.value) == (
+        "dataset folder 'data/digits/val' does not exist (relative to the "
+        f'current folder {here!r}); pass --data-root DIR, or run '
+        'from the folder that holds it')

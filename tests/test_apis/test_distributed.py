@@ -122,3 +122,20 @@ def test_rank_zero_alone_writes_checkpoints_and_logs(runs):
     assert len(glob.glob(os.path.join(two, '*', 'vis_data',
                                       'scalars.json'))) == 2
     assert 'Epoch(train) [1][2/2]' in first.stdout + first.stderr
+
+
+def test_sync_bn_runs_as_bn_in_two_cpu_processes(digits_subset, tmp_path):
+    """Issue 26: each rank stopped with torch's "SyncBatchNorm layers only
+    work with GPU modules"; SyncBN now runs as BN, with one warning."""
+    root, _ = digits_subset
+    config = write_config(tmp_path / 'sync_bn.py', root, 1)
+    out = dist_train(config, str(tmp_path / 'work'),
+                     'model.backbone.norm_eval=False',
+                     'model.backbone.norm_cfg.type=SyncBN',
+                     'train_dataloader.dataset.indices=64')
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-3000:]
+    assert 'only work with GPU modules' not in log
+    assert log.count("SyncBN norm config(s) run as BN (torch's "
+                     'SyncBatchNorm needs GPUs)') == 1
+    assert os.path.isfile(str(tmp_path / 'work' / 'epoch_1.pth'))

@@ -160,17 +160,95 @@ def test_inference_lists_every_image_type_training_reads(tmp_path):
 
 def test_one_channel_model_classifies_files_and_arrays(gray_digits_config,
                                                        photo_dir, photos):
-    # Issue 11 input 8: colour photos and BGR arrays are converted to the
+    # Issue 11 input 8: colour photos and RGB arrays are converted to the
     # 1-channel model's grayscale input (the same pixels either way).
     torch.manual_seed(0)
     model = init_model(gray_digits_config)
     results = inference_folder(model, photo_dir, topk=3, progress=False)
     assert [len(r['topk']) for r in results] == [3] * 4
-    from_array = inference_model(model, photos[1][0][:, :, ::-1].copy())
+    from_array = inference_model(model, photos[1][0])
     from_file = inference_model(model, os.path.join(photo_dir,
                                                     'astronaut.png'))
     np.testing.assert_allclose(from_array['pred_scores'],
                                from_file['pred_scores'], atol=1e-6)
+
+
+@pytest.fixture(scope='module')
+def mode_files(tmp_path_factory, photos):
+    """scikit-image's chelsea photo (96x64) saved as PNG in each Pillow
+    mode users hold: RGB, L, RGBA (half transparent), P (palette) and
+    I;16 (16-bit gray)."""
+    from PIL import Image
+    folder = tmp_path_factory.mktemp('modes')
+    rgb = Image.fromarray(photos[1][1]).resize((96, 64))
+    alpha = Image.new('L', rgb.size, 128)
+    gray16 = Image.fromarray(
+        np.asarray(rgb.convert('L'), np.uint16) * 257).convert('I;16')
+    images = dict(RGB=rgb, L=rgb.convert('L'),
+                  RGBA=Image.merge('RGBA', (*rgb.split(), alpha)),
+                  P=rgb.quantize(64), **{'I;16': gray16})
+    paths = {}
+    for mode, image in images.items():
+        assert image.mode == mode
+        paths[mode] = str(folder / f"{mode.replace(';', '')}.png")
+        image.save(paths[mode])
+    return paths
+
+
+@pytest.mark.parametrize('mode', ['RGB', 'L', 'RGBA', 'P', 'I;16'])
+def test_in_memory_pil_images_classify_as_their_file(model, mode_files,
+                                                     mode):
+    """Issue 26: a PIL image was taken for a path (FileNotFoundError)."""
+    from PIL import Image
+    path = mode_files[mode]
+    from_file = inference_model(model, path)
+    with Image.open(path) as image:
+        assert image.mode == mode
+        from_pil = inference_model(model, image)
+        rgb = np.asarray(image.convert('RGB'))
+    np.testing.assert_array_equal(from_pil['pred_scores'],
+                                  from_file['pred_scores'])
+    if mode in ('RGB', 'L'):
+        # the same pixels as an RGB array and as torchvision's tensors
+        import torchvision.transforms.functional as TF
+        for image in (rgb, TF.pil_to_tensor(Image.fromarray(rgb)),
+                      TF.to_tensor(Image.fromarray(rgb))):
+            got = inference_model(model, image)
+            np.testing.assert_array_equal(got['pred_scores'],
+                                          from_file['pred_scores'])
+
+
+def test_in_memory_grayscale_arrays_and_tensors(model, mode_files):
+    from PIL import Image
+    from_file = inference_model(model, mode_files['L'])
+    with Image.open(mode_files['L']) as image:
+        gray = np.asarray(image)
+    for image in (gray, torch.from_numpy(gray)[None],
+                  torch.from_numpy(gray)[None] / 255.0):
+        np.testing.assert_array_equal(
+            inference_model(model, image)['pred_scores'],
+            from_file['pred_scores'])
+
+
+def test_in_memory_images_of_another_kind_are_refused(model, photos):
+    accepted = (r'a PIL image \(any mode\), an \(H, W, 3\) RGB or \(H, W\) '
+                r'grayscale uint8 numpy array, or a \(3, H, W\) or \(1, H, '
+                r'W\) torch tensor, uint8 or float in \[0, 1\]')
+    with pytest.raises(TypeError, match=r'image must be a file path or '
+                       + accepted + r', got builtins.list'):
+        inference_model(model, photos[1][1].tolist())
+    with pytest.raises(TypeError, match='got builtins.bytes'):
+        inference_model(model, b'\x89PNG')
+    with pytest.raises(ValueError, match=r'image array must be \(H, W, 3\) '
+                       r'RGB or \(H, W\) grayscale, uint8, got shape '
+                       r'\(8, 8, 4\) dtype uint8'):
+        inference_model(model, np.zeros((8, 8, 4), np.uint8))
+    normalised = (photos[0][1] - 0.45) / 0.225
+    with pytest.raises(ValueError, match=r'must hold values in \[0, 1\] '
+                       r'\(as torchvision ToTensor gives\), got \[-1.99'):
+        inference_model(model, normalised)
+    with pytest.raises(ValueError, match=r'got shape \(1, 3, 224, 224\)'):
+        inference_model(model, photos[0][:1])
 
 
 def test_cuda_graphs_are_refused_on_cpu_in_one_line(checkpoint, photo_dir):

@@ -121,7 +121,7 @@ def test_inference_api_on_trained_checkpoint(subset_run):
         assert 0.0 < result['pred_score'] <= 1.0
         hits += result['pred_class'] == os.path.basename(
             os.path.dirname(path))
-        from_array = inference_model(model, cv2.imread(path))
+        from_array = inference_model(model, cv2.imread(path)[..., ::-1])
         assert from_array['pred_label'] == result['pred_label']
     assert hits / len(images[::12]) >= 0.5
 

@@ -57,7 +57,7 @@ def test_tool_end_to_end_builds_model_from_metadata(torchvision_small,
     with torch.no_grad():
         diff = (model(photos[0]) - source(photos[0])).abs().max().item()
     assert diff <= TOL
-    result = inference_model(model, photos[1][0][:, :, ::-1].copy())
+    result = inference_model(model, photos[1][0])  # RGB
     assert result['pred_scores'].shape == (1000, )
 
 
@@ -76,7 +76,7 @@ def test_tf_port_preprocessing_is_recorded_and_applied(tmp_path, photos):
     assert model.data_preprocessor.mean.flatten().tolist() == [127.5] * 3
     assert model.data_preprocessor.std.flatten().tolist() == [127.5] * 3
     bgr = photos[1][1][:, :, ::-1].copy()
-    result = inference_model(model, bgr)
+    result = inference_model(model, photos[1][1])  # RGB
     pipeline = Compose(model.cfg.test_dataloader.dataset.pipeline[1:])
     image = pipeline(dict(img=bgr))['inputs'].flip(0).float()  # to RGB
     assert image.shape == (3, 224, 224)

@@ -24,7 +24,7 @@ from mmengine.runner.checkpoint import load_checkpoint
 from mbv3.convert import convert_checkpoint, read_metadata
 from mbv3.convert import hub, weights
 from mbv3.registry import MODELS
-from tests.conftest import DIGITS_CONFIG, REPO
+from tests.conftest import DIGITS_CONFIG, REPO, run_tool
 from tests.test_convert.test_convert import (build_mmpretrain,
                                              mmseg_layout_state_dict)
 
@@ -303,3 +303,40 @@ def test_names_and_paths_are_told_apart(tmp_path, monkeypatch):
     assert hub.resolve_checkpoint(TV_SMALL) == TV_SMALL
     with pytest.raises(ValueError, match="unknown weights 'mbv3_large'"):
         hub.fetch('mbv3://mbv3_large')
+
+
+def test_cache_folder_in_a_file_names_mbv3_home(tmp_path, monkeypatch):
+    """Issue 26: a bare NotADirectoryError that never named MBV3_HOME."""
+    from mbv3.apis import init_model
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('')
+    home = str(a_file / 'mbv3')
+    monkeypatch.setenv(hub.HOME_ENV, home)
+    name = sorted(weights.WEIGHTS)[0]
+    folder = os.path.join(home, 'locks')  # the first folder a fetch makes
+    with pytest.raises(hub.CacheFolderError) as err:
+        init_model(None, name)
+    assert str(err.value) == (
+        f'cannot create the weights cache folder {folder!r} '
+        f'(NotADirectoryError: Not a directory; MBV3_HOME={home!r}, '
+        'default ~/.cache/mbv3): set MBV3_HOME to a writable folder')
+    out = run_tool('weights.py', 'fetch', name, env={hub.HOME_ENV: home})
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        f'error: CacheFolderError: {err.value} (--debug shows the '
+        'traceback)']
+
+
+def test_read_only_home_names_mbv3_home(monkeypatch):
+    # Linux's /sys refuses new folders, even to root
+    if not os.path.isdir('/sys/kernel'):
+        pytest.skip('no /sys on this system')
+    monkeypatch.delenv(hub.HOME_ENV, raising=False)
+    monkeypatch.setenv('HOME', '/sys')
+    name = sorted(weights.WEIGHTS)[0]
+    with pytest.raises(hub.CacheFolderError, match=(
+            r"cannot create the weights cache folder '/sys/.cache/mbv3/"
+            r"locks' \(PermissionError: .*; MBV3_HOME is not "
+            r'set, default ~/.cache/mbv3\): set MBV3_HOME to a writable '
+            r'folder')):
+        hub.fetch(name)

@@ -84,6 +84,37 @@ def test_unknown_runtime_and_missing_package_messages(monkeypatch):
                      (1, 3, 8, 8))
 
 
+def test_executorch_without_its_backends_gives_the_install_line(
+        tmp_path, monkeypatch):
+    """Issue 26: an ExecuTorch wheel without ``executorch.backends`` ended
+    in "No module named 'executorch.backends'", with no install line."""
+    import importlib
+    import sys
+    fake = tmp_path / 'site' / 'executorch'
+    fake.mkdir(parents=True)
+    (fake / '__init__.py').write_text('')
+    (fake / 'exir').mkdir()
+    (fake / 'exir' / '__init__.py').write_text('')
+    monkeypatch.syspath_prepend(str(tmp_path / 'site'))
+    for name in [m for m in sys.modules if m.split('.')[0] == 'executorch']:
+        monkeypatch.delitem(sys.modules, name)
+    importlib.invalidate_caches()
+    install = ('pip install --no-deps executorch==1.5.1, then pip install '
+               'flatbuffers "torchao>=0.18,<0.19" ruamel.yaml pyyaml '
+               'tabulate sympy expecttest; see docs/deployment.md')
+    assert missing_packages('executorch') == (
+        'executorch.backends.xnnpack, executorch.runtime are not installed '
+        f'({install})')
+    with pytest.raises(ModuleNotFoundError, match=(
+            r"runtime 'executorch': executorch.backends.xnnpack, "
+            r'executorch.runtime are not installed \(pip install --no-deps '
+            r'executorch==1.5.1')):
+        export_model(torch.nn.Identity(), 'executorch', 'm.pte',
+                     (1, 3, 8, 8))
+    with pytest.raises(ModuleNotFoundError, match=install.split(',')[0]):
+        load_runner('executorch', 'm.pte')
+
+
 # Two OpenVINO runners used, dropped in the order they were made, then
 # Ctrl-C: the process must get KeyboardInterrupt, not die of SIGSEGV.
 DROP_TWO_RUNNERS_THEN_SIGINT = """

@@ -2,6 +2,7 @@
 falls; the log carries img/s next to the ETA; TensorBoard is an option; the
 run ends with a PNG of its curves."""
 import glob
+import json
 import os
 import uuid
 
@@ -12,6 +13,7 @@ from mbv3.cli.train import build_config as build_train_config
 from mbv3.cli.train import parse_args as parse_train_args
 from mbv3.visualization import plot_curves, read_scalars
 from tests.conftest import DIGITS_CONFIG, assert_png, data_root_options
+from tests.test_visualization.test_visualization import plotted_series
 
 
 @pytest.fixture(scope='module')
@@ -106,6 +108,28 @@ def test_tensorboard_and_curves_png(amp_run):
     assert glob.glob(os.path.join(work_dir, '*', 'vis_data',
                                   'events.out.tfevents.*'))
     assert_png(os.path.join(work_dir, 'curves.png'), (1000, 400))
+
+
+@pytest.mark.slow
+def test_curves_png_shows_the_logged_series(amp_run, tmp_path, monkeypatch):
+    """The curves the run's CurvesHook draws, read back from the figure,
+    are the run's scalars.json (issue 26: img_per_s was on the loss axis)."""
+    work_dir = amp_run[1]
+    (path, ) = glob.glob(os.path.join(work_dir, '*', 'vis_data',
+                                      'scalars.json'))
+    with open(path) as f:
+        records = [json.loads(line) for line in f]
+
+    def logged(key):
+        return {r['step']: r[key] for r in records if key in r}
+
+    series = plotted_series(monkeypatch, lambda: plot_curves(
+        work_dir, str(tmp_path / 'c.png')))
+    assert series['loss'] == {'loss': logged('loss')}
+    assert len(series['loss']['loss']) == 12  # 12 iterations
+    assert series['img_per_s'] == {'img_per_s': logged('img_per_s')}
+    assert series['validation metric']['accuracy/top1'] == logged(
+        'accuracy/top1')
 
 
 def test_plot_curves_needs_a_loss(tmp_path):

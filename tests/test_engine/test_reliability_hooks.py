@@ -10,7 +10,7 @@ import torch
 from mmengine.runner import Runner
 
 from mbv3.engine.hooks import NonFiniteLossError, NumClassesCheckHook
-from tests.conftest import DIGITS_CONFIG
+from tests.conftest import DIGITS_CONFIG, write_image_folder
 from tests.toy_runner import (RMSPROP, SGD, PoisonHook, RecordWeightsHook,
                               SendSignalHook, restore_signal_handlers,
                               toy_runner, weights)
@@ -228,6 +228,29 @@ def test_num_classes_error_names_the_folder_and_spots_the_wrong_one(
                        r"folder \('.*digits' holds the data set a recipe "
                        r"wrote itself \(mbv3_digits.json\)\)"):
         NumClassesCheckHook().before_train(runner)
+
+
+def test_val_lacking_a_train_class_is_named(tmp_path):
+    """Issue 26: val/ without one of train/'s class folders stopped with
+    advice that looped between num_classes=2 and num_classes=3."""
+    import shutil
+
+    from mbv3.cli.train import main as train
+    root = write_image_folder(tmp_path / 'data', ('train', 'val'),
+                              classes=('brick', 'grass', 'gravel'),
+                              per_class=2)
+    shutil.rmtree(os.path.join(root, 'val', 'grass'))
+    work_dir = tmp_path / 'work'
+    with pytest.raises(ValueError) as err:
+        train([DIGITS_CONFIG, '--data-root', root, '--work-dir',
+               str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1'])
+    val = os.path.join(root, 'val')
+    assert str(err.value) == (
+        f"the val data set in {val!r} lacks the class folder(s) ['grass'] "
+        f"of the train data set (add [{os.path.join(val, 'grass')!r}] with "
+        'images of those classes): val and train must have the same '
+        "classes, got train ('brick', 'grass', 'gravel')")
+    assert not list(work_dir.glob('*.pth'))  # stopped before training
 
 
 def test_bad_hook_arguments():

@@ -102,6 +102,52 @@ def test_curves_merge_runs(scalars, tmp_path):
         vis_curves([str(tmp_path / 'empty'), str(tmp_path / 'x.png')])
 
 
+def plotted_series(monkeypatch, draw):
+    """Run ``draw()`` and read back what it plotted: ``{y axis label:
+    {line label: {x: y}}}`` of the figure it saved."""
+    import mbv3.visualization.curves as curves
+    saved = []
+    save = curves.save_figure
+    monkeypatch.setattr(curves, 'save_figure',
+                        lambda fig, out: saved.append(fig) or save(fig, out))
+    draw()
+    (fig, ) = saved
+    return {
+        ax.get_ylabel(): {
+            line.get_label(): dict(zip(line.get_xdata().tolist(),
+                                       line.get_ydata().tolist()))
+            for line in ax.get_lines()
+        }
+        for ax in fig.axes
+    }
+
+
+def test_vis_curves_draws_each_logged_series_on_its_own_axis(
+        scalars, tmp_path, monkeypatch):
+    """Issue 26: img_per_s (about 900) was drawn on the loss axis, so the
+    loss showed as a flat line at 0."""
+    log = os.path.join(scalars, '20260101_020000', 'vis_data')
+    os.makedirs(log)
+    records = [
+        dict(lr=0.01, loss=0.9, loss_cls=0.9, img_per_s=880.5, step=40),
+        dict(lr=0.01, loss=0.7, loss_cls=0.7, img_per_s=910.0, step=50),
+        {'accuracy/top1': 85.0, 'accuracy/top5': 99.0, 'step': 3},
+    ]
+    with open(os.path.join(log, 'scalars.json'), 'w') as f:
+        f.writelines(json.dumps(r) + '\n' for r in records)
+    series = plotted_series(monkeypatch, lambda: vis_curves(
+        [scalars, str(tmp_path / 'c.png')]))
+    loss = {10: 2.3, 20: 1.7, 30: 1.1, 40: 0.9, 50: 0.7}
+    assert series == {
+        'loss': {'loss': loss, 'loss_cls': {40: 0.9, 50: 0.7}},
+        'img_per_s': {'img_per_s': {40: 880.5, 50: 910.0}},
+        'validation metric': {
+            'accuracy/top1': {1: 40.0, 2: 70.0, 3: 85.0},
+            'accuracy/top5': {1: 80.0, 2: 95.0, 3: 99.0},
+        },
+    }
+
+
 def test_confusion_matrix_counts():
     pred = torch.tensor([0, 1, 1, 2, 2, 2])
     true = torch.tensor([0, 1, 2, 2, 2, 0])

@@ -1,5 +1,6 @@
 from .bad_file_report import BadFileReportHook
 from .checkpoint import CheckpointHook
+from .checkpoint_fit import CheckpointFitHook
 from .curves import CurvesHook
 from .mmengine_patches_hook import MMEngineFixesHook
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
@@ -12,7 +13,7 @@ from .signal_checkpoint import SignalCheckpointHook
 from .throughput import ThroughputHook
 
 __all__ = [
-    'BadFileReportHook', 'CheckpointHook', 'CurvesHook',
+    'BadFileReportHook', 'CheckpointFitHook', 'CheckpointHook', 'CurvesHook',
     'DeterministicResumeHook', 'MMEngineFixesHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'NumClassesCheckHook',
     'PreciseBNHook', 'QATHook', 'ResultsHook', 'SignalCheckpointHook', 'ThroughputHook',

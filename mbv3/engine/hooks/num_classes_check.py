@@ -18,7 +18,13 @@ class NumClassesCheckHook(Hook):
     wrong top-k when the head is larger). Models without ``head.num_classes``
     and data sets without ``classes`` are not checked.
 
+    Before training it also checks that the val data set has the train
+    data set's classes, in the same order.
+
     Raises:
+        ValueError: At ``before_train``, if the val data set lacks a class
+            of the train data set (naming the class folders to add), has
+            one it has not, or orders them otherwise.
         ValueError: At ``before_train`` / ``before_val``, naming both counts
             and the folder counted. When the folder looks like the wrong one
             (outside the config's ``data_root``, or a data set a recipe
@@ -53,8 +59,42 @@ class NumClassesCheckHook(Hook):
             f'model.head.num_classes={len(classes)}, or None to take it '
             'from the training folder')
 
+    def _check_val_classes(self, runner) -> None:
+        """The val data set must have the train data set's classes: a
+        class folder missing from val/ shifts every later class index."""
+        if getattr(runner, 'val_loop', None) is None:
+            return
+        train = runner.train_dataloader.dataset
+        val = runner.val_dataloader.dataset
+        train_classes = getattr(train, 'metainfo', {}).get('classes')
+        val_classes = getattr(val, 'metainfo', {}).get('classes')
+        if not train_classes or not val_classes or \
+                tuple(train_classes) == tuple(val_classes):
+            return
+        folder = getattr(val, 'img_prefix', None) or 'the val folder'
+        missing = [c for c in train_classes if c not in val_classes]
+        extra = [c for c in val_classes if c not in train_classes]
+        differences = []
+        if missing:
+            differences.append(
+                f'lacks the class folder(s) {missing} of the train data set'
+                f' (add {[osp.join(folder, c) for c in missing]} with '
+                'images of those classes)')
+        if extra:
+            differences.append(
+                f'has class folder(s) {extra} that the train data set has '
+                'not (remove them or add them to train)')
+        if not differences:
+            differences.append(f'lists the classes in another order '
+                               f'{tuple(val_classes)}')
+        raise ValueError(
+            f'the val data set in {folder!r} '
+            f'{"; it ".join(differences)}: val and train must have the '
+            f'same classes, got train {tuple(train_classes)}')
+
     def before_train(self, runner) -> None:
         self._check(runner, runner.train_dataloader, 'train')
+        self._check_val_classes(runner)
 
     def before_val(self, runner) -> None:
         self._check(runner, runner.val_dataloader, 'val')

@@ -91,12 +91,11 @@ class InvertedResidual(nn.Module):
             out = se(out)
         out = self.linear_conv(out)
         if self.with_res_shortcut:
-            # In place where no autograd graph is recorded (no_grad,
-            # inference_mode): no new buffer, as torchvision's block adds
-            # in place. With grad on, out of place, so that a norm or conv
-            # whose backward reads its output (a custom norm_cfg) stays
-            # correct.
-            out = out + x if torch.is_grad_enabled() else out.add_(x)
+            # In place, as torchvision's block: no new buffer, and one graph
+            # whatever the grad mode (jit.trace checks its trace under
+            # no_grad). The linear projection's norm does not read its
+            # output in backward; FX records ``+=`` as ``operator.add``.
+            out += x
         return out, expanded
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

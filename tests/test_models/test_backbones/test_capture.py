@@ -93,8 +93,9 @@ CAPTURES = {
     'fx': lambda model, x, tmp_path: torch.fx.symbolic_trace(model),
     'feature_extractor': _feature_extractor,
     'jit_script': lambda model, x, tmp_path: torch.jit.script(model),
-    'jit_trace': lambda model, x, tmp_path: torch.jit.trace(
-        model, x, check_trace=False),
+    # with its default check_trace=True, which traces again under no_grad
+    # and compares the graphs (issue 26)
+    'jit_trace': lambda model, x, tmp_path: torch.jit.trace(model, x),
     'onnx': _onnx,
     'fx_quant': _fx_quant,
     'export': _export,
@@ -177,6 +178,43 @@ def test_capture_equals_eager(path, arch, conv, output_stride, photos,
                     assert_int8_close(g, e)
                 else:
                     torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5)
+
+
+def _fx_ops(graph_module):
+    return [str(node.target) for node in graph_module.graph.nodes]
+
+
+def _jit_ops(module):
+    return re.findall(r'(?:aten|prim)::\w+', str(module.inlined_graph))
+
+
+# The op sequence of each capture path's graph (jit's module names differ
+# between two traces, so not the graph text).
+GRAPH_OPS = {
+    'fx': lambda model, x: _fx_ops(torch.fx.symbolic_trace(model)),
+    'jit_trace': lambda model, x: _jit_ops(
+        torch.jit.trace(model, x, check_trace=False)),
+    'jit_script': lambda model, x: _jit_ops(torch.jit.script(model)),
+    'export': lambda model, x: _fx_ops(
+        torch.export.export(model, (x, )).graph_module),
+}
+
+
+@pytest.mark.parametrize('path', sorted(GRAPH_OPS))
+def test_same_graph_with_and_without_grad(path, one_thread):
+    """Issue 26: the shortcut was added in place only without grad, so the
+    captured graph depended on the grad mode at capture time."""
+    model = build('small', 'Conv2d', 32, out_indices=(3, ))
+    x = torch.randn(1, 3, 64, 64)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FutureWarning)  # jit deprecation
+        graphs = []
+        for grad in (True, False):
+            with torch.set_grad_enabled(grad):
+                graphs.append(GRAPH_OPS[path](model, x))
+    assert graphs[0] == graphs[1]
+    # small's bneck 3 (layer 3) has the residual shortcut
+    assert any(re.search(r'\badd_?\b', op) for op in graphs[0])
 
 
 def test_fx_traces_with_input_checks_in_eager():
