@@ -26,9 +26,13 @@ def export_openvino(model: nn.Module, path: str,
     import openvino as ov
     example = torch.rand(*input_shape)
     channels = int(input_shape[1])
-    with torch.no_grad():
-        ov_model = ov.convert_model(model.eval(), example_input=example,
-                                    input=[(-1, channels, -1, -1)])
+    # an ExportedProgram: given the module, convert_model would trace it
+    # with the deprecated torch.jit.trace
+    auto = torch.export.Dim.AUTO
+    program = torch.export.export(model.eval(), (example, ),
+                                  dynamic_shapes=({0: auto, 2: auto,
+                                                   3: auto}, ))
+    ov_model = ov.convert_model(program, input=[(-1, channels, -1, -1)])
     # save_model stores fp16 weights by default (5e-3 logit error here)
     ov.save_model(ov_model, path, compress_to_fp16=False)
     return path
