@@ -262,12 +262,28 @@ def convert(model: nn.Module, backend: Optional[str] = None) -> nn.Module:
     return model
 
 
+class _FrozenCompiled(nn.Module):
+    """``torch.compile`` of an int8 graph, called with inductor's
+    ``freezing`` on (it must be on when the first call compiles; as a
+    ``torch.compile`` option it does not make the weights constants)."""
+
+    def __init__(self, graph: nn.Module):
+        super().__init__()
+        self.compiled = torch.compile(graph)
+
+    def forward(self, x: torch.Tensor):
+        with torch._inductor.config.patch(freezing=True):
+            return self.compiled(x)
+
+
 def compile_int8(model: nn.Module) -> nn.Module:
     """Lower a :func:`convert`-ed model to int8 kernels, in place: each
-    exported part through ``torch.compile`` (inductor, with ``freezing``,
-    which folds the quantize/dequantize pairs into int8 convolutions and
-    linears; PT2E X86 tutorial). The first call at each input shape
-    compiles (minutes on a loaded 2-core CPU; see ``docs/deployment.md``).
+    exported part through ``torch.compile`` (inductor with ``freezing``,
+    which folds the quantize/dequantize pairs into oneDNN int8 convolutions
+    and linears; the PT2E X86 inductor tutorial). Call it under
+    ``torch.no_grad()``. The first call at each batch size compiles (about
+    a minute for the digits model on a loaded 2-core CPU; see
+    ``docs/deployment.md``).
 
     Raises:
         ValueError: If ``model`` is not converted to int8.
@@ -277,8 +293,7 @@ def compile_int8(model: nn.Module) -> nn.Module:
         raise ValueError(f'compile_int8 needs a model from convert, got one '
                          f'with quantization state {state}')
     for parent, name in quantizable_parts(model):
-        setattr(parent, name, torch.compile(getattr(parent, name),
-                                            options=dict(freezing=True)))
+        setattr(parent, name, _FrozenCompiled(getattr(parent, name)))
     return model
 
 
