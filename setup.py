@@ -53,6 +53,11 @@ TESTS = [
 # list pulls in much more, so it is installed by hand with --no-deps (see
 # the README's Deployment section); its tests skip without it.
 DEPLOY = ['openvino>=2025.0', 'nncf>=2.15']
+# PyTorch int8 (mbv3.models.quantization, QATHook): PT2E quantization with
+# torchao's X86InductorQuantizer. torchao 0.18.0 installs beside torch
+# 2.14.1 with no dependencies of its own (a 3.4 MB wheel, 3 s); the 0.18
+# series is the one ExecuTorch 1.5.1 takes.
+INT8 = ['torchao>=0.18,<0.19']
 # What the ImageNet recipes and training extras import when built:
 # AutoAugment/RandomErasing (torchvision.transforms.v2), --tensorboard.
 TRAIN = ['torchvision>=0.16', 'tensorboard']
@@ -83,6 +88,7 @@ setup(
         'full': ['mmcv>=2.0.0rc4,<2.2.0'],
         'train': TRAIN,
         'deploy': DEPLOY,
-        'dev': LITE + TESTS + DEPLOY,
+        'int8': INT8,
+        'dev': LITE + TESTS + DEPLOY + INT8,
     },
 )

@@ -24,7 +24,8 @@ def export_openvino(model: nn.Module, path: str,
         str: ``path``.
     """
     import openvino as ov
-    example = torch.rand(*input_shape)
+    # a batch of 2: torch.export specializes a size of 1 to a constant
+    example = torch.rand(max(2, int(input_shape[0])), *input_shape[1:])
     channels = int(input_shape[1])
     # an ExportedProgram: given the module, convert_model would trace it
     # with the deprecated torch.jit.trace

@@ -167,6 +167,8 @@ def _prepare(model: nn.Module, inputs: torch.Tensor, backend: str,
         for (parent, name), example in zip(parts, examples):
             part = getattr(parent, name)
             graph = prepare(_export(part, example), _quantizer(part, is_qat))
+            if hasattr(part, 'in_channels'):  # read by input_spec
+                graph.in_channels = part.in_channels
             setattr(parent, name, allow_exported_model_train_eval(graph))
     setattr(model, STATE_ATTR, dict(mode=mode, backend=backend,
                                     recipe=RECIPE))

@@ -16,16 +16,57 @@ from mbv3.utils.checks import check_int
 from mbv3.utils.checkpoint import load_checkpoint_file
 
 #: The key of ``checkpoint['meta']`` that marks a QAT checkpoint, read by
-#: :func:`mbv3.apis.model.init_model` to prepare before loading.
-META_KEY = 'quantization'
+#: :func:`mbv3.apis.init_model` to prepare before loading.
+META_KEY = STATE_ATTR
+#: What replaced the FX graph mode QAT recipes, named in their error.
+NEW_RECIPE = ('re-run the QAT recipe (configs/mobilenet_v3/'
+              'mobilenet-v3-small_digits_qat.py or ..._textures_qat.py, '
+              'QATHook on PT2E) from the float checkpoint it fine-tuned')
 
 
 def qat_meta(checkpoint) -> Optional[dict]:
-    """``dict(mode='qat', backend=...)`` when ``checkpoint`` (a loaded dict
-    or a path) was saved by a :class:`QATHook` run, else None."""
+    """``dict(mode='qat', backend=..., recipe='pt2e')`` when ``checkpoint``
+    (a loaded dict or a path) was saved by a :class:`QATHook` run, else
+    None.
+
+    Raises:
+        ValueError: For a checkpoint of the retired FX graph mode QAT
+            recipes (a meta without ``recipe='pt2e'``), naming the recipe
+            to run instead, or a malformed meta.
+    """
     if not isinstance(checkpoint, dict):
         checkpoint = load_checkpoint_file(checkpoint, map_location='cpu')
-    return (checkpoint.get('meta') or {}).get(META_KEY)
+    quant = (checkpoint.get('meta') or {}).get(META_KEY)
+    if quant is None:
+        return None
+    if not isinstance(quant, dict) or quant.get('mode') != 'qat' or \
+            'backend' not in quant:
+        raise ValueError(f"checkpoint meta[{META_KEY!r}] must be "
+                         f"dict(mode='qat', backend=..., recipe={RECIPE!r}) "
+                         f'as QATHook writes it, got {quant!r}')
+    if quant.get('recipe') != RECIPE:
+        raise ValueError(f'this checkpoint is a quantization-aware fine-tune '
+                         f'of the retired FX graph mode recipe '
+                         f'(torch.ao.quantization, meta {quant!r}), whose '
+                         f'graphs PT2E cannot load: {NEW_RECIPE}')
+    return quant
+
+
+def _freeze_bn_stats(model) -> None:
+    """Keep BN statistics fixed in the exported training graphs (the
+    ``training`` argument of ``aten.batch_norm`` set to False, as the PT2E
+    QAT tutorial does). ``model.train()`` sets it back, so this runs before
+    each iteration."""
+    for parent, name in quantizable_parts(model):
+        graph_module = getattr(parent, name)
+        changed = False
+        for node in graph_module.graph.nodes:
+            if node.target is torch.ops.aten.batch_norm.default and \
+                    node.args[5]:
+                node.args = (*node.args[:5], False, *node.args[6:])
+                changed = True
+        if changed:
+            graph_module.recompile()
 
 
 def _check_epoch(name: str, value) -> None:
