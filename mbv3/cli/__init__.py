@@ -53,16 +53,8 @@ def console() -> None:
 
 
 def run(module: str, argv=None) -> None:
-    """Run ``mbv3.cli.<module>.main(argv)`` as a command line does: an
-    error the command lists in its ``USER_ERRORS`` (a user's mistake, e.g.
-    a missing file) becomes one line ``error: ...`` on stderr and exit
-    status 1, without a traceback.
-
-    Raises:
-        SystemExit: For a user error.
-    """
-    command = importlib.import_module(f'mbv3.cli.{module}')
-    try:
-        command.main(argv)
-    except getattr(command, 'USER_ERRORS', ()) as err:
-        sys.exit(f'error: {err}')
+    """Run ``mbv3.cli.<module>.main(argv)`` as a command line does. Each
+    ``main`` is wrapped by :func:`mbv3.cli._command.command`, the one path
+    by which an error becomes a line ``error: ...`` on stderr and exit
+    status 1."""
+    importlib.import_module(f'mbv3.cli.{module}').main(argv)
