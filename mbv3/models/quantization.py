@@ -243,6 +243,7 @@ def convert(model: nn.Module, backend: Optional[str] = None) -> nn.Module:
         ValueError: For a model that was not prepared, one already
             converted, or a ``backend`` other than the recorded one.
     """
+    from torchao.quantization.pt2e import allow_exported_model_train_eval
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
     state = quantization_state(model)
     if state is None:
@@ -259,7 +260,8 @@ def convert(model: nn.Module, backend: Optional[str] = None) -> nn.Module:
                          f'backend=None or {state["backend"]!r}')
     model.cpu().eval()
     for parent, name in quantizable_parts(model):
-        setattr(parent, name, convert_pt2e(getattr(parent, name)))
+        setattr(parent, name, allow_exported_model_train_eval(
+            convert_pt2e(getattr(parent, name))))
     setattr(model, STATE_ATTR, dict(state, mode='int8'))
     return model
 
