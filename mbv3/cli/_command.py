@@ -5,6 +5,8 @@ import json
 import sys
 from typing import Callable, List, Optional, Sequence
 
+from mbv3.version import install_hint
+
 
 class SkippedFilesError(RuntimeError):
     """A batch command skipped unreadable input files (after writing every
@@ -67,9 +69,14 @@ def report_skipped(skipped: Sequence[dict], allow: bool,
 
 
 def one_line(err: BaseException) -> str:
-    """``Type: first line of the message``."""
+    """``Type: first line of the message``; for a module that is not
+    installed, what installs it (:func:`mbv3.version.install_hint`)."""
     lines = str(err).strip().splitlines()
-    return f'{type(err).__name__}: {lines[0] if lines else "(no message)"}'
+    message = lines[0] if lines else '(no message)'
+    if isinstance(err, ModuleNotFoundError) and err.name and \
+            err.name.split('.')[0] != 'mbv3':
+        message += f' ({install_hint(err.name)})'
+    return f'{type(err).__name__}: {message}'
 
 
 def command(main: Callable) -> Callable:

@@ -384,7 +384,7 @@ def run_cases(kills, fuzz):
 
 
 def format_report(results) -> str:
-    """The report's text (the README quotes it)."""
+    """The report's text (docs/reliability.md quotes it)."""
     faults = results['faults']
     lines = [f'faults injected: {sum(c[2] for c in faults)}, survived: '
              f'{sum(c[1] for c in faults)}']
@@ -428,7 +428,7 @@ def main(argv=None) -> dict:
                         help='fuzzed image byte strings')
     parser.add_argument('--json', metavar='PATH',
                         help='also write the counts and the report here '
-                        '(docs/results/reliability.json feeds the README)')
+                        '(docs/results/reliability.json feeds docs/reliability.md)')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     parser.add_argument('--resume', action='store_true',
                         help=argparse.SUPPRESS)

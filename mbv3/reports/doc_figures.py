@@ -89,7 +89,8 @@ def reliability_report(results: dict) -> str:
 
 
 def large_complexity(_=None) -> str:
-    """The README's complexity line for the Large classifier at 224x224."""
+    """docs/deployment.md's complexity line for the Large classifier at
+    224x224."""
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
@@ -121,8 +122,9 @@ class Section(NamedTuple):
 
 SECTIONS = (
     Section('README.md', 'digits-run', DIGITS_JSON, digits_run),
-    Section('README.md', 'large-complexity', None, large_complexity),
-    Section('README.md', 'reliability-report', RELIABILITY_JSON,
+    Section('docs/deployment.md', 'large-complexity', None,
+            large_complexity),
+    Section('docs/reliability.md', 'reliability-report', RELIABILITY_JSON,
             reliability_report),
     Section('docs/tools.md', 'digits-model', DIGITS_JSON, digits_model),
 )

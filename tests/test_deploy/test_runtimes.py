@@ -76,8 +76,9 @@ def test_unknown_runtime_and_missing_package_messages(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, 'find_spec',
                         lambda name: None if name == 'nncf' else real(name))
-    assert missing_packages('openvino') == \
-        'nncf is not installed (pip install nncf)'
+    assert missing_packages('openvino') == (
+        'nncf is not installed (mbv3\'s deploy extra: pip install -e '
+        '".[deploy]"; or pip install nncf)')
     with pytest.raises(ModuleNotFoundError,
                        match="runtime 'openvino': nncf is not installed"):
         export_model(torch.nn.Identity(), 'openvino', 'm.xml',

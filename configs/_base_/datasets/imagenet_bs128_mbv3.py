@@ -30,7 +30,7 @@ test_pipeline = [
 ]
 
 # Loader workers per GPU: measure with
-# tools/analysis_tools/benchmark_pipeline.py (README, "Training at scale").
+# tools/analysis_tools/benchmark_pipeline.py (docs/training.md).
 train_dataloader = dict(
     batch_size=128,
     num_workers=8,
