@@ -108,7 +108,7 @@ def verdict(row: dict, max_change: float) -> str:
                       f'{MIN_AGREEMENT:g}% by '
                       f"{MIN_AGREEMENT - row['agreement']:.2f}")
     if abs(row['change']) > max_change:
-        missed.append(f"|change| {abs(row['change']):.2f} > {max_change:g} "
+        missed.append(f"change {row['change']:+.2f} beyond ±{max_change:g} "
                       f"by {abs(row['change']) - max_change:.2f} points")
     return 'met' if not missed else 'missed: ' + '; '.join(missed)
 

@@ -29,8 +29,8 @@ def int8_table(results: Dict[str, dict]) -> str:
                 lines.append(f"| {path} | {dataset} | - | - | - | - | - | "
                              f"skipped: {row['skipped']} |")
                 continue
-            target = (f'agreement >= {MIN_AGREEMENT:g}%, |change| <= '
-                      f'{max_change_for(path):g}: {row["verdict"]}')
+            target = (f'agreement >= {MIN_AGREEMENT:g}%, change within '
+                      f'±{max_change_for(path):g}: {row["verdict"]}')
             lines.append(
                 f"| {path} | {dataset} | {row['images']} | "
                 f"{row['fp32_top1']:.2f} -> {row['int8_top1']:.2f} | "
