@@ -98,6 +98,70 @@ def _classify_batch(model, images: Sequence, skip_bad_files: bool = False
             _to_result(next(samples), classes) for i in range(len(images))]
 
 
+class _GraphedFeatures:
+    """A classifier's ``extract_feat`` replayed from CUDA graphs: one graph
+    per input shape and dtype, captured at its first batch (after two
+    warm-up calls on a side stream, as torch's CUDA-graph guide does)."""
+
+    def __init__(self, extract_feat):
+        self.extract_feat = extract_feat
+        self.graphs = {}
+
+    def _capture(self, inputs: torch.Tensor):
+        static_in = inputs.clone()
+        side = torch.cuda.Stream(inputs.device)
+        side.wait_stream(torch.cuda.current_stream(inputs.device))
+        with torch.cuda.stream(side):
+            for _ in range(2):
+                self.extract_feat(static_in)
+        torch.cuda.current_stream(inputs.device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_out = self.extract_feat(static_in)
+        return graph, static_in, static_out
+
+    def __call__(self, inputs: torch.Tensor):
+        key = (tuple(inputs.shape), inputs.dtype)
+        if key not in self.graphs:
+            self.graphs[key] = self._capture(inputs)
+        graph, static_in, static_out = self.graphs[key]
+        static_in.copy_(inputs)
+        graph.replay()
+        return tuple(out.clone() for out in static_out) \
+            if isinstance(static_out, tuple) else static_out.clone()
+
+
+def use_cuda_graphs(model):
+    """Run ``model``'s backbone and neck from CUDA graphs in inference: the
+    kernels of a batch are launched as one graph, not one by one, which
+    pays where launches cost more than the kernels (small batches, small
+    inputs). A graph is captured for each input shape (the test pipeline's
+    fixed size gives one per batch size, e.g. the full batches and the
+    last) and replayed after; outputs equal those of the eager model.
+    Training is not affected (only ``eval`` inference under
+    ``torch.no_grad`` should use it).
+
+    Source: torch's CUDA graphs (``torch.cuda.CUDAGraph``, "CUDA Graphs"
+    in the CUDA semantics notes: warm-up on a side stream, static input
+    and output tensors).
+
+    Args:
+        model (nn.Module): From :func:`init_model`, on a CUDA device.
+
+    Returns:
+        nn.Module: ``model``, changed in place.
+
+    Raises:
+        ValueError: If the model is not on a CUDA device.
+    """
+    device = next(model.parameters()).device
+    if device.type != 'cuda':
+        raise ValueError(f'CUDA graphs need the model on a CUDA device, got '
+                         f"{device}; use --device cuda (or drop the option)")
+    model.extract_feat = _GraphedFeatures(model.extract_feat)
+    return model
+
+
 def inference_model(model, image: Union[str, np.ndarray],
                     topk: Optional[int] = None) -> dict:
     """Classify one image.

@@ -20,6 +20,7 @@ COMMANDS = {
     'mbv3-benchmark-amp': 'benchmark_amp',
     'mbv3-benchmark-compile': 'benchmark_compile',
     'mbv3-benchmark-pipeline': 'benchmark_pipeline',
+    'mbv3-benchmark-train': 'benchmark_train',
     'mbv3-export-onnx': 'export_onnx',
     'mbv3-export-openvino': 'export_openvino',
     'mbv3-export-executorch': 'export_executorch',

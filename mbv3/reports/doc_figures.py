@@ -21,6 +21,8 @@ from typing import Callable, Dict, List, NamedTuple
 TOOL = 'tools/analysis_tools/doc_figures.py'
 DIGITS_JSON = 'docs/results/digits.json'
 RELIABILITY_JSON = 'docs/results/reliability.json'
+BENCHMARK_TRAIN_JSON = 'docs/results/benchmark_train_cpu.json'
+BENCHMARK_TRAIN_TOOL = 'tools/analysis_tools/benchmark_train.py'
 
 
 def begin_marker(name: str, tool: str = TOOL) -> str:
@@ -88,6 +90,39 @@ def reliability_report(results: dict) -> str:
             f"{results['report']}```")
 
 
+def benchmark_train(results: dict) -> str:
+    """docs/training.md's split of a training iteration (the JSON of
+    ``benchmark_train.py --out``), and the GPU line."""
+    from mbv3.apis.benchmark_train import PHASES
+    fixed = results['fixed_cost']
+    command = (f"python {BENCHMARK_TRAIN_TOOL} configs/mobilenet_v3/"
+               f"{results['config']}")
+    rows = [f"| {phase.replace('_', ' ')} | {results['split_ms'][phase]:.2f}"
+            f" | {fixed['split_ms'][phase]:.2f} |" for phase in PHASES]
+    return '\n'.join([
+        f"`{command} --threads {results['threads']} --out "
+        f"{BENCHMARK_TRAIN_JSON}` on {results['machine']}: batch "
+        f"{results['batch_size']}, means of {results['iters']} iterations, "
+        f"{results['optimizer_groups']} optimizer parameter groups.",
+        '',
+        '| ms per iteration | the recipe\'s model | trivial model |',
+        '|---|---:|---:|',
+        *rows,
+        f"| **iteration** | **{results['iteration_ms']:.2f}** | "
+        f"**{fixed['iteration_ms']:.2f}** |",
+        '',
+        f"End to end {results['end_to_end_img_per_s']:.0f} img/s; the "
+        f"model alone (forward, backward, optimizer step on a synthetic "
+        f"batch) {results['model_only_img_per_s']:.0f} img/s. The loop's "
+        f"fixed cost (trivial model): {fixed['iteration_ms']:.2f} ms per "
+        f"iteration, {fixed['outside_data_wait_ms']:.2f} ms of it outside "
+        'the data wait.',
+        '',
+        'GPU: not measured on a GPU yet; '
+        f'`{command} --device cuda --out '
+        'docs/results/benchmark_train_cuda.json` measures it.'])
+
+
 def large_complexity(_=None) -> str:
     """docs/deployment.md's complexity line for the Large classifier at
     224x224."""
@@ -127,6 +162,8 @@ SECTIONS = (
     Section('docs/reliability.md', 'reliability-report', RELIABILITY_JSON,
             reliability_report),
     Section('docs/tools.md', 'digits-model', DIGITS_JSON, digits_model),
+    Section('docs/training.md', 'benchmark-train', BENCHMARK_TRAIN_JSON,
+            benchmark_train),
 )
 
 
