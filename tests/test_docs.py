@@ -199,7 +199,7 @@ def test_not_slow_still_skips_docs_slow():
 def test_every_block_runs(capsys):
     # Trains the README's digits model once (about 2.5 min on 2 idle cores)
     # and runs every command that uses it, the segmentation training, the
-    # benchmarks and the reliability report: longer than the suite's
+    # benchmarks and the reliability tests: longer than the suite's
     # 10-minute budget, so conftest.py skips it; run it with
     # `python -m pytest --docs-slow tests/test_docs.py` or
     # `python tools/check_docs.py --slow`.

@@ -1,5 +1,6 @@
 """Build a model from a config and classify images with it."""
 import csv
+import io
 import json
 import os
 import os.path as osp
@@ -12,9 +13,10 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.utils import ProgressBar
 
-from mbv3.datasets.folder import IMAGE_EXTENSIONS
+from mbv3.datasets.folder import IMAGE_EXTENSIONS, display_path
 from mbv3.apis.model import init_model, load_config
 from mbv3.models.input_spec import model_channels
+from mbv3.utils.checkpoint import atomic_write
 from mbv3.utils.checks import check_int
 
 OUT_FORMATS = ('.json', '.csv')
@@ -49,7 +51,8 @@ def _load_input(image: Union[str, np.ndarray], channels: int) -> dict:
             image = mmcv.bgr2gray(image)
         return dict(img=image, img_shape=image.shape[:2],
                     ori_shape=image.shape[:2])
-    if not osp.isfile(str(image)):
+    # a special file (a pipe, a link loop) is refused by the image reader
+    if not osp.lexists(str(image)):
         raise FileNotFoundError(f'image {image!r} does not exist')
     return dict(img_path=str(image))
 
@@ -193,7 +196,8 @@ def inference_model(model, image: Union[str, np.ndarray],
 
 
 def list_images(path: str) -> List[str]:
-    """The image files of a folder (recursively, sorted), or ``[path]``.
+    """The image files of a folder (recursively, sorted), or ``[path]``
+    for anything else (special files are refused when read).
 
     Args:
         path (str): An image file or a folder.
@@ -206,10 +210,10 @@ def list_images(path: str) -> List[str]:
         FileNotFoundError: If ``path`` does not exist, or a folder holds no
             image.
     """
-    if osp.isfile(path):
-        return [path]
-    if not osp.isdir(path):
+    if not osp.lexists(path):
         raise FileNotFoundError(f'image or folder {path!r} does not exist')
+    if not osp.isdir(path):
+        return [path]
     found = sorted(
         osp.join(root, name) for root, _, names in os.walk(path)
         for name in names if name.lower().endswith(IMAGE_EXTENSIONS))
@@ -268,7 +272,9 @@ def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
 
 
 def save_results(results: List[dict], out: str) -> None:
-    """Write :func:`~mbv3.apis.inference_folder` results to a file.
+    """Write :func:`~mbv3.apis.inference_folder` results to a file,
+    atomically (:func:`~mbv3.utils.checkpoint.atomic_write`): a failed
+    write, a full disk included, leaves an earlier ``out`` as it was.
 
     * ``.json``: the list of per-image dicts (``image``, ``pred_label``,
       ``pred_class``, ``pred_score``, ``topk``; ``image`` and ``error`` for
@@ -277,41 +283,47 @@ def save_results(results: List[dict], out: str) -> None:
       class, score, error`` (rank 1 is the prediction; a skipped file has
       one row with only ``image`` and ``error``).
 
+    ``image`` is written as :func:`~mbv3.datasets.folder.display_path`
+    (a file name that is not UTF-8 escaped); the files are UTF-8.
+
     Args:
         results (list[dict]): From :func:`~mbv3.apis.inference_folder`.
         out (str): Path ending in ``.json`` or ``.csv``.
 
     Raises:
         ValueError: If ``out`` has another extension.
+        OSError: If the file cannot be written (``ENOSPC``: "no space left
+            on <mount point>").
     """
     ext = osp.splitext(out)[1].lower()
     if ext not in OUT_FORMATS:
         raise ValueError(f'--out must end in one of {OUT_FORMATS}, got '
                          f'{out!r}')
-    if osp.dirname(out):
-        os.makedirs(osp.dirname(out), exist_ok=True)
-    with open(out, 'w', newline='') as f:
-        if ext == '.json':
-            json.dump(results, f, indent=2)
-            return
-        writer = csv.writer(f)
+    rows = [dict(r, image=display_path(r['image'])) for r in results]
+    text = io.StringIO(newline='')
+    if ext == '.json':
+        json.dump(rows, text, indent=2)
+    else:
+        writer = csv.writer(text)
         writer.writerow(['image', 'rank', 'label', 'class', 'score',
                          'error'])
-        for result in results:
+        for result in rows:
             if 'error' in result:
                 writer.writerow([result['image'], '', '', '', '',
                                  result['error']])
             for rank, top in enumerate(result.get('topk', ()), start=1):
                 writer.writerow([result['image'], rank, top['label'],
                                  top['cls'], f"{top['score']:.6f}", ''])
+    atomic_write(text.getvalue().encode('utf-8'), out)
 
 
 def format_result(result: dict) -> str:
     """One line per image: the path, then ``class (score)`` best first (or
     ``skipped: <error>``)."""
+    image = display_path(result['image'])
     if 'error' in result:
-        return f"{result['image']}: skipped: {result['error']}"
+        return f"{image}: skipped: {result['error']}"
     tops = ', '.join(
         f"{top['cls'] if top['cls'] is not None else top['label']} "
         f"({top['score']:.3f})" for top in result['topk'])
-    return f"{result['image']}: {tops}"
+    return f"{image}: {tops}"

@@ -33,7 +33,6 @@ COMMANDS = {
     'mbv3-vis-curves': 'vis_curves',
     'mbv3-model-zoo': 'model_zoo',
     'mbv3-out-indices-table': 'out_indices_table',
-    'mbv3-reliability-report': 'reliability_report',
     'mbv3-doc-figures': 'doc_figures',
 }
 

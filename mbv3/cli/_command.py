@@ -1,5 +1,6 @@
 """What mbv3's commands share: errors in one line, ``--data-root``, and
 the report of the input files a batch command skipped as unreadable."""
+import argparse
 import functools
 import json
 import sys
@@ -47,6 +48,26 @@ def add_data_root_arg(parser) -> None:
         'auto-prepared')
 
 
+class _MaxImagePixels(argparse.Action):
+    """Applies ``--max-image-pixels`` as it is parsed."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        from mbv3.datasets.transforms import set_max_image_pixels
+        set_max_image_pixels(value)
+        setattr(namespace, self.dest, value)
+
+
+def add_max_image_pixels_arg(parser) -> None:
+    """``--max-image-pixels N`` of the commands that read images: raise the
+    one pixel limit of every image reader
+    (:func:`mbv3.datasets.transforms.set_max_image_pixels`)."""
+    parser.add_argument(
+        '--max-image-pixels', type=int, metavar='N', action=_MaxImagePixels,
+        help='refuse images of more than N pixels (width x height) as '
+        "decompression bombs (default: Pillow's limit, 89,478,485, or "
+        'the MBV3_MAX_IMAGE_PIXELS environment variable)')
+
+
 def report_skipped(skipped: Sequence[dict], allow: bool,
                    out: Optional[str] = None, log=print) -> None:
     """List the skipped files (``dict(image, error)``) at the end of a
@@ -57,9 +78,10 @@ def report_skipped(skipped: Sequence[dict], allow: bool,
     """
     if not skipped:
         return
+    from mbv3.datasets.folder import display_path
     log(f'skipped {len(skipped)} unreadable file(s):')
     for item in skipped:
-        log(f"  {item['image']}: {item['error']}")
+        log(f"  {display_path(item['image'])}: {item['error']}")
     if not allow:
         where = f' and in {out}' if out else ''
         raise SkippedFilesError(

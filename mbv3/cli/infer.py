@@ -18,6 +18,7 @@ from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.deploy.malloc import MODES as MALLOC_MODES
 from mbv3.deploy.malloc import tune_allocator
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
+                       add_max_image_pixels_arg,
                        command, report_skipped)
 
 
@@ -48,6 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'as is); default: the MBV3_MALLOC environment '
                         'variable, else tuned')
     add_data_root_arg(parser)
+    add_max_image_pixels_arg(parser)
     add_command_args(parser, batch=True)
     return parser.parse_args(argv)
 

@@ -7,8 +7,9 @@ A section reads::
     ...
     <!-- end NAME -->
 
-Measured figures (a training run, the reliability report) come from the
-JSON files those scripts write, kept in ``docs/results/``; computed ones
+Measured figures (a training run; the outcomes of the reliability tests,
+which ``pytest --reliability-json`` records) come from the JSON files
+kept in ``docs/results/``; computed ones
 (complexity counts) are computed here. ``python
 tools/analysis_tools/doc_figures.py --update`` rewrites every section and
 ``tests/test_utils/test_doc_figures.py`` fails when one is stale.
@@ -18,9 +19,10 @@ import os.path as osp
 import re
 from typing import Callable, Dict, List, NamedTuple
 
+from .reliability import RELIABILITY_JSON, reliability_matrix
+
 TOOL = 'tools/analysis_tools/doc_figures.py'
 DIGITS_JSON = 'docs/results/digits.json'
-RELIABILITY_JSON = 'docs/results/reliability.json'
 BENCHMARK_TRAIN_JSON = 'docs/results/benchmark_train_cpu.json'
 BENCHMARK_TRAIN_TOOL = 'tools/analysis_tools/benchmark_train.py'
 
@@ -81,13 +83,6 @@ def digits_model(results: dict) -> str:
             f'{_digits_top1(results)} (`{DIGITS_JSON}`). The pictures were '
             'drawn from an earlier run of the same command; the commands '
             'below redraw them from yours.')
-
-
-def reliability_report(results: dict) -> str:
-    """The report's output as a text block."""
-    return (f"Output of `--kills {results['kills']} --fuzz "
-            f"{results['fuzz']}` (`{RELIABILITY_JSON}`):\n\n```text\n"
-            f"{results['report']}```")
 
 
 def benchmark_train(results: dict) -> str:
@@ -159,9 +154,9 @@ SECTIONS = (
     Section('README.md', 'digits-run', DIGITS_JSON, digits_run),
     Section('docs/deployment.md', 'large-complexity', None,
             large_complexity),
-    Section('docs/reliability.md', 'reliability-report', RELIABILITY_JSON,
-            reliability_report),
     Section('docs/tools.md', 'digits-model', DIGITS_JSON, digits_model),
+    Section('docs/reliability.md', 'reliability-matrix', RELIABILITY_JSON,
+            reliability_matrix),
     Section('docs/training.md', 'benchmark-train', BENCHMARK_TRAIN_JSON,
             benchmark_train),
 )
