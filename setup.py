@@ -58,6 +58,11 @@ TESTS = [
 # without it.
 DEPLOY = ['onnx', 'onnxruntime', 'onnxscript', 'scikit-image',
           'openvino>=2025.0', 'nncf>=2.15']
+# PyTorch int8 (mbv3.models.quantization, QATHook): PT2E quantization with
+# torchao's X86InductorQuantizer. torchao 0.18.0 installs beside torch
+# 2.14.1 with no dependencies of its own (a 3.4 MB wheel, 3 s); the 0.18
+# series is the one ExecuTorch 1.5.1 takes.
+INT8 = ['torchao>=0.18,<0.19']
 # What the ImageNet recipes and training extras import when built:
 # AutoAugment/RandomErasing (torchvision.transforms.v2), --tensorboard; the
 # texture and segmentation recipes cut scikit-image's bundled photos.
@@ -89,6 +94,7 @@ setup(
         'full': ['mmcv>=2.0.0rc4,<2.2.0'],
         'train': TRAIN,
         'deploy': DEPLOY,
-        'dev': LITE + TESTS + DEPLOY,
+        'int8': INT8,
+        'dev': LITE + TESTS + DEPLOY + INT8,
     },
 )

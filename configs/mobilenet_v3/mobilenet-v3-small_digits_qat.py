@@ -1,4 +1,4 @@
-# Quantization-aware fine-tune (FX graph mode, x86 int8) of the digits
+# Quantization-aware fine-tune (PT2E, x86 int8) of the digits
 # model: a few epochs at a low learning rate from its float checkpoint.
 #   python tools/train.py configs/mobilenet_v3/mobilenet-v3-small_digits_qat.py \
 #       --cfg-options load_from=work_dirs/mobilenet-v3-small_digits/epoch_20.pth
@@ -14,7 +14,7 @@ param_scheduler = [
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 # BN statistics and quantization ranges settle during the first epochs and
 # stay fixed for the last (PyTorch's QAT recipe freezes both late). No
-# PreciseBNHook: it would re-estimate BN in the folded conv-BN modules.
+# PreciseBNHook: the exported graphs hold no BatchNorm modules.
 custom_hooks = [
     dict(type='QATHook', backend='x86', freeze_bn_epoch=2,
          freeze_observer_epoch=2),

@@ -1,4 +1,4 @@
-# Quantization-aware fine-tune (FX graph mode, x86 int8) of the textures
+# Quantization-aware fine-tune (PT2E, x86 int8) of the textures
 # model, as the digits recipe: a few epochs at a low learning rate from
 # its float checkpoint.
 #   python tools/train.py configs/mobilenet_v3/mobilenet-v3-small_textures_qat.py \

@@ -11,7 +11,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from mbv3.convert.hub import resolve_checkpoint
 from mbv3.datasets.data_root import resolve_num_classes
-from mbv3.engine.hooks.qat import META_KEY
+from mbv3.engine.hooks.qat import META_KEY, qat_meta
 from mbv3.models.checkpoint_fit import check_checkpoint_fits
 from mbv3.models.input_spec import input_spec
 from mbv3.models.quantization import prepare_qat
@@ -60,14 +60,9 @@ def _prepare_like(model, meta: dict) -> None:
     """A checkpoint saved by a QAT run (:class:`mbv3.engine.hooks.
     QATHook`) holds fake-quantized graphs: prepare the float model the
     same way before loading it."""
-    quant = meta.get(META_KEY)
+    quant = qat_meta(dict(meta=meta))
     if quant is None:
         return
-    if not isinstance(quant, dict) or quant.get('mode') != 'qat' or \
-            'backend' not in quant:
-        raise ValueError(f"checkpoint meta[{META_KEY!r}] must be "
-                         f"dict(mode='qat', backend=...) as QATHook writes "
-                         f'it, got {quant!r}')
     example = torch.zeros(input_spec(model).batch_shape(2))
     prepare_qat(model, example, quant['backend'])
 
@@ -85,7 +80,7 @@ def _check_quantization_keys(state_dict: dict, meta: dict,
                          f'tensors but no meta[{META_KEY!r}]: it was not '
                          f'saved by a QATHook run; re-save it with meta '
                          f"{{{META_KEY!r}: dict(mode='qat', "
-                         f"backend='x86')}}")
+                         f"backend='x86', recipe='pt2e')}}")
     if marked and not fake_quant:
         raise ValueError(f'checkpoint {checkpoint!r} has meta[{META_KEY!r}]'
                          f' but no fake-quantized tensors: a float '
@@ -148,7 +143,9 @@ def init_model(config, checkpoint: Optional[str] = None,
             cached and cannot be downloaded.
         TypeError: If ``config`` is neither a path, a Config nor None.
         ValueError: If ``config`` is None and the checkpoint has no
-            conversion metadata, or its class names are not a list of str.
+            conversion metadata, or its class names are not a list of str;
+            for a checkpoint of the retired FX graph mode QAT recipes
+            (naming the recipe to re-run).
         mbv3.utils.checkpoint.UnsafeCheckpointError: If ``config`` is None
             and the metadata's model names a type mbv3 has not registered
             (:func:`mbv3.convert.files.check_metadata`).

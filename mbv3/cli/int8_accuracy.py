@@ -1,15 +1,19 @@
-"""Top-1 of every int8 path against fp32, per data set
+"""Every int8 path against fp32, per data set: images evaluated, top-1,
+agreement with fp32, logit cosine and the target verdict
 (``tools/analysis_tools/int8_accuracy.py``, ``mbv3-int8-accuracy``).
 
     python -m mbv3.cli.int8_accuracy --model digits CONFIG CHECKPOINT \
         [--model textures CONFIG CHECKPOINT] \
-        [--qat digits QAT_CONFIG QAT_CHECKPOINT] [--out int8_accuracy.json]
+        [--qat digits QAT_CONFIG QAT_CHECKPOINT] [--out int8_accuracy.json] \
+        [--doc docs/deployment.md]
 """
 import argparse
 import tempfile
 
 from mbv3.apis.model import init_model
 from mbv3.deploy.accuracy import PATHS, int8_accuracy
+from mbv3.reports.generated import generated_section, replace_generated
+from mbv3.reports.int8_table import BEGIN, END, int8_table
 from mbv3.deploy.calibration import CALIB_IMAGES
 from mbv3.deploy.runtimes import RUNTIMES
 from mbv3.engine.mmengine_patches import apply_mmengine_fixes
@@ -35,16 +39,20 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default=sorted(RUNTIMES))
     parser.add_argument('--calib-images', type=int, default=CALIB_IMAGES)
     parser.add_argument('--out', help='write the results to this JSON file')
+    parser.add_argument('--doc', help='replace the int8 table (its '
+                        'generated section) in this markdown file')
     add_command_args(parser)
     return parser.parse_args(argv)
 
 
 def format_accuracy(results: dict) -> str:
-    """One line per data set and runtime: fp32 and int8 top-1, change."""
+    """One line per data set and path: images, fp32 and int8 top-1, change,
+    agreement, cosine and verdict."""
     lines = []
     for name, rows in results.items():
         lines.append(f"{name}: eager top-1 {rows['eager']['top1']:.2f}% "
-                     f"on {rows['val_images']} val images")
+                     f"on {rows['eager']['images']} images (val and its "
+                     f"crops)")
         for runtime in PATHS:
             row = rows.get(runtime)
             if row is None:
@@ -52,9 +60,11 @@ def format_accuracy(results: dict) -> str:
             if 'skipped' in row:
                 lines.append(f"  {runtime}: skipped ({row['skipped']})")
                 continue
-            lines.append(f"  {runtime}: fp32 {row['fp32_top1']:.2f}% -> "
-                         f"int8 {row['int8_top1']:.2f}% "
-                         f"({row['change']:+.2f} points)")
+            lines.append(f"  {runtime}: {row['images']} images, fp32 "
+                         f"{row['fp32_top1']:.2f}% -> int8 "
+                         f"{row['int8_top1']:.2f}% ({row['change']:+.2f} "
+                         f"points), agreement {row['agreement']:.2f}%, "
+                         f"cosine {row['cosine']:.4f}: {row['verdict']}")
     return '\n'.join(lines)
 
 
@@ -81,6 +91,9 @@ def main(argv=None) -> dict:
     if unknown:
         raise ValueError(f'--qat names {unknown} have no --model of the same '
                          f'name; the --model names are {names}')
+    if args.doc:  # before any work: the file and its markers exist
+        with open(args.doc, encoding='utf-8') as f:
+            generated_section(f.read(), BEGIN, END)
     apply_mmengine_fixes()
     results = {}
     for name, config, checkpoint in args.model:
@@ -91,6 +104,11 @@ def main(argv=None) -> dict:
                                           args.calib_images, qat_model)
     print(format_accuracy(results))
     write_json(args.out, results)
+    if args.doc:
+        with open(args.doc, encoding='utf-8') as f:
+            text = f.read()
+        with open(args.doc, 'w', encoding='utf-8') as f:
+            f.write(replace_generated(text, BEGIN, END, int8_table(results)))
     return results
 
 

@@ -5,9 +5,8 @@ photos, optionally int8-quantized and evaluated (the library behind
 import os.path as osp
 from typing import Optional
 
-from torch.ao.quantization import FakeQuantizeBase
-
 from mbv3.models.input_spec import input_spec
+from mbv3.models.quantization import quantization_state
 from .calibration import CALIB_IMAGES, calibration_batches, split_batches
 from .checks import (check_sizes, compare_outputs, describe_comparison,
                      max_abs_diff, sample_photos, top1_accuracy)
@@ -86,7 +85,7 @@ def export_checked(model, out: str, *, checkpoint: Optional[str] = None,
             convert`).
     """
     check_outputs(runtime, out, int8)
-    if any(isinstance(m, FakeQuantizeBase) for m in model.modules()):
+    if quantization_state(model) is not None:
         raise ValueError(f'checkpoint {checkpoint!r} is a quantization-aware '
                          f'fine-tune (fake-quantized): {runtime} export '
                          f'takes float checkpoints; run its int8 model in '

@@ -40,11 +40,16 @@ def export_openvino(model: nn.Module, path: str,
         str: ``path``.
     """
     import openvino as ov
-    example = torch.rand(*input_shape)
+    # a batch of 2: torch.export specializes a size of 1 to a constant
+    example = torch.rand(max(2, int(input_shape[0])), *input_shape[1:])
     channels = int(input_shape[1])
-    with torch.no_grad():
-        ov_model = ov.convert_model(model.eval(), example_input=example,
-                                    input=[(-1, channels, -1, -1)])
+    # an ExportedProgram: given the module, convert_model would trace it
+    # with the deprecated torch.jit.trace
+    auto = torch.export.Dim.AUTO
+    program = torch.export.export(model.eval(), (example, ),
+                                  dynamic_shapes=({0: auto, 2: auto,
+                                                   3: auto}, ))
+    ov_model = ov.convert_model(program, input=[(-1, channels, -1, -1)])
     # save_model stores fp16 weights by default (5e-3 logit error here)
     ov.save_model(ov_model, path, compress_to_fp16=False)
     return path
@@ -54,7 +59,8 @@ def quantize_openvino(fp32_path: str, int8_path: str,
                       calibration: Iterable) -> str:
     """NNCF post-training quantization (``nncf.quantize``, its default
     mixed preset: symmetric int8 weights per channel, activations per
-    tensor) of an IR written by :func:`export_openvino`.
+    tensor; full bias correction) of an IR written by
+    :func:`export_openvino`.
 
     Args:
         fp32_path (str): The float IR (``.xml``).
@@ -70,7 +76,10 @@ def quantize_openvino(fp32_path: str, int8_path: str,
     batches = [_numpy(b) for b in calibration]
     dataset = nncf.Dataset(batches)
     ov_model = openvino_core().read_model(fp32_path)
-    quantized = nncf.quantize(ov_model, dataset, subset_size=len(batches))
+    # full bias correction: the fast one loses 15.7 points on timm's
+    # mobilenetv3_small_050 where the full one loses 1.2 (NNCF's CI data)
+    quantized = nncf.quantize(ov_model, dataset, subset_size=len(batches),
+                              fast_bias_correction=False)
     ov.save_model(quantized, int8_path, compress_to_fp16=False)
     return int8_path
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from mbv3.models.input_spec import input_spec
-from mbv3.models.quantization import quantize_ptq
+from mbv3.models.quantization import compile_int8, quantize_ptq
 from mbv3.deploy.malloc import tune_allocator
 from .checks import sample_photos
 from .fuse import prepare_for_inference
@@ -113,9 +113,10 @@ def build_paths(mbv3_model: nn.Module, size: int, threads: int,
             refs[BASELINE])),
         'torchvision int8 (x86 eager)': lambda: _eager(
             torchvision_int8(photos)),
-        # FX graph mode int8 (x86), the graph a QAT fine-tune converts to
-        'mbv3 torch-fx int8': lambda: _eager(quantize_ptq(
-            copy.deepcopy(mbv3_model), [photos])),
+        # PT2E int8 (x86 quantizer, inductor int8 kernels), the graph a QAT
+        # fine-tune converts to; the first call at each batch size compiles
+        'mbv3 pt2e int8': lambda: _eager(compile_int8(quantize_ptq(
+            copy.deepcopy(mbv3_model), [photos]))),
         'timm eager': lambda: _eager(refs['timm eager']),
     }
     for runtime in ('onnxruntime', 'openvino'):

@@ -1,66 +1,83 @@
-"""int8 through PyTorch's FX graph mode quantization (``torch.ao.
-quantization``): quantization-aware training (``prepare_qat_fx``, fine-tune,
-``convert_fx``) and its fallback, post-training static quantization
-(``prepare_fx``, calibrate, ``convert_fx``).
+"""int8 through PyTorch's PT2E quantization (torchao): quantization-aware
+training (``torch.export``, ``prepare_qat_pt2e``, fine-tune,
+``convert_pt2e``) and post-training static quantization (``prepare_pt2e``,
+calibrate, ``convert_pt2e``), both with torchao's
+``X86InductorQuantizer``; :func:`compile_int8` lowers the result to int8
+kernels with ``torch.compile`` (inductor).
 
-An mmengine classifier cannot be traced whole (its ``forward`` takes data
-samples and a mode), so its tensor parts are traced one by one and replaced
-in place: ``backbone`` and each block of ``head.layers``. The classifier's
-``train_step``/``val_step``, its data preprocessor, its neck (global average
-pooling, which stays float: it has no weights and its type dispatch on
-tuple or Tensor does not trace) and its head's loss keep working around
-them. Each part becomes its own graph with a quantize at its input and a
-dequantize at its output.
+An mmengine classifier cannot be exported whole (its ``forward`` takes data
+samples and a mode), so its tensor parts are exported one by one and
+replaced in place: ``backbone`` and each block of ``head.layers``. The
+classifier's ``train_step``/``val_step``, its data preprocessor, its neck
+(global average pooling, float) and its head's loss keep working around
+them. Batch, height and width stay dynamic in the exported graphs.
 
-Source: PyTorch's "FX Graph Mode Quantization" user guide and
-``torch.ao.quantization.quantize_fx`` (``get_default_qat_qconfig_mapping``,
-``get_default_qconfig_mapping``; the ``'x86'`` backend, fbgemm's kernels
-with reduced-range activations).
+What is quantized (the toolkits' defaults for MobileNetV3): the weights of
+every conv and linear layer per output channel, symmetric int8; their input
+activations per tensor, uint8. Each squeeze-and-excitation block (its
+pooling, two 1x1 convs and the multiply) is left in float, as NNCF's
+MobileNetV3 pattern does: the gate is a per-channel scale that int8 would
+round for every pixel.
+
+Source: the PT2E tutorials of PyTorch/torchao ("PyTorch 2 Export Post
+Training Quantization", "... Quantization-Aware Training", "PT2E with X86
+Backend through Inductor") and ``torchao.quantization.pt2e``.
 """
-from typing import Iterable, List, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 import torch
 from torch import nn
-from torch.ao.quantization import FakeQuantizeBase
-from torch.ao.quantization.observer import ObserverBase
 
-BACKENDS = ('x86', 'fbgemm', 'qnnpack')
+from .layers.se_layer import SELayer
+
+BACKENDS = ('x86', )
+#: The FX graph mode backends of the retired ``torch.ao.quantization`` path.
+RETIRED_BACKENDS = ('fbgemm', 'qnnpack')
+#: ``model.quantization`` (and a QAT checkpoint's ``meta['quantization']``):
+#: ``dict(mode, backend, recipe)``, mode ``'qat'``, ``'ptq'`` or ``'int8'``.
+STATE_ATTR = 'quantization'
+RECIPE = 'pt2e'
 
 
 def check_backend(backend) -> str:
-    """Return ``backend`` if it is one of :data:`BACKENDS` and this torch
-    build has its quantized engine.
+    """Return ``backend`` if it is one of :data:`BACKENDS`.
 
     Raises:
         ValueError: Otherwise, naming the value and what is allowed.
     """
-    if not isinstance(backend, str) or backend not in BACKENDS:
-        raise ValueError(f'backend must be one of {BACKENDS}, got '
-                         f'{backend!r}')
-    if backend not in torch.backends.quantized.supported_engines:
-        raise ValueError(f'this torch build has no {backend!r} quantized '
-                         f'engine; it has '
-                         f'{torch.backends.quantized.supported_engines}')
-    return backend
+    if isinstance(backend, str) and backend in BACKENDS:
+        return backend
+    retired = ''
+    if backend in RETIRED_BACKENDS:
+        retired = (' (the FX graph mode backends fbgemm and qnnpack were '
+                   'retired with torch.ao.quantization; ARM and mobile int8 '
+                   'goes through ExecuTorch and XNNPACK: '
+                   'tools/deployment/export_executorch.py --int8)')
+    raise ValueError(f'backend must be one of {BACKENDS}, got '
+                     f'{backend!r}{retired}')
+
+
+def quantization_state(model: nn.Module) -> Optional[dict]:
+    """``dict(mode, backend, recipe)`` of a model prepared or converted
+    here (mode ``'qat'``, ``'ptq'`` or ``'int8'``), else None."""
+    return getattr(model, STATE_ATTR, None)
 
 
 def quantizable_parts(model: nn.Module) -> List[Tuple[nn.Module, str]]:
-    """``(parent, attribute)`` of each part of a classifier that is traced:
-    ``backbone`` and each block of ``head.layers`` (the neck, the head's
-    shape check and its loss stay float and eager).
+    """``(parent, attribute)`` of each part of a classifier that is
+    exported: ``backbone`` and each block of ``head.layers`` (the neck, the
+    head's shape check and its loss stay float and eager).
 
     Raises:
-        TypeError: If ``model`` has no ``backbone`` (not a classifier).
+        TypeError: If ``model`` is not a classifier with a ``backbone`` and
+            ``extract_feat``.
     """
-    if not isinstance(model, nn.Module) or not hasattr(model, 'backbone'):
-        raise TypeError(f'model must be a classifier with a backbone (e.g. '
-                        f'mbv3 ImageClassifier), got '
+    if not isinstance(model, nn.Module) or not hasattr(model, 'backbone') \
+            or not hasattr(model, 'extract_feat'):
+        raise TypeError(f'model must be a classifier with a backbone and '
+                        f'extract_feat (e.g. mbv3 ImageClassifier), got '
                         f'{type(model).__name__}')
     parts = [(model, 'backbone')]
-    if not hasattr(model, 'extract_feat'):
-        raise TypeError(f'model must be a classifier with extract_feat '
-                        f'(e.g. mbv3 ImageClassifier), got '
-                        f'{type(model).__name__}')
     layers = getattr(getattr(model, 'head', None), 'layers', None)
     if layers is not None:
         parts += [(layers, str(i)) for i in range(len(layers))]
@@ -72,20 +89,20 @@ def _example_inputs(model: nn.Module, parts, inputs: torch.Tensor) -> list:
     """The input of each part for ``inputs``, in eval mode (no BN update)."""
     was_training = model.training
     model.eval()
-    examples = [(inputs, )]
+    examples = [inputs]
     x = model.extract_feat(inputs)
     x = x[-1] if isinstance(x, (tuple, list)) else x
     for parent, name in parts[1:]:
-        examples.append((x, ))
+        examples.append(x)
         x = getattr(parent, name)(x)
     model.train(was_training)
     return examples
 
 
-def _check_trainable_as_traced(model: nn.Module) -> None:
-    """The traced graph has no ``MobileNetV3.train`` override, which keeps
+def _check_trainable_as_exported(model: nn.Module) -> None:
+    """The exported graph has no ``MobileNetV3.train`` override, which keeps
     frozen stages and ``norm_eval`` BNs in eval mode: refuse both rather
-    than train them silently (or fail in torch's conv-BN fuser)."""
+    than train them silently."""
     backbone = model.backbone
     if getattr(backbone, 'norm_eval', False):
         raise ValueError('quantization-aware training needs the backbone\'s '
@@ -98,8 +115,35 @@ def _check_trainable_as_traced(model: nn.Module) -> None:
                          f'{backbone.frozen_stages}; set frozen_stages=-1')
 
 
-def _replace_parts(model: nn.Module, inputs: torch.Tensor, prepare,
-                   qconfig_mapping) -> nn.Module:
+def _quantizer(part: nn.Module, is_qat: bool):
+    """``X86InductorQuantizer`` with per-channel symmetric int8 weights,
+    SE blocks left unannotated (float)."""
+    from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
+        X86InductorQuantizer, get_default_x86_inductor_quantization_config)
+    quantizer = X86InductorQuantizer().set_global(
+        get_default_x86_inductor_quantization_config(is_qat=is_qat))
+    for name, module in part.named_modules():
+        if isinstance(module, SELayer):
+            quantizer.set_module_name_qconfig(name, None)
+    return quantizer
+
+
+def _export(part: nn.Module, example: torch.Tensor) -> torch.fx.GraphModule:
+    """``torch.export`` with a dynamic batch; the other sizes are those of
+    ``example``: a graph with dynamic height and width would be guarded to
+    the sizes whose last feature map is as large as the example's (1x1 or
+    not), so it would not take both 32 and 224 pixels anyway."""
+    dims = {0: torch.export.Dim.AUTO}
+    return torch.export.export(part, (example, ),
+                               dynamic_shapes=(dims, )).module()
+
+
+def _prepare(model: nn.Module, inputs: torch.Tensor, backend: str,
+             mode: str) -> nn.Module:
+    from torchao.quantization.pt2e import allow_exported_model_train_eval
+    from torchao.quantization.pt2e.quantize_pt2e import (prepare_pt2e,
+                                                         prepare_qat_pt2e)
+    check_backend(backend)
     parts = quantizable_parts(model)
     if not isinstance(inputs, torch.Tensor) or inputs.dim() != 4:
         raise TypeError(f'inputs must be a (N, C, H, W) Tensor, got '
@@ -108,105 +152,160 @@ def _replace_parts(model: nn.Module, inputs: torch.Tensor, prepare,
         raise ValueError('prepare the model outside torch.inference_mode() '
                          '(its observers would be inference tensors that '
                          'training and calibration cannot update)')
-    if any(isinstance(getattr(p, n), torch.fx.GraphModule)
-           for p, n in parts):
-        raise ValueError('the model is already prepared or converted for '
-                         'quantization (its parts are FX graphs)')
+    if quantization_state(model) is not None:
+        raise ValueError(f'the model is already prepared or converted for '
+                         f'quantization: {quantization_state(model)}')
+    is_qat = mode == 'qat'
+    if is_qat:
+        _check_trainable_as_exported(model)
     examples = _example_inputs(model, parts, inputs)
-    # traced with grad on: under no_grad the residual add is in place
-    # (``add_``), which the quantization patterns do not match
+    model.train(is_qat)
+    prepare = prepare_qat_pt2e if is_qat else prepare_pt2e
+    # exported with grad on: under no_grad the residual add is in place
+    # (``add_``), which the quantizer's patterns do not match
     with torch.enable_grad():
         for (parent, name), example in zip(parts, examples):
-            setattr(parent, name, prepare(getattr(parent, name),
-                                          qconfig_mapping, example))
+            part = getattr(parent, name)
+            graph = prepare(_export(part, example), _quantizer(part, is_qat))
+            if hasattr(part, 'in_channels'):  # read by input_spec
+                graph.in_channels = part.in_channels
+            setattr(parent, name, allow_exported_model_train_eval(graph))
+    setattr(model, STATE_ATTR, dict(mode=mode, backend=backend,
+                                    recipe=RECIPE))
     return model
 
 
 def prepare_qat(model: nn.Module, inputs: torch.Tensor,
                 backend: str = 'x86') -> nn.Module:
-    """Insert fake quantization for quantization-aware training: each part
-    of :func:`quantizable_parts` becomes the FX graph ``prepare_qat_fx``
-    gives (conv + BN fused into ``ConvBn2d`` that folds BN into the weights,
-    fake-quantized weights and activations), in place.
+    """Insert fake quantization for quantization-aware training, in place:
+    each part of :func:`quantizable_parts` becomes the exported graph that
+    ``prepare_qat_pt2e`` gives (BN kept and folded into the conv weights
+    as they are fake-quantized; weights and activations fake-quantized).
+    ``model.train()``/``eval()`` switch its BN and dropout
+    (``allow_exported_model_train_eval``).
 
-    The fused modules take over the float modules' ``Parameter`` objects,
-    so an optimizer built before still updates them (tested). Prepare after
-    the float weights are loaded: the state-dict keys change (e.g.
-    ``backbone.<conv>.bn.weight``).
+    Prepare after the float weights are loaded; the state-dict keys of the
+    convs and BNs stay, observer buffers are added
+    (``backbone.activation_post_process_<i>...``).
 
     Args:
         model (nn.Module): A classifier (``backbone``, ``extract_feat``,
-            ``head.layers``), put in train mode.
+            ``head.layers``); left in train mode.
         inputs (Tensor): An example input ``(N, C, H, W)``, normalised; the
-            prepared graphs take any ``H, W`` the float model takes.
-        backend (str): One of :data:`BACKENDS`. Defaults to ``'x86'``.
+            prepared graphs take any ``N, H, W`` the float model takes.
+        backend (str): One of :data:`BACKENDS`, recorded in
+            ``model.quantization`` for :func:`convert`. Defaults to
+            ``'x86'``.
 
     Returns:
         nn.Module: ``model`` itself, prepared.
 
     Raises:
         ValueError: For an unknown backend, a prepared model, a backbone
-            with ``norm_eval=True`` or ``frozen_stages >= 0`` (the traced
+            with ``norm_eval=True`` or ``frozen_stages >= 0`` (the exported
             graph would train them), or a call under
             ``torch.inference_mode()``.
         TypeError: If ``model`` is not a classifier or ``inputs`` not a
             4-d Tensor.
     """
-    from torch.ao.quantization import get_default_qat_qconfig_mapping
-    from torch.ao.quantization.quantize_fx import prepare_qat_fx
-    mapping = get_default_qat_qconfig_mapping(check_backend(backend))
-    quantizable_parts(model)
-    _check_trainable_as_traced(model)
-    model.train()
-    return _replace_parts(model, inputs, prepare_qat_fx, mapping)
+    return _prepare(model, inputs, backend, 'qat')
 
 
 def prepare_ptq(model: nn.Module, inputs: torch.Tensor,
                 backend: str = 'x86') -> nn.Module:
     """Insert observers for post-training static quantization
-    (``prepare_fx``; BN folded into the convs), in place; run calibration
+    (``prepare_pt2e``; BN folded into the convs), in place; run calibration
     data through it, then :func:`convert`. Arguments, return and errors as
-    :func:`prepare_qat`, the model being put in eval mode."""
-    from torch.ao.quantization import get_default_qconfig_mapping
-    from torch.ao.quantization.quantize_fx import prepare_fx
-    mapping = get_default_qconfig_mapping(check_backend(backend))
-    quantizable_parts(model)
-    model.eval()
-    return _replace_parts(model, inputs, prepare_fx, mapping)
+    :func:`prepare_qat`, the model being left in eval mode."""
+    return _prepare(model, inputs, backend, 'ptq')
 
 
-def convert(model: nn.Module, backend: str = 'x86') -> nn.Module:
-    """Replace each prepared part with its int8 graph (``convert_fx``), in
-    place, and select ``backend``'s quantized engine. The result runs on
-    CPU in eval mode; its outputs are float logits ``(N, num_classes)``.
+def convert(model: nn.Module, backend: Optional[str] = None) -> nn.Module:
+    """Replace each prepared part with its quantized graph
+    (``convert_pt2e``: int8 weights, quantize/dequantize pairs around the
+    quantized ops), in place, for the backend the model was prepared for
+    (``model.quantization['backend']``, which a QAT checkpoint records).
+    The result runs in eval mode, in float arithmetic that rounds as int8
+    does; :func:`compile_int8` lowers it to int8 kernels. Outputs are float
+    logits ``(N, num_classes)``.
+
+    Args:
+        model (nn.Module): From :func:`prepare_qat` (or a QAT checkpoint's
+            :func:`mbv3.apis.init_model`) or :func:`prepare_ptq`.
+        backend (str, optional): None takes the recorded backend; another
+            one than that is refused (the fake quantization or calibration
+            simulated the recorded backend's kernels).
+
+    Returns:
+        nn.Module: ``model`` itself.
 
     Raises:
-        ValueError: For an unknown backend, a model that was not
-            prepared (:func:`prepare_qat`, :func:`prepare_ptq`), or one
-            already converted.
+        ValueError: For a model that was not prepared, one already
+            converted, or a ``backend`` other than the recorded one.
     """
-    from torch.ao.quantization.quantize_fx import convert_fx
-    check_backend(backend)
-    parts = quantizable_parts(model)
-    if not all(isinstance(getattr(p, n), torch.fx.GraphModule)
-               for p, n in parts):
+    from torchao.quantization.pt2e import allow_exported_model_train_eval
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
+    state = quantization_state(model)
+    if state is None:
         raise ValueError('convert needs a model from prepare_qat or '
-                         'prepare_ptq; this one has float parts (a float '
+                         'prepare_ptq; this one is float (a float '
                          'checkpoint, or one without meta["quantization"])')
-    if not any(isinstance(m, (FakeQuantizeBase, ObserverBase))
-               for m in model.modules()):
+    if state['mode'] == 'int8':
         raise ValueError('the model is already converted to int8')
-    torch.backends.quantized.engine = backend
+    if backend is not None and backend != state['backend']:
+        raise ValueError(f'backend={backend!r} differs from the backend the '
+                         f'model was prepared for, {state["backend"]!r} (its '
+                         f'checkpoint meta["quantization"] records it): its '
+                         f'quantization simulated that backend; convert with '
+                         f'backend=None or {state["backend"]!r}')
     model.cpu().eval()
-    for parent, name in parts:
-        setattr(parent, name, convert_fx(getattr(parent, name)))
+    for parent, name in quantizable_parts(model):
+        setattr(parent, name, allow_exported_model_train_eval(
+            convert_pt2e(getattr(parent, name))))
+    setattr(model, STATE_ATTR, dict(state, mode='int8'))
+    return model
+
+
+class _FrozenCompiled(nn.Module):
+    """``torch.compile`` of an int8 graph, called with inductor's
+    ``freezing`` on (it must be on when the first call compiles; as a
+    ``torch.compile`` option it does not make the weights constants)."""
+
+    def __init__(self, graph: nn.Module):
+        super().__init__()
+        self.compiled = torch.compile(graph)
+
+    def forward(self, x: torch.Tensor):
+        with torch._inductor.config.patch(freezing=True):
+            return self.compiled(x)
+
+
+def compile_int8(model: nn.Module) -> nn.Module:
+    """Lower a :func:`convert`-ed model to int8 kernels, in place: each
+    exported part through ``torch.compile`` (inductor with ``freezing``,
+    which folds the quantize/dequantize pairs into oneDNN int8 convolutions
+    and linears; the PT2E X86 inductor tutorial). Call it under
+    ``torch.no_grad()``. The first call at each batch size compiles (about
+    a minute for the digits model on a loaded 2-core CPU; see
+    ``docs/deployment.md``).
+
+    Raises:
+        ValueError: If ``model`` is not converted to int8.
+    """
+    state = quantization_state(model)
+    if state is None or state['mode'] != 'int8':
+        raise ValueError(f'compile_int8 needs a model from convert, got one '
+                         f'with quantization state {state}')
+    for parent, name in quantizable_parts(model):
+        setattr(parent, name, _FrozenCompiled(getattr(parent, name)))
     return model
 
 
 def quantize_ptq(model: nn.Module, batches: Iterable[torch.Tensor],
                  backend: str = 'x86') -> nn.Module:
-    """Post-training static int8 (the fallback to QAT): :func:`prepare_ptq`,
-    run every calibration batch ``(N, C, H, W)``, :func:`convert`.
+    """Post-training static int8: :func:`prepare_ptq`, run every
+    calibration batch ``(N, C, H, W)`` (normalised, e.g.
+    :func:`mbv3.deploy.calibration.calibration_batches`), :func:`convert`.
 
     Raises:
         ValueError: If ``batches`` is empty, or as :func:`prepare_ptq`.
@@ -218,4 +317,4 @@ def quantize_ptq(model: nn.Module, batches: Iterable[torch.Tensor],
     with torch.no_grad():
         for x in batches:
             model(x)
-    return convert(model, backend)
+    return convert(model)

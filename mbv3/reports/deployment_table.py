@@ -18,9 +18,9 @@ ACCURACY_JSON = 'docs/results/int8_accuracy.json'
 _EXPORT = 'tools/deployment/export_{}.py CONFIG CKPT OUT{}'
 _RUNTIME_TEST = 'tests/test_deploy/test_runtimes.py: fp32 <= 1e-4 at 64 and 96 px'
 _INT8_TEST = 'tests/test_deploy/test_int8.py: top-1 change, deterministic'
-_FX_TEST = ('tests/test_models/test_quantization.py: int8 against '
-            'fake-quant, 32 and 45x41 px')
-QAT = 'mbv3 torch-fx-qat int8'
+_PT2E_TEST = ('tests/test_models/test_quantization.py: int8 against fp32 '
+              'on photos, 32 and 48x40 px')
+QAT = 'mbv3 pt2e-qat int8'
 # path -> (how it is made, the test of its numerics)
 PATHS = {
     'mbv3 eager': ('`init_model(config, checkpoint)`', 'reference'),
@@ -42,10 +42,11 @@ PATHS = {
                              _RUNTIME_TEST),
     'mbv3 executorch int8': ('the same, `--int8 OUT_INT8.pte` (XNNPACK '
                              'quantizer)', _INT8_TEST),
-    'mbv3 torch-fx int8': ('`quantize_ptq(model, calibration)` (FX '
-                           'post-training, x86)', _FX_TEST),
+    'mbv3 pt2e int8': ('`compile_int8(quantize_ptq(model, calibration))` '
+                       '(PT2E post-training, X86InductorQuantizer)',
+                       _PT2E_TEST),
     QAT: ('`*_qat.py` recipe (`QATHook`), then `convert(init_model(config, '
-          'checkpoint))`; the graph and speed of mbv3 torch-fx int8',
+          'checkpoint))`; the graph and speed of mbv3 pt2e int8',
           'tests/test_engine/test_qat_hook.py: fine-tune, test and convert '
           'the checkpoint'),
 }
@@ -53,7 +54,7 @@ MBV3_FP32 = ['mbv3 eager', 'mbv3 fused + channels_last', 'mbv3 compile',
              'mbv3 onnxruntime fp32', 'mbv3 openvino fp32',
              'mbv3 executorch fp32']
 MBV3_INT8 = ['mbv3 onnxruntime int8', 'mbv3 openvino int8',
-             'mbv3 executorch int8', 'mbv3 torch-fx int8']
+             'mbv3 executorch int8', 'mbv3 pt2e int8']
 TV_EXPORTED = ['torchvision onnxruntime fp32', 'torchvision openvino fp32']
 TV_INT8 = 'torchvision int8 (x86 eager)'
 INT8_BOUND = 0.5  # points of top-1, the int8 target
@@ -79,8 +80,8 @@ def _path_table(bench: dict, accuracy: dict) -> List[str]:
              'batch 1, tuned allocator | batch 32, tuned allocator |',
              '|---|---|---|---|---|---|---|---|']
     names = list(default['1'])
-    # measured for accuracy but not timed (QAT: the graph of torch-fx int8)
-    names += [name for name in ('mbv3 torch-fx int8', QAT)
+    # measured for accuracy but not timed (QAT: the graph of pt2e int8)
+    names += [name for name in ('mbv3 pt2e int8', QAT)
               if name not in names and any(
                   name.split()[1] in rows for rows in accuracy.values())]
     for name in names:

@@ -5,8 +5,6 @@ import os
 
 import pytest
 import torch
-from torch.ao.nn.intrinsic.qat import ConvBn2d
-from torch.ao.quantization import FakeQuantizeBase
 
 from mbv3.apis import init_model
 from mbv3.cli.train import build_config, parse_args
@@ -15,6 +13,8 @@ from mbv3.engine.hooks import QATHook, qat_meta
 from mbv3.models.input_spec import input_spec
 from mbv3.models.quantization import convert
 from tests.conftest import REPO, data_root_options, initial_checkpoint
+
+pytest.importorskip('torchao')
 
 QAT_CONFIG = os.path.join(REPO, 'configs', 'mobilenet_v3',
                           'mobilenet-v3-small_digits_qat.py')
@@ -54,12 +54,18 @@ def qat_run(digits_subset, tmp_path_factory, one_thread):
 def test_training_prepares_freezes_and_marks_the_checkpoint(qat_run):
     runner, _, fp32, last = qat_run
     model = runner.model
+    from torchao.quantization.pt2e import FakeQuantizeBase
     assert isinstance(model.backbone, torch.fx.GraphModule)
     fakes = [m for m in model.modules() if isinstance(m, FakeQuantizeBase)]
     assert fakes and all(int(m.observer_enabled) == 0 for m in fakes)
-    fused = [m for m in model.modules() if isinstance(m, ConvBn2d)]
-    assert fused and all(m.freeze_bn for m in fused)
-    assert qat_meta(last) == dict(mode='qat', backend='x86')
+    # BN statistics frozen in the training graph: batch_norm(training=False)
+    model.train()
+    hook = next(h for h in runner.hooks if isinstance(h, QATHook))
+    hook.before_train_iter(runner, 0)
+    norms = [n for n in model.backbone.graph.nodes
+             if n.target is torch.ops.aten.batch_norm.default]
+    assert norms and not any(n.args[5] for n in norms)
+    assert qat_meta(last) == dict(mode='qat', backend='x86', recipe='pt2e')
     assert qat_meta(fp32) is None
     # the optimizer stepped the fused modules' weights, loaded from fp32
     key = 'backbone.layer0.conv.weight'
@@ -85,6 +91,7 @@ def test_checkpoint_tests_and_converts_again(qat_run):
 
 @pytest.mark.parametrize('kwargs, message', [
     (dict(backend='arm'), "backend must be one of .*got 'arm'"),
+    (dict(backend='qnnpack'), "got 'qnnpack' .*retired"),
     (dict(freeze_bn_epoch=-1), 'freeze_bn_epoch must be None or an int >= '
      '0.*got -1'),
     (dict(freeze_observer_epoch=1.5), 'freeze_observer_epoch must be None '

@@ -41,7 +41,7 @@ def test_targets_say_met_or_missed_and_by_how_much():
     accuracy = {'digits': {'onnxruntime': dict(change=0.0),
                            'openvino': dict(change=-0.83),
                            'executorch': dict(change=+0.6),
-                           'torch-fx-qat': dict(change=-0.32)}}
+                           'pt2e-qat': dict(change=-0.32)}}
     lines = targets(bench, accuracy)
     assert lines[0] == ('- fp32, batch 1: best mbv3 path mbv3 openvino '
                         'fp32, met (6.60x >= 4x); against torchvision\'s '
@@ -59,7 +59,7 @@ def test_targets_say_met_or_missed_and_by_how_much():
     assert lines[5].endswith('digits, executorch: +0.60, missed by 0.10 '
                              'points')
     assert lines[6] == ('- int8 top-1 within 0.5 points of fp32, digits, '
-                        'torch-fx-qat: -0.32, met')
+                        'pt2e-qat: -0.32, met')
     assert lines[7] == ('- mbv3 eager >= 1.0x, batch 1: missed by 5% '
                         '(0.95x < 1x)')
 

@@ -37,6 +37,7 @@ EXPORT_COVER = {('large', 'Conv2dSame', 8), ('small', 'Conv2d', 32),
 # torch.compile(dynamic=True) takes 15-40 s per small model there, so one
 # model per conv type.
 COMPILE_COVER = {('small', 'Conv2d', 32), ('small_minimal', 'Conv2dSame', 16)}
+PT2E_QUICK = ('small', 'Conv2d', 32)
 SWEEP_PATHS = ('fx', 'feature_extractor', 'jit_script', 'jit_trace', 'onnx')
 
 
@@ -71,13 +72,17 @@ def _onnx(model, x, tmp_path):
         torch.from_numpy(o) for o in session.run(None, {'input': t.numpy()}))
 
 
-def _fx_quant(model, x, tmp_path):
-    from torch.ao.quantization import get_default_qconfig_mapping
-    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
-    prepared = prepare_fx(model, get_default_qconfig_mapping('x86'), (x, ))
+def _pt2e_quant(model, x, tmp_path):
+    from torchao.quantization.pt2e.quantize_pt2e import (convert_pt2e,
+                                                         prepare_pt2e)
+    from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
+        X86InductorQuantizer, get_default_x86_inductor_quantization_config)
+    quantizer = X86InductorQuantizer().set_global(
+        get_default_x86_inductor_quantization_config())
+    prepared = prepare_pt2e(_export(model, x, tmp_path), quantizer)
     with torch.no_grad():
         prepared(x)  # calibration
-    return convert_fx(prepared)
+    return convert_pt2e(prepared)
 
 
 def _export(model, x, tmp_path):
@@ -97,7 +102,7 @@ CAPTURES = {
     # and compares the graphs (issue 26)
     'jit_trace': lambda model, x, tmp_path: torch.jit.trace(model, x),
     'onnx': _onnx,
-    'fx_quant': _fx_quant,
+    'pt2e_quant': _pt2e_quant,
     'export': _export,
     # dynamo's capture with symbolic shapes, which decides graphs, guards
     # and recompiles; its graph runs eagerly ('aot_eager' took 6 minutes
@@ -120,8 +125,10 @@ def _sweep():
     for combo in itertools.product(ARCHS, CONVS, OUTPUT_STRIDES):
         slow = () if combo in COVER else (pytest.mark.slow, )
         paths = [(path, slow) for path in SWEEP_PATHS]
-        if combo in COVER:  # int8: 3-8 s per model, the costliest path
-            paths.append(('fx_quant', ()))
+        if combo in COVER:  # int8 (PT2E): export, prepare and convert
+            # take 20-50 s per model on a loaded CPU, so one runs by default
+            int8_marks = () if combo == PT2E_QUICK else (pytest.mark.slow, )
+            paths.append(('pt2e_quant', int8_marks))
         if combo in EXPORT_COVER:
             paths.append(('export', (pytest.mark.slow, )))
         if combo in COMPILE_COVER:
@@ -174,7 +181,7 @@ def test_capture_equals_eager(path, arch, conv, output_stride, photos,
             assert len(got) == len(expected)
             for e, g in zip(expected, got):
                 assert g.shape == e.shape
-                if path == 'fx_quant':
+                if path == 'pt2e_quant':
                     assert_int8_close(g, e)
                 else:
                     torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5)
