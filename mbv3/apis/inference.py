@@ -14,7 +14,7 @@ from mmengine.utils import ProgressBar
 
 from mbv3.datasets.folder import IMAGE_EXTENSIONS
 from mbv3.deploy.model import init_model, load_config
-from mbv3.models.input_spec import model_channels
+from mbv3.models.input_spec import model_channels, pipeline_channel_order
 from mbv3.utils.checks import check_int
 
 OUT_FORMATS = ('.json', '.csv')
@@ -38,15 +38,19 @@ def _check_topk(topk, num_classes: int):
               'classes)')
 
 
-def _load_input(image: Union[str, np.ndarray], channels: int) -> dict:
+def _load_input(image: Union[str, np.ndarray], channels: int,
+                order: str = 'bgr') -> dict:
     """The pipeline's input dict for a path or a BGR array (converted to
-    grayscale for a 1-channel model)."""
+    grayscale for a 1-channel model, to RGB for a pipeline that loads
+    ``order='rgb'``)."""
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f'image array must be (H, W, 3) uint8 BGR, got '
                              f'shape {image.shape} dtype {image.dtype}')
         if channels == 1:
             image = mmcv.bgr2gray(image)
+        elif order == 'rgb':
+            image = np.ascontiguousarray(image[..., ::-1])
         return dict(img=image, img_shape=image.shape[:2],
                     ori_shape=image.shape[:2])
     if not osp.isfile(str(image)):
@@ -79,14 +83,15 @@ def _classify_batch(model, images: Sequence, skip_bad_files: bool = False
     from mbv3.datasets.transforms import ImageDecodeError
     pipelines, packed, errors = {}, [], {}
     channels = model_channels(model)
+    order = pipeline_channel_order(model.cfg)
     for i, image in enumerate(images):
         from_array = isinstance(image, np.ndarray)
         if from_array not in pipelines:
             pipelines[from_array] = _test_pipeline(model.cfg, from_array,
                                                    channels)
         try:
-            packed.append(pipelines[from_array](_load_input(image,
-                                                            channels)))
+            packed.append(pipelines[from_array](_load_input(image, channels,
+                                                            order)))
         except (ImageDecodeError, FileNotFoundError) as err:
             if not skip_bad_files:
                 raise

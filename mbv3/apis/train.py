@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mbv3.datasets.loader import apply_loader_defaults
 from mbv3.datasets.preparation import prepare_data
 from mbv3.engine.mmengine_fixes import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
 from mbv3.engine.resume import check_resumable
@@ -124,7 +125,9 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
     top-level keys that look misspelt (:func:`misspelled_keys`); stop a
     config whose top-level ``data_root`` its loaders do not read
     (:func:`~mbv3.datasets.data_root.check_data_root`); fill a class count left
-    to the data (:func:`~mbv3.datasets.data_root.resolve_num_classes`).
+    to the data (:func:`~mbv3.datasets.data_root.resolve_num_classes`) and
+    the loader settings left out (workers, pinned memory:
+    :func:`~mbv3.datasets.loader.apply_loader_defaults`).
 
     Args:
         config (str): Config path; one not found from the current folder
@@ -176,6 +179,7 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
                         make_split)
     check_data_root(cfg)
     resolve_num_classes(cfg)
+    apply_loader_defaults(cfg)
     checkpoint = resolve_resume(resume, cfg.work_dir)
     if checkpoint is not None:
         cfg.resume = True

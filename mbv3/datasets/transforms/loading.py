@@ -109,13 +109,16 @@ class LoadImageFromFile(BaseTransform):
 
     Keys: reads ``img_path``; writes ``img`` (``(H, W, 3)`` uint8, or
     float32 with ``to_float32``; ``(H, W)`` for ``color_type='grayscale'``),
-    ``img_shape`` and ``ori_shape`` (``(H, W)`` in pixels).
+    ``img_shape`` and ``ori_shape`` (``(H, W)`` in pixels), and
+    ``img_channel_order`` (``channel_order``), which the transforms that
+    care about the order read (``AutoAugment``, ``RandomErasing``).
 
     Args:
         to_float32 (bool): Return float32 instead of uint8.
         color_type (str): 'color' or 'grayscale'.
         channel_order (str): 'bgr' (mmcv's default, undone by the data
-            preprocessor's ``to_rgb=True``) or 'rgb'.
+            preprocessor's ``to_rgb=True``) or 'rgb' (as decoded: no copy;
+            mbv3's recipes, with ``to_rgb=False``).
         skip_bad_files (bool): Skip unreadable files instead of raising.
         backend_args (dict, optional): mmengine file backend arguments.
 
@@ -167,6 +170,7 @@ class LoadImageFromFile(BaseTransform):
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
+        results['img_channel_order'] = self.channel_order
         return results
 
     def __repr__(self) -> str:
