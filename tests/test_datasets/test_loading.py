@@ -44,6 +44,15 @@ def test_rgba_drops_alpha_and_keeps_colour(tmp_path):
         [10, 20, 30]
 
 
+def test_channel_order_is_recorded(tmp_path):
+    path = tmp_path / 'rgb.png'
+    Image.new('RGB', (3, 2), (10, 20, 30)).save(path)
+    out = load(path, channel_order='rgb')
+    assert out['img_channel_order'] == 'rgb'
+    assert out['img'][0, 0].tolist() == [10, 20, 30]
+    assert load(path)['img_channel_order'] == 'bgr'
+
+
 def test_palette_is_looked_up(tmp_path):
     path = tmp_path / 'palette.png'
     img = Image.new('P', (2, 1))
