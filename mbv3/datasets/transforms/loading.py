@@ -178,3 +178,37 @@ class LoadImageFromFile(BaseTransform):
                 f'color_type={self.color_type!r}, channel_order='
                 f'{self.channel_order!r}, skip_bad_files='
                 f'{self.skip_bad_files})')
+
+
+@TRANSFORMS.register_module()
+class LoadImageBytes(BaseTransform):
+    """Read an image file's encoded bytes, for decoding on the device by
+    :class:`~mbv3.models.classifiers.JpegClsDataPreprocessor` (the GPU
+    decode path: ``torchvision.io.decode_jpeg``).
+
+    Keys: reads ``img_path``; writes ``img_bytes``, a 1-D uint8 array of
+    the file's content (pack it with ``PackInputs(input_key='img_bytes')``).
+
+    Args:
+        backend_args (dict, optional): mmengine file backend arguments.
+
+    Raises:
+        FileNotFoundError: At load time, for a missing file (named).
+        ImageDecodeError: At load time, for an empty file (named).
+    """
+
+    def __init__(self, backend_args: Optional[dict] = None):
+        self.backend_args = backend_args
+
+    def transform(self, results: dict) -> dict:
+        filename = results['img_path']
+        try:
+            data = fileio.get(filename, backend_args=self.backend_args)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f'image {filename!r} does not exist') from None
+        if not data:
+            raise ImageDecodeError(f'cannot read image {filename!r}: the '
+                                   'file is empty (0 bytes)')
+        results['img_bytes'] = np.frombuffer(bytearray(data), np.uint8)
+        return results

@@ -91,3 +91,100 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
         if pad_h or pad_w:
             inputs = F.pad(inputs, (0, pad_w, 0, pad_h), value=self.pad_value)
         return inputs
+
+
+def _v2_transforms(configs, name: str):
+    from torchvision.transforms import v2
+    steps = []
+    for cfg in configs:
+        cfg = dict(cfg)
+        kind = cfg.pop('type', None)
+        if not isinstance(kind, str) or not hasattr(v2, kind):
+            raise ValueError(f'{name} takes torchvision.transforms.v2 '
+                             f'transforms by class name, e.g. dict(type='
+                             f"'RandomResizedCrop', size=224); got {kind!r}")
+        steps.append(getattr(v2, kind)(**cfg))
+    return v2.Compose(steps) if steps else v2.Identity()
+
+
+@MODELS.register_module()
+class JpegClsDataPreprocessor(ClsDataPreprocessor):
+    """Decode JPEG files and augment them on the model's device, then
+    normalise as :class:`ClsDataPreprocessor`: the GPU decode path for
+    image folders (``configs/mobilenet_v3/
+    mobilenet-v3-small_finetune-folder_gpu-decode.py``).
+
+    The loader only reads the files (``LoadImageBytes``,
+    ``PackInputs(input_key='img_bytes')``); here the batch's bytes are
+    decoded to RGB by ``torchvision.io.decode_jpeg`` (nvJPEG, one call per
+    batch, on a CUDA device; libjpeg-turbo on CPU), each image goes through
+    ``train_transforms`` (``training=True``) or ``test_transforms``
+    (torchvision's ``transforms.v2`` on tensors, on the device), and the
+    results are stacked. The transforms are the CPU pipeline's in
+    torchvision's implementation: ``RandomResizedCrop`` and
+    ``RandomHorizontalFlip`` for mbv3's ``RandomResizedCrop`` and
+    ``RandomFlip``, ``Resize(256)`` + ``CenterCrop(224)`` for
+    ``ResizeEdge`` + ``CenterCrop``; they differ from the CPU pipeline by
+    their resampling (torchvision antialiases downscaling unless
+    ``antialias=False``; OpenCV's bilinear does not) and their random
+    draws (torch's generator, not Python's).
+
+    Limits: the files must be JPEGs; the EXIF orientation is applied on
+    CPU only (torchvision's CUDA decoder ignores it).
+
+    Shape: ``inputs`` a list of ``N`` 1-D uint8 tensors (encoded files)
+    -> ``(N, 3, H, W)`` float32, the transforms' output size.
+
+    Args:
+        train_transforms (list[dict]): ``transforms.v2`` classes by name
+            with their arguments, e.g. ``[dict(type='RandomResizedCrop',
+            size=224), dict(type='RandomHorizontalFlip')]``.
+        test_transforms (list[dict]): Likewise for evaluation, e.g.
+            ``[dict(type='Resize', size=256), dict(type='CenterCrop',
+            size=224)]``.
+        **kwargs: :class:`ClsDataPreprocessor`'s arguments (``to_rgb``
+            must stay False: the decoder gives RGB).
+
+    Raises:
+        ValueError: For a transform that ``transforms.v2`` does not have,
+            ``to_rgb=True``, and (in ``forward``) inputs that are not
+            encoded JPEG files.
+    """
+
+    def __init__(self, train_transforms=(), test_transforms=(), **kwargs):
+        if kwargs.get('to_rgb'):
+            raise ValueError('JpegClsDataPreprocessor decodes to RGB; '
+                             'to_rgb must be False, got True')
+        super().__init__(**kwargs)
+        self.train_transforms = _v2_transforms(train_transforms,
+                                               'train_transforms')
+        self.test_transforms = _v2_transforms(test_transforms,
+                                              'test_transforms')
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        encoded = data['inputs']
+        if isinstance(encoded, torch.Tensor):
+            encoded = list(encoded)  # files of equal size, stacked
+        if not encoded or any(t.dim() != 1 or t.dtype != torch.uint8
+                              for t in encoded):
+            raise ValueError('JpegClsDataPreprocessor takes the encoded '
+                             'files (1-D uint8 tensors, LoadImageBytes + '
+                             "PackInputs(input_key='img_bytes'))")
+        transforms = self.train_transforms if training else \
+            self.test_transforms
+        images = torch.stack([transforms(image)
+                              for image in self.decode(encoded)])
+        return super().forward(dict(data, inputs=images), training)
+
+    def decode(self, encoded):
+        """Encoded JPEG files -> list of ``(3, H_i, W_i)`` uint8 RGB
+        tensors on the model's device."""
+        from torchvision.io import ImageReadMode, decode_jpeg
+        device = self.device
+        try:
+            return decode_jpeg([t.cpu() for t in encoded],
+                               mode=ImageReadMode.RGB, device=device,
+                               apply_exif_orientation=device.type == 'cpu')
+        except RuntimeError as err:
+            raise ValueError(f'JpegClsDataPreprocessor decodes JPEG files '
+                             f'only: {err}') from None
