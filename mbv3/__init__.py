@@ -6,7 +6,7 @@ see :mod:`mbv3.registry`) and one new checkpoint prefix, ``mbv3://NAME``
 (published weights by name, :mod:`mbv3.convert.hub`), with mmengine's
 ``CheckpointLoader``; no existing loader changes, and nothing else in
 mmengine or torch. mbv3's fixes for mmengine 0.10.7 are applied by its own
-commands (:mod:`mbv3.engine.mmengine_fixes`).
+commands (:mod:`mbv3.engine.mmengine_patches`).
 """
 import torch as _torch
 from mmengine.runner.checkpoint import CheckpointLoader

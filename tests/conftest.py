@@ -147,7 +147,7 @@ def _mmengine_restored():
     """Each test starts with mmengine as installed: fixes that a test, an
     mbv3 command run in-process or an ``MMEngineFixesHook`` applied are
     undone after it."""
-    from mbv3.engine.mmengine_fixes import restore_mmengine
+    from mbv3.engine.mmengine_patches import restore_mmengine
     yield
     restore_mmengine()
 
@@ -155,7 +155,7 @@ def _mmengine_restored():
 @pytest.fixture
 def mmengine_fixes():
     """mbv3's mmengine fixes, as its commands apply them."""
-    from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+    from mbv3.engine.mmengine_patches import apply_mmengine_fixes
     return apply_mmengine_fixes()
 
 

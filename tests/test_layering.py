@@ -13,7 +13,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / 'mbv3'
 # prefix.
 LAYERS = (
     ('mbv3.registry', 'mbv3.structures', 'mbv3.version'),
-    # utils: checkpoint I/O, config lookup, MAC counting, deprecation
+    # utils: checkpoint I/O, config lookup, MAC counting, argument checks
     ('mbv3.models', 'mbv3.utils'),
     ('mbv3.datasets', 'mbv3.evaluation', 'mbv3.engine',
      'mbv3.visualization'),
@@ -25,26 +25,6 @@ LAYERS = (
     # may use any layer, and no module imports it
     ('mbv3', ),
 )
-
-# Deprecated aliases of moved code (``mbv3.utils.deprecation``): they
-# reach upward, lazily and by design, for one release. Module -> the
-# modules its aliases lead to.
-DEPRECATED_ALIASES = {
-    'mbv3.apis.get_flops': {'mbv3.cli.flops'},
-    'mbv3.apis.infer': {'mbv3.cli.infer'},
-    'mbv3.apis.test': {'mbv3.cli.test'},
-    'mbv3.apis.train': {'mbv3.cli.train'},
-    'mbv3.convert.cli': {'mbv3.cli.convert'},
-    'mbv3.deploy.benchmark': {'mbv3.cli.benchmark'},
-    'mbv3.deploy.export': {'mbv3.cli.export_onnx'},
-    'mbv3.utils.model_zoo': {'mbv3.reports.model_zoo'},
-    'mbv3.utils.out_indices_table': {'mbv3.reports.out_indices_table'},
-    'mbv3.visualization.tools': {'mbv3.cli.vis_cam', 'mbv3.cli.vis_curves',
-                                 'mbv3.cli.vis_features'},
-}
-ALIAS_MAKERS = {'moved': lambda new: new.rsplit('.', 1)[0],
-                'module_moved': lambda new: new}
-
 
 def layer_of(module: str) -> int:
     best, level = '', None
@@ -64,8 +44,7 @@ def module_name(path: pathlib.Path) -> str:
 
 def imports_of(path: pathlib.Path):
     """Every mbv3 module ``path`` imports (relative imports resolved,
-    ``from pkg import module`` read as ``pkg.module``), and every module a
-    deprecated alias leads to."""
+    ``from pkg import module`` read as ``pkg.module``)."""
     name = module_name(path)
     package = name if path.name == '__init__.py' else name.rpartition('.')[0]
     for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
@@ -73,9 +52,6 @@ def imports_of(path: pathlib.Path):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             targets = _from_targets(node, package)
-        elif isinstance(node, ast.Call) and \
-                getattr(node.func, 'id', None) in ALIAS_MAKERS:
-            targets = [ALIAS_MAKERS[node.func.id](node.args[1].value)]
         else:
             continue
         yield from (t for t in targets if t.split('.')[0] == 'mbv3')
@@ -97,20 +73,12 @@ def _from_targets(node: ast.ImportFrom, package: str):
 
 def upward_imports():
     """``'<module> imports <target>'`` for each import from a higher
-    layer, and for each listed alias that no longer exists."""
-    seen = set()
+    layer."""
     for path in sorted(PACKAGE.rglob('*.py')):
         name = module_name(path)
         for target in imports_of(path):
-            if layer_of(target) <= layer_of(name):
-                continue
-            if target in DEPRECATED_ALIASES.get(name, ()):
-                seen.add((name, target))
-            else:
+            if layer_of(target) > layer_of(name):
                 yield f'{name} imports {target}'
-    for name, targets in DEPRECATED_ALIASES.items():
-        for target in targets - {t for n, t in seen if n == name}:
-            yield f'stale exemption: {name} -> {target}'
 
 
 def test_layer_of_reads_the_longest_prefix():

@@ -13,7 +13,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.utils import ProgressBar
 
 from mbv3.datasets.folder import IMAGE_EXTENSIONS
-from mbv3.deploy.model import init_model, load_config
+from mbv3.apis.model import init_model, load_config
 from mbv3.models.input_spec import model_channels, pipeline_channel_order
 from mbv3.utils.checks import check_int
 

@@ -3,12 +3,6 @@ import json
 import os
 import os.path as osp
 
-from mbv3.utils.deprecation import moved
-
-test = moved('mbv3.apis.test.test', 'mbv3.cli.test.main')
-parse_test_args = moved('mbv3.apis.test.parse_test_args',
-                        'mbv3.cli.test.parse_args')
-
 
 def add_confusion_matrix(cfg, out_png: str) -> None:
     """Append a ``ConfusionMatrix`` metric to ``cfg.test_evaluator``.

@@ -14,11 +14,10 @@ from mmengine.runner import Runner
 
 from mbv3.datasets.loader import apply_loader_defaults
 from mbv3.datasets.preparation import prepare_data
-from mbv3.engine.mmengine_fixes import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
+from mbv3.engine.mmengine_patches import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
 from mbv3.engine.resume import check_resumable
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 from mbv3.utils.config_files import read_config
-from mbv3.utils.deprecation import moved
 from mbv3.datasets.data_root import (apply_data_root, check_data_root,
                                     resolve_num_classes)
 
@@ -194,7 +193,7 @@ def run_training(cfg: Config):
 
     ``runner_type`` in the config (e.g. 'FlexibleRunner' with an FSDP
     strategy) selects the Runner class. mbv3's commands apply the mmengine
-    fixes (:mod:`mbv3.engine.mmengine_fixes`) before they build ``cfg``.
+    fixes (:mod:`mbv3.engine.mmengine_patches`) before they build ``cfg``.
 
     Returns:
         nn.Module: The trained model.
@@ -225,8 +224,3 @@ def run_training(cfg: Config):
         for hook in runner.hooks:
             if hasattr(hook, 'restore_handlers'):
                 hook.restore_handlers()
-
-
-train = moved('mbv3.apis.train.train', 'mbv3.cli.train.main')
-parse_train_args = moved('mbv3.apis.train.parse_train_args',
-                         'mbv3.cli.train.parse_args')

@@ -3,7 +3,7 @@
 Run one as ``python -m mbv3.cli.<module>``, as the console script
 ``mbv3-<name>`` (declared in ``setup.py``), or as its ``tools/`` script.
 Each command applies mbv3's mmengine fixes
-(:func:`mbv3.engine.mmengine_fixes.apply_mmengine_fixes`) before it reads
+(:func:`mbv3.engine.mmengine_patches.apply_mmengine_fixes`) before it reads
 a config; importing this package does not.
 """
 import importlib
@@ -53,16 +53,8 @@ def console() -> None:
 
 
 def run(module: str, argv=None) -> None:
-    """Run ``mbv3.cli.<module>.main(argv)`` as a command line does: an
-    error the command lists in its ``USER_ERRORS`` (a user's mistake, e.g.
-    a missing file) becomes one line ``error: ...`` on stderr and exit
-    status 1, without a traceback.
-
-    Raises:
-        SystemExit: For a user error.
-    """
-    command = importlib.import_module(f'mbv3.cli.{module}')
-    try:
-        command.main(argv)
-    except getattr(command, 'USER_ERRORS', ()) as err:
-        sys.exit(f'error: {err}')
+    """Run ``mbv3.cli.<module>.main(argv)`` as a command line does. Each
+    ``main`` is wrapped by :func:`mbv3.cli._command.command`, the one path
+    by which an error becomes a line ``error: ...`` on stderr and exit
+    status 1."""
+    importlib.import_module(f'mbv3.cli.{module}').main(argv)

@@ -13,9 +13,9 @@ from typing import Dict
 
 from mbv3.deploy.benchmark import (CONFIGS, DTYPES, format_results,
                                    run_benchmark)
-from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
-from mbv3.utils.malloc import MODES as MALLOC_MODES
-from mbv3.utils.malloc import tune_allocator
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
+from mbv3.deploy.malloc import MODES as MALLOC_MODES
+from mbv3.deploy.malloc import tune_allocator
 from ._command import command, write_json
 
 # options of the command that are not settings of run_benchmark
@@ -59,7 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', help='write the suite results to this '
                         'JSON file')
     parser.add_argument('--malloc', choices=MALLOC_MODES, default=None,
-                        help='CPU allocator (mbv3.utils.malloc): tuned or '
+                        help='CPU allocator (mbv3.deploy.malloc): tuned or '
                         'default; default: the MBV3_MALLOC environment '
                         'variable, else tuned. --suite times both')
     parser.add_argument('--with-cp', action='store_true',

@@ -35,9 +35,9 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from torch.utils.data import DataLoader
 
-from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
 from mbv3.datasets import collate_batch
 from mbv3.deploy.timing import interleave, seconds_per_call
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.registry import DATASETS
 from mbv3.utils.checks import check_int
 from mbv3.utils.config_files import read_config

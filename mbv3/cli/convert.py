@@ -10,15 +10,9 @@ import os.path as osp
 
 from mbv3.convert.converter import SOURCES, convert_checkpoint
 from mbv3.convert.files import WRITE_EXTENSIONS, save_converted
-from mbv3.convert.hub import (WeightsDownloadError, WeightsHashError, fetch,
-                              load_converted, weights_name)
-from mbv3.utils.checkpoint import UnsafeCheckpointError, load_checkpoint_file
-
-READ_EXTENSIONS = ('.pth', '.pt', '.bin', '.safetensors')
-# user errors: the command line prints them as one line 'error: ...'
-# (mbv3.cli.run)
-USER_ERRORS = (ValueError, FileNotFoundError, UnsafeCheckpointError,
-               WeightsDownloadError, WeightsHashError)
+from mbv3.convert.hub import fetch, load_converted, weights_name
+from mbv3.utils.checkpoint import CHECKPOINT_EXTENSIONS, load_checkpoint_file
+from ._command import add_command_args, command
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -27,7 +21,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         description='Convert a torchvision, timm, mmpretrain/mmcls or mmseg '
         'MobileNetV3 checkpoint to mbv3, recording the model options and '
         'preprocessing in the file.')
-    parser.add_argument('src', help=f'source file {READ_EXTENSIONS}, or the '
+    parser.add_argument('src', help=f'source file {CHECKPOINT_EXTENSIONS}, or the '
                         'name of published weights (mbv3-weights list), '
                         'downloaded and checked on first use')
     parser.add_argument('dst', help=f'output file {WRITE_EXTENSIONS}')
@@ -39,9 +33,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='name of the weights, e.g. tf_mobilenetv3_large_100.in1k '
         '(default: taken from SRC\'s path); timm TensorFlow ports need it '
         'when their path does not say tf_mobilenetv3_...')
+    add_command_args(parser)
     return parser.parse_args(argv)
 
 
+@command
 def main(argv=None) -> dict:
     """Convert ``src`` to ``dst``; print and return the metadata. A name of
     published weights is fetched (:func:`mbv3.convert.hub.fetch`) and its
@@ -72,8 +68,8 @@ def main(argv=None) -> dict:
 
 
 def _convert_file(args):
-    if osp.splitext(args.src)[1] not in READ_EXTENSIONS:
-        raise ValueError(f'source file must end in one of {READ_EXTENSIONS}, '
+    if osp.splitext(args.src)[1] not in CHECKPOINT_EXTENSIONS:
+        raise ValueError(f'source file must end in one of {CHECKPOINT_EXTENSIONS}, '
                          f'got {args.src!r}')
     checkpoint = load_checkpoint_file(args.src, map_location='cpu')
     return convert_checkpoint(checkpoint, args.source,

@@ -11,7 +11,7 @@ import json
 from mbv3.reports.deployment_table import (ACCURACY_JSON, BEGIN,
                                           BENCHMARK_JSON, END,
                                           deployment_markdown)
-from mbv3.utils.generated import replace_generated
+from mbv3.reports.generated import replace_generated
 from ._command import command
 
 

@@ -15,16 +15,18 @@ import os.path as osp
 import shutil
 
 from mbv3.reports.doc_figures import DIGITS_JSON, render, stale
+from ._command import command
 
 # the checkout this module belongs to (a development command)
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+@command
 def main(argv=None) -> None:
     """Check (default), record or rewrite the generated sections.
 
     Raises:
-        SystemExit: With status 1 when a checked file is stale.
+        RuntimeError: Naming the stale files, when a checked file is stale.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--record-digits', metavar='RESULTS_JSON',
@@ -40,11 +42,10 @@ def main(argv=None) -> None:
                 f.write(text)
         return
     files = stale(REPO)
-    for path in files:
-        print(f'{path}: generated figures are stale; run python '
-              f'tools/analysis_tools/doc_figures.py --update')
     if files:
-        raise SystemExit(1)
+        raise RuntimeError(f'generated figures are stale in {files}; run '
+                           'python tools/analysis_tools/doc_figures.py '
+                           '--update')
 
 
 if __name__ == '__main__':

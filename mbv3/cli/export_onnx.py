@@ -14,11 +14,12 @@ ExecuTorch.
 import argparse
 from typing import Callable
 
+from mbv3.apis.model import init_model
 from mbv3.deploy.calibration import CALIB_IMAGES
-from mbv3.deploy.export import export_from_config, format_report
+from mbv3.deploy.export import check_outputs, export_checked, format_report
 from mbv3.deploy.onnx import MIN_OPSET
 from mbv3.deploy.runtimes import RUNTIMES, fixed_shape
-from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.utils.checks import check_int
 from ._command import (add_command_args, add_config_arg, command,
                        report_skipped)
@@ -64,7 +65,7 @@ def parse_args(argv=None, runtime: str = 'onnxruntime'
 
 def export(argv, runtime: str) -> dict:
     """Export, check, print and return the report of
-    :func:`mbv3.deploy.export.export_from_config`; with ``--int8``,
+    :func:`mbv3.deploy.export.export_checked`; with ``--int8``,
     unreadable files of the calibration and val splits are skipped and
     listed.
 
@@ -77,9 +78,11 @@ def export(argv, runtime: str) -> dict:
     for side in args.shape or ():
         check_int('--shape', side, low=1, allowed='two ints >= 1 (H W)')
     apply_mmengine_fixes()
-    report = export_from_config(
-        args.config, None if args.checkpoint == 'none' else args.checkpoint,
-        args.out, runtime=runtime, opset=getattr(args, 'opset', MIN_OPSET),
+    check_outputs(runtime, args.out, args.int8)
+    checkpoint = None if args.checkpoint == 'none' else args.checkpoint
+    report = export_checked(
+        init_model(args.config, checkpoint), args.out,
+        checkpoint=checkpoint, runtime=runtime, opset=getattr(args, 'opset', MIN_OPSET),
         shape=args.shape, fuse=args.fuse, int8=args.int8,
         calib_images=args.calib_images)
     print(format_report(report, runtime))

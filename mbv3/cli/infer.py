@@ -14,9 +14,9 @@ from mbv3.apis.inference import (OUT_FORMATS, format_result,
                                  inference_folder, init_model, load_config,
                                  save_results)
 from mbv3.convert.hub import resolve_checkpoint
-from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
-from mbv3.utils.malloc import MODES as MALLOC_MODES
-from mbv3.utils.malloc import tune_allocator
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
+from mbv3.deploy.malloc import MODES as MALLOC_MODES
+from mbv3.deploy.malloc import tune_allocator
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
                        command, report_skipped)
 
@@ -40,7 +40,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='images per forward pass (default 32)')
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
     parser.add_argument('--malloc', choices=MALLOC_MODES, default=None,
-                        help='CPU allocator (mbv3.utils.malloc): tuned '
+                        help='CPU allocator (mbv3.deploy.malloc): tuned '
                         '(keep freed activation memory) or default (glibc '
                         'as is); default: the MBV3_MALLOC environment '
                         'variable, else tuned')

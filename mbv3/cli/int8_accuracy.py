@@ -8,11 +8,11 @@
 import argparse
 import tempfile
 
-from mbv3.deploy.model import init_model
+from mbv3.apis.model import init_model
 from mbv3.deploy.accuracy import PATHS, int8_accuracy
 from mbv3.deploy.calibration import CALIB_IMAGES
 from mbv3.deploy.runtimes import RUNTIMES
-from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.utils.checks import check_int
 from ._command import add_command_args, command, write_json
 

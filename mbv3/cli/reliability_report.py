@@ -39,7 +39,7 @@ import torch
 from mmengine.model import BaseModel
 from torch import nn
 
-from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 
 EPOCHS, ITERS = 4, 8
 

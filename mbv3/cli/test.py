@@ -14,7 +14,7 @@ from mbv3.apis.test import add_confusion_matrix, save_metrics
 from mbv3.datasets import skip_bad_files
 from mbv3.apis.train import build_train_config
 from mbv3.cli.train import LAUNCHERS
-from mbv3.engine.mmengine_fixes import (apply_mmengine_fixes,
+from mbv3.engine.mmengine_patches import (apply_mmengine_fixes,
                                         init_dist_cpu_safe)
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
                        command, report_skipped)

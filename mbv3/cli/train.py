@@ -8,10 +8,9 @@ import os
 from mmengine.config import Config, DictAction
 
 from mbv3.apis.train import build_train_config, run_training
-from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
                        command)
-from mbv3.engine.resume import ResumeMismatchError
 
 LAUNCHERS = ['none', 'pytorch', 'slurm']
 
@@ -64,10 +63,7 @@ def main(argv=None):
     """
     args = parse_args(argv)
     apply_mmengine_fixes()
-    try:
-        return run_training(build_config(args))
-    except ResumeMismatchError as err:
-        raise SystemExit(f'error: {err}') from None
+    return run_training(build_config(args))
 
 
 if __name__ == '__main__':

@@ -6,7 +6,7 @@
 """
 from mbv3.apis.inference import init_model
 from mbv3.cli._options import model_image_parser
-from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.visualization import (default_layers, extract_layers, load_image,
                                 plot_feature_maps)
 from ._command import command

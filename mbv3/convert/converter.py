@@ -7,7 +7,7 @@ from typing import Optional, Tuple
 import torch
 
 from mbv3.models.backbones.mobilenet_v3 import ARCH_SETTINGS, plan_layers
-from mbv3.utils.pretrained import SOURCES, detect_source, unwrap
+from mbv3.models.pretrained import SOURCES, detect_source, unwrap
 from . import from_openmmlab, from_timm, from_torchvision, presets
 
 _CONVERTERS = {
@@ -31,7 +31,7 @@ def convert_state_dict(state_dict: dict, source: str = 'auto') -> dict:
 
     Args:
         state_dict (dict): The source state dict, or a checkpoint holding
-            it (:func:`mbv3.utils.pretrained.unwrap`: wrapper dicts and
+            it (:func:`mbv3.models.pretrained.unwrap`: wrapper dicts and
             ``module.``/``model.`` prefixes are removed).
         source (str): 'torchvision', 'timm', 'mmpretrain', 'mmseg', or
             'auto' to detect it from the keys (:func:`detect_source`).

@@ -23,12 +23,13 @@ import os.path as osp
 import re
 from typing import NamedTuple, Optional, Tuple
 
+from mbv3.utils.checkpoint import CHECKPOINT_EXTENSIONS
+
 # In 0..255 pixel units, RGB.
 IMAGENET = ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
 INCEPTION = ((127.5, 127.5, 127.5), (127.5, 127.5, 127.5))  # 0.5 * 255
 UNIT = ((0.0, 0.0, 0.0), (255.0, 255.0, 255.0))  # timm mean 0, std 1
 CROP = 224
-CHECKPOINT_EXTENSIONS = ('.pth', '.pt', '.bin', '.safetensors')
 
 
 class Preprocess(NamedTuple):

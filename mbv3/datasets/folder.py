@@ -9,7 +9,6 @@ from typing import Dict, List, Tuple
 # decodes); lower case, matched case-insensitively.
 IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif',
                     '.tiff', '.webp')
-IMG_EXTENSIONS = IMAGE_EXTENSIONS  # mmpretrain's name
 SPLIT_FILES = ('train.txt', 'val.txt')
 SPLIT_INFO = 'split.json'
 

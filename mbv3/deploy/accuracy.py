@@ -3,7 +3,7 @@ split, with the deterministic calibration of
 :func:`~mbv3.deploy.calibration.calibration_batches`."""
 import copy
 import os
-from typing import Dict, Optional, Sequence
+from typing import Dict, Sequence
 
 from mbv3.datasets.preparation import prepare_data
 from .calibration import CALIB_IMAGES, calibration_batches, split_batches
@@ -50,7 +50,7 @@ def int8_accuracy(model, workdir: str,
         runtimes (Sequence[str]): Runtimes to measure.
         calib_images (int): Calibration subset size.
         qat_model (nn.Module, optional): The fake-quantized model of a QAT
-            fine-tune of ``model`` (:func:`~mbv3.deploy.model.init_model`
+            fine-tune of ``model`` (:func:`~mbv3.apis.model.init_model`
             of its checkpoint); converted to int8 here, in place.
 
     Returns:

@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mbv3.utils.deprecation import moved
 from .fuse import prepare_for_inference
 from .timing import interleave
 
@@ -57,15 +56,17 @@ class BenchmarkSettings:
 
 
 def mbv3_model(arch: str, with_cp: bool = False) -> nn.Module:
-    """mbv3's ImageNet classifier of ``arch`` ('large' or 'small') with its
-    config's initial weights."""
+    """mbv3's ImageNet classifier of ``arch`` ('large' or 'small'), as its
+    config builds it (initial weights), in eval mode."""
     from mmengine.config import Config
+    from mmengine.registry import init_default_scope
 
-    from .model import init_model
+    from mbv3.registry import MODELS
     from mbv3.utils.config_files import find_config
     cfg = Config.fromfile(find_config(CONFIGS[arch]))
     cfg.model.backbone.with_cp = with_cp
-    return init_model(cfg)
+    init_default_scope(cfg.get('default_scope', 'mbv3'))
+    return MODELS.build(cfg.model).eval()
 
 
 def _reference_models(arch: str) -> Dict[str, nn.Module]:
@@ -230,8 +231,3 @@ def format_results(results: Dict[str, dict], **settings) -> str:
             lines.append(f'ratio {name} / {baseline}: '
                          f"{row['ratio']:.2f}x")
     return '\n'.join(lines)
-
-
-main = moved('mbv3.deploy.benchmark.main', 'mbv3.cli.benchmark.main')
-parse_benchmark_args = moved('mbv3.deploy.benchmark.parse_benchmark_args',
-                             'mbv3.cli.benchmark.parse_args')

@@ -1,4 +1,4 @@
-"""Config + checkpoint -> exported model checked against eager on real
+"""A built model -> exported model checked against eager on real
 photos, optionally int8-quantized and evaluated (the library behind
 ``mbv3-export-onnx``, ``mbv3-export-openvino`` and
 ``mbv3-export-executorch``)."""
@@ -8,40 +8,45 @@ from typing import Optional
 from torch.ao.quantization import FakeQuantizeBase
 
 from mbv3.models.input_spec import input_spec
-from mbv3.utils.deprecation import moved
 from .calibration import CALIB_IMAGES, calibration_batches, split_batches
 from .checks import check_sizes, max_abs_diff, sample_photos, top1_accuracy
 from .fuse import fuse_conv_bn
-from .model import init_model
 from .onnx import MIN_OPSET
 from .runtimes import RUNTIMES, export_model, fixed_shape, load_runner
 
 FP32_TOLERANCE = 1e-4
 
 
-def _check_out(path: Optional[str], runtime: str) -> None:
-    if path is None:
-        return
+def check_outputs(runtime: str, *paths: Optional[str]) -> None:
+    """Check, before any work, that each output path (None: not written)
+    has ``runtime``'s extension and lies in an existing folder.
+
+    Raises:
+        ValueError: Naming the path and the extension or the folder.
+    """
     ext = RUNTIMES[runtime][1]
-    if not str(path).endswith(ext):
-        raise ValueError(f'{runtime} writes {ext} files, got {path!r}')
-    folder = osp.dirname(osp.abspath(path))
-    if not osp.isdir(folder):
-        raise ValueError(f'the folder of {path!r} does not exist: create '
-                         f'{folder!r} first')
+    for path in paths:
+        if path is None:
+            continue
+        if not str(path).endswith(ext):
+            raise ValueError(f'{runtime} writes {ext} files, got {path!r}')
+        folder = osp.dirname(osp.abspath(path))
+        if not osp.isdir(folder):
+            raise ValueError(f'the folder of {path!r} does not exist: '
+                             f'create {folder!r} first')
 
 
-def export_from_config(config, checkpoint: Optional[str], out: str, *,
-                       runtime: str = 'onnxruntime', opset: int = MIN_OPSET,
-                       shape=None, fuse: bool = False,
-                       int8: Optional[str] = None,
-                       calib_images: int = CALIB_IMAGES) -> dict:
-    """Build, (fuse,) export, check and optionally quantize.
+def export_checked(model, out: str, *, checkpoint: Optional[str] = None,
+                   runtime: str = 'onnxruntime', opset: int = MIN_OPSET,
+                   shape=None, fuse: bool = False, int8: Optional[str] = None,
+                   calib_images: int = CALIB_IMAGES) -> dict:
+    """(Fuse,) export, check and optionally quantize a model.
 
     Args:
-        config (str | Config): The model's config.
-        checkpoint (str, optional): Its weights; None keeps the config's
-            initial weights.
+        model (nn.Module): From :func:`mbv3.apis.init_model`, in eval mode
+            (its ``cfg`` names the data ``int8`` calibrates on).
+        checkpoint (str, optional): The file ``model`` was loaded from,
+            named in errors.
         out (str): The file to write (``.onnx``, ``.xml`` or ``.pte``).
         runtime (str): 'onnxruntime', 'openvino' or 'executorch'
             (:data:`mbv3.deploy.runtimes.RUNTIMES`).
@@ -76,9 +81,7 @@ def export_from_config(config, checkpoint: Optional[str], out: str, *,
             int8 model runs in PyTorch: :func:`mbv3.models.quantization.
             convert`).
     """
-    for path in (out, int8):
-        _check_out(path, runtime)
-    model = init_model(config, checkpoint)
+    check_outputs(runtime, out, int8)
     if any(isinstance(m, FakeQuantizeBase) for m in model.modules()):
         raise ValueError(f'checkpoint {checkpoint!r} is a quantization-aware '
                          f'fine-tune (fake-quantized): {runtime} export '
@@ -124,7 +127,7 @@ def _quantize_and_evaluate(model, runtime, runner, int8, calib_images, shape,
                 int8_max_abs_diff=max_abs_diff(model, int8_runner, val[0][0]))
 
 def format_report(report: dict, runtime: str) -> str:
-    """The export commands' printed summary of :func:`export_from_config`."""
+    """The export commands' printed summary of :func:`export_checked`."""
     lines = [f"exported {report['out']}; max |eager - {runtime}| on real "
              f"photos: {report['max_abs_diff']:.2e} at (H, W) "
              f"{report['check_sizes']}"]
@@ -136,8 +139,3 @@ def format_report(report: dict, runtime: str) -> str:
             f"points); max |int8 - eager| logit "
             f"{report['int8_max_abs_diff']:.3f}")
     return '\n'.join(lines)
-
-
-main = moved('mbv3.deploy.export.main', 'mbv3.cli.export_onnx.main')
-parse_export_args = moved('mbv3.deploy.export.parse_export_args',
-                          'mbv3.cli.export_onnx.parse_args')

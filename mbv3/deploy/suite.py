@@ -1,7 +1,7 @@
 """The deployment benchmark: every CPU inference path of mbv3 beside
 torchvision's and timm's, timed interleaved in one process, at batch 1
 (latency) and batch 32 (throughput), under glibc's default allocator and
-then under the tuned one (:mod:`mbv3.utils.malloc`).
+then under the tuned one (:mod:`mbv3.deploy.malloc`).
 
 Ratios are speed-ups over torchvision eager at the same batch under the
 default allocator (what users get without mbv3's commands).
@@ -17,7 +17,7 @@ from torch import nn
 
 from mbv3.models.input_spec import input_spec
 from mbv3.models.quantization import quantize_ptq
-from mbv3.utils.malloc import tune_allocator
+from mbv3.deploy.malloc import tune_allocator
 from .checks import sample_photos
 from .fuse import prepare_for_inference
 from .runtimes import export_model, load_runner, missing_packages

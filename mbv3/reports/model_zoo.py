@@ -13,7 +13,7 @@ import torch
 from mbv3.deploy.timing import seconds_per_call
 from mbv3.utils.flops import count_macs
 from mbv3.utils.checks import check_int
-from mbv3.utils.machine import machine
+from mbv3.engine.hooks.results import machine
 
 # (arch, widen_factor): Small and Large at four widths, mmpretrain's
 # narrow Small tables, and the paper's minimalistic variants.
@@ -35,14 +35,14 @@ class ZooRow(NamedTuple):
     outputs: str
 
 
-def describe_outputs(layer_info) -> str:
+def stride_summary(layer_specs) -> str:
     """Out index -> channels and stride, grouped by stride.
 
     ``/8: 4-6→40×3`` reads: layers 4 to 6 have stride 8 and 40 channels
     each; a run of equal widths is written ``C×n``.
     """
     parts = []
-    for stride, specs in groupby(layer_info, key=lambda s: s.stride):
+    for stride, specs in groupby(layer_specs, key=lambda s: s.stride):
         specs = list(specs)
         first, last = specs[0].index, specs[-1].index
         span = str(first) if first == last else f'{first}-{last}'
@@ -96,7 +96,7 @@ def zoo_rows(variants: Sequence[Tuple[str, float]] = DEFAULT_VARIANTS,
         rows.append(
             ZooRow(arch, width, sum(p.numel() for p in model.parameters()),
                    count_macs(model, (3, input_size, input_size))[0],
-                   latency, describe_outputs(model.layer_info)))
+                   latency, stride_summary(model.layer_specs)))
     return rows
 
 

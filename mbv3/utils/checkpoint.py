@@ -22,6 +22,9 @@ class CorruptCheckpointError(RuntimeError):
 
 # torch.save writes a zip archive (torch >= 1.6); older files are a bare
 # pickle, which starts with the PROTO opcode.
+# The checkpoint files mbv3 reads: torch pickles (.pth, .pt, .bin) and
+# safetensors.
+CHECKPOINT_EXTENSIONS = ('.pth', '.pt', '.bin', '.safetensors')
 _PICKLE_PROTO = 0x80
 
 

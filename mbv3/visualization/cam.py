@@ -73,7 +73,7 @@ def _tap_and_logits(model, inputs, layer):
     ``out_indices`` next to the outputs the neck and head expect."""
     backbone = model.backbone
     own = backbone.feature_info
-    tap, = backbone.describe_outputs(layer)
+    tap, = backbone.output_specs(layer)
     wanted = own if tap in own else own + (tap, )
     with selected_outputs(backbone, [spec.index for spec in wanted]):
         outs = backbone(inputs.detach().requires_grad_(True))

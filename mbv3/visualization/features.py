@@ -17,9 +17,9 @@ from .outputs import selected_outputs
 def default_layers(backbone) -> List[int]:
     """The last layer at each stride: where a detector or segmentor would
     tap (``[1, 3, 8, 12]`` plus the stem for Small)."""
-    strides = sorted({spec.stride for spec in backbone.layer_info})
+    strides = sorted({spec.stride for spec in backbone.layer_specs})
     return [spec.index
-            for spec in backbone.describe_outputs(out_strides=strides)]
+            for spec in backbone.output_specs(out_strides=strides)]
 
 
 @torch.no_grad()

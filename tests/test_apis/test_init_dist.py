@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from mbv3.engine.mmengine_fixes import init_dist_cpu_safe
+from mbv3.engine.mmengine_patches import init_dist_cpu_safe
 
 
 @pytest.mark.skipif(torch.cuda.is_available(),

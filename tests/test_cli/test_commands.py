@@ -1,5 +1,5 @@
 """One command layer: every command is ``mbv3.cli.<module>.main``, every
-``tools/`` script and console script runs one, and the old paths warn."""
+``tools/`` script and console script runs one."""
 import glob
 import importlib
 import os
@@ -10,20 +10,6 @@ import pytest
 
 from mbv3.cli import COMMANDS, console, run
 from tests.conftest import REPO, run_tool
-
-MOVED = [
-    ('mbv3.apis.train.train', 'train'),
-    ('mbv3.apis.train.parse_train_args', 'train'),
-    ('mbv3.apis.test.test', 'test'),
-    ('mbv3.apis.infer.infer', 'infer'),
-    ('mbv3.apis.get_flops.main', 'flops'),
-    ('mbv3.deploy.benchmark.main', 'benchmark'),
-    ('mbv3.deploy.export.main', 'export_onnx'),
-    ('mbv3.convert.cli.main', 'convert'),
-    ('mbv3.visualization.tools.vis_cam', 'vis_cam'),
-    ('mbv3.visualization.tools.vis_features', 'vis_features'),
-    ('mbv3.visualization.tools.vis_curves', 'vis_curves'),
-]
 
 
 def tool_scripts():
@@ -69,27 +55,15 @@ def test_console_dispatches_on_the_script_name(monkeypatch, capsys):
         console()
 
 
-@pytest.mark.parametrize('old, module', MOVED)
-def test_old_paths_warn_and_run_the_command(old, module, capsys):
-    where, name = old.rsplit('.', 1)
-    alias = getattr(importlib.import_module(where), name)
-    with pytest.warns(DeprecationWarning,
-                      match=rf'{re.escape(old)} is deprecated .* use '
-                      rf'mbv3\.cli\.{module}\.'):
-        with pytest.raises(SystemExit) as done:
-            alias(['--help'])
-    assert done.value.code == 0
-    assert capsys.readouterr().out.startswith('usage: ')
-
-
 def test_convert_command_line_reports_a_user_error_in_one_line(tmp_path):
     missing = str(tmp_path / 'missing.pth')
     out = run_tool('convert_checkpoint.py', missing,
                    str(tmp_path / 'out.safetensors'))
     assert out.returncode == 1
-    assert out.stderr == (f"error: checkpoint {missing!r} does not exist\n")
-    with pytest.raises(SystemExit, match=r"^error: output file must end in "
-                       r"one of \('\.pth', '\.safetensors'\), got 'x\.txt'$"):
+    assert out.stderr == (f"error: FileNotFoundError: checkpoint {missing!r} "
+                          f"does not exist (--debug shows the traceback)\n")
+    with pytest.raises(ValueError, match=r"^output file must end in one of "
+                       r"\('\.pth', '\.safetensors'\), got 'x\.txt'$"):
         run('convert', [missing, 'x.txt'])
     with pytest.raises(FileNotFoundError):  # main raises for callers
         importlib.import_module('mbv3.cli.convert').main(
@@ -141,9 +115,8 @@ def test_a_broken_config_is_named(tmp_path, text, message):
         main([str(tmp_path)])
 
 
-# Commands that keep their own USER_ERRORS lines (convert) or are
-# development tools whose output is a report (doc_figures, reliability).
-UNWRAPPED = ('convert', 'doc_figures', 'reliability_report')
+# A development tool whose output is a report.
+UNWRAPPED = ('reliability_report', )
 
 
 @pytest.mark.parametrize('module', sorted(set(COMMANDS.values())))

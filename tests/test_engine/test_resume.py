@@ -33,11 +33,13 @@ def test_resume_after_unfreezing_stops_with_one_line(tmp_path):
     # freezing layers 0..6 leaves 68 + 4 trainable, one AdamW group each
     # (paramwise_cfg)
     assert out.stderr.splitlines()[-1] == (
-        f"error: cannot resume {checkpoint!r}: its optimizer state has 72 "
+        f"error: ResumeMismatchError: cannot resume {checkpoint!r}: its "
+        "optimizer state has 72 "
         "parameter groups holding 72 tensors, this config's optimizer has "
         '142 holding 142 (changed: model.backbone.frozen_stages: 6 -> -1); '
         'to start from its weights with a new optimizer and schedule, '
-        f'train with load_from={checkpoint!r} instead of --resume')
+        f'train with load_from={checkpoint!r} instead of --resume '
+        '(--debug shows the traceback)')
     assert not os.path.exists(os.path.join(work_dir, 'epoch_2.pth'))
 
     out = run_tool('train.py', config, '--work-dir', work_dir,

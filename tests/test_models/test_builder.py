@@ -1,8 +1,24 @@
 """Necks and heads whose config leaves out ``in_channels`` are sized from
 the backbone's description of its outputs."""
 import pytest
+from torch import nn
 
 from mbv3.registry import MODELS
+
+
+class LateralNeck(nn.Module):
+    """A neck that takes ``in_channels`` (one 1x1 conv per input)."""
+
+    def __init__(self, in_channels, out_channels, num_outs):
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.num_outs = num_outs
+        self.laterals = nn.ModuleList(
+            nn.Conv2d(c, out_channels, 1) for c in in_channels)
+
+    def forward(self, feats):
+        return tuple(conv(f) for conv, f in zip(self.laterals, feats))
 
 
 @pytest.mark.parametrize('given', [{}, dict(in_channels=None)])
@@ -17,7 +33,7 @@ def test_classifier_head_takes_the_backbone_width(given):
     assert model.head.layers[0].fc.in_features == 960
 
 
-def test_segmentor_fpn_and_head_take_the_widths_that_feed_them():
+def test_segmentor_neck_and_head_take_the_widths_that_feed_them():
     model = MODELS.build(dict(
         type='EncoderDecoder',
         backbone=dict(type='MobileNetV3', arch='small', out_indices=(3, 12),
@@ -29,7 +45,7 @@ def test_segmentor_fpn_and_head_take_the_widths_that_feed_them():
         type='EncoderDecoder',
         backbone=dict(type='MobileNetV3', arch='small', out_indices=(3, 12),
                       output_stride=16),
-        neck=dict(type='FPN', out_channels=16, num_outs=2),
+        neck=dict(type=LateralNeck, out_channels=16, num_outs=2),
         decode_head=dict(type='LRASPPHead', num_classes=2, channels=32)))
     assert list(with_neck.neck.in_channels) == [24, 576]
     assert with_neck.decode_head.in_channels == (16, 16)

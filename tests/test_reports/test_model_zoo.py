@@ -5,13 +5,13 @@ import pytest
 import torch
 
 from mbv3.models import MobileNetV3
-from mbv3.reports.model_zoo import (describe_outputs, format_table,
+from mbv3.reports.model_zoo import (stride_summary, format_table,
                                   measure_latency, zoo_rows)
 
 
-def test_describe_outputs_large():
+def test_stride_summary_large():
     # layer strides and widths of paper Table 1 (stem 16, last conv 960)
-    assert describe_outputs(MobileNetV3('large').layer_info) == (
+    assert stride_summary(MobileNetV3('large').layer_specs) == (
         '/2: 0-1→16×2 · /4: 2-3→24×2 · /8: 4-6→40×3 · '
         '/16: 7-12→80×4,112×2 · /32: 13-16→160×3,960')
 

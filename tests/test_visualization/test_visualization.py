@@ -176,7 +176,7 @@ def split_grad_cam(model, inputs, layer, target):
     become a leaf tensor and ``torch.autograd.grad`` of the class score
     gives Eq. 1's gradients (no hooks, no retained grads)."""
     backbone = model.backbone
-    names = [f'layer{i}' for i in range(len(backbone.layer_info))]
+    names = [f'layer{i}' for i in range(len(backbone.layer_specs))]
     x = inputs
     for name in names[:layer + 1]:
         x = getattr(backbone, name)(x)

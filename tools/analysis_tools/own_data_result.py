@@ -18,8 +18,8 @@ import subprocess
 import sys
 import time
 
-from mbv3.utils.generated import replace_generated
-from mbv3.utils.own_data_result import (BEGIN, END, RESULT_JSON,
+from mbv3.reports.generated import replace_generated
+from mbv3.reports.own_data_result import (BEGIN, END, RESULT_JSON,
                                         command_work_dir, count_images,
                                         final_top1, readme_own_data_steps,
                                         result_markdown)

@@ -1,7 +1,7 @@
 """Geometric transforms of the ImageNet recipes that mmcv lacks."""
 import math
 import random
-from typing import Sequence, Tuple, Union
+from typing import Sequence, Tuple
 
 import mmcv
 import numpy as np

@@ -1,6 +1,6 @@
 from .bad_file_report import BadFileReportHook
 from .curves import CurvesHook
-from .mmengine_fixes import MMEngineFixesHook
+from .mmengine_patches_hook import MMEngineFixesHook
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
 from .num_classes_check import NumClassesCheckHook
 from .precise_bn import PreciseBNHook, update_bn_stats

@@ -15,7 +15,7 @@ from mbv3.utils.checks import check_int
 from mbv3.utils.checkpoint import load_checkpoint_file
 
 #: The key of ``checkpoint['meta']`` that marks a QAT checkpoint, read by
-#: :func:`mbv3.deploy.model.init_model` to prepare before loading.
+#: :func:`mbv3.apis.model.init_model` to prepare before loading.
 META_KEY = 'quantization'
 
 
@@ -50,7 +50,7 @@ class QATHook(Hook):
     * The val loop evaluates the fake-quantized model (observers off);
       ``tools/deployment/``'s int8 conversion is
       :func:`~mbv3.models.quantization.convert` of the model
-      :func:`mbv3.deploy.model.init_model` builds from a saved checkpoint.
+      :func:`mbv3.apis.model.init_model` builds from a saved checkpoint.
 
     Args:
         backend (str): One of ``('x86', 'fbgemm', 'qnnpack')``. Defaults

@@ -1,12 +1,27 @@
 """Write a training run's figures to one JSON file when it ends."""
 import json
+import os
 import os.path as osp
+import platform
 import time
 
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
 
 from mbv3.registry import HOOKS
+
+
+def machine() -> str:
+    """CPU model, core count and 1-minute load average, in words."""
+    name = platform.processor() or platform.machine()
+    if os.path.isfile('/proc/cpuinfo'):
+        with open('/proc/cpuinfo') as f:
+            names = [line.split(':', 1)[1].strip() for line in f
+                     if line.startswith('model name')]
+        name = names[0] if names else name
+    load = f', load average {os.getloadavg()[0]:.1f}' \
+        if hasattr(os, 'getloadavg') else ''
+    return f'{name}, {os.cpu_count()} cores{load}'
 
 
 @HOOKS.register_module()
@@ -20,7 +35,7 @@ class ResultsHook(Hook):
     ``val_images`` (size of the validation data set), ``metrics`` (the
     last validation metrics, e.g. ``accuracy/top1`` in percent) and
     ``machine`` (CPU model, cores, load average; see
-    :func:`mbv3.utils.machine.machine`) and ``first_iter`` (0, or the
+    :func:`machine`) and ``first_iter`` (0, or the
     iteration a resumed run started from: its time covers only the rest).
     A run that trains no iteration (resuming a finished run) writes
     nothing. ``tools/analysis_tools/
@@ -48,7 +63,6 @@ class ResultsHook(Hook):
 
     @master_only
     def after_train(self, runner) -> None:
-        from mbv3.utils.machine import machine
         if runner.iter == self._first_iter:
             return
         results = dict(

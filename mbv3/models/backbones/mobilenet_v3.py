@@ -6,16 +6,15 @@ function that turns (arch, widen_factor, output_stride, reduction_factor)
 into concrete layer specs, then the network.
 """
 import numbers
-from typing import NamedTuple, Optional, Sequence, Tuple, Union
+from typing import NamedTuple, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
-from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mbv3.registry import MODELS
 from mbv3.utils.checks import check_int
-from mbv3.utils.pretrained import (CheckedPretrainedMixin,
+from mbv3.models.pretrained import (CheckedPretrainedMixin,
                                    init_cfg_from_pretrained)
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
 from .capture import ScriptableLayers, is_capturing
@@ -72,12 +71,23 @@ _SE = {'SE': True, '-': False}
 
 def _table(text: str) -> Tuple[BlockConfig, ...]:
     """Rows of a bneck table written as in the paper: kernel, exp size,
-    #out, SE ('SE' or '-'), NL ('RE' or 'HS'), s."""
+    #out, SE ('SE' or '-'), NL ('RE' or 'HS'), s.
+
+    Raises:
+        ValueError: Naming the row (from 0) and its text, for a row that
+            is not six such fields.
+    """
     rows = []
-    for line in text.strip().splitlines():
-        kernel, mid, out, se, act, stride = line.split()
-        rows.append(BlockConfig(int(kernel), int(mid), int(out), _SE[se],
-                                _NL[act], int(stride)))
+    for i, line in enumerate(text.strip().splitlines()):
+        try:
+            kernel, mid, out, se, act, stride = line.split()
+            rows.append(BlockConfig(int(kernel), int(mid), int(out),
+                                    _SE[se], _NL[act], int(stride)))
+        except (ValueError, KeyError):
+            raise ValueError(
+                f'arch table row {i} {line.strip()!r} must be: kernel, exp '
+                f'size, #out (ints), SE {tuple(_SE)}, NL {tuple(_NL)}, s '
+                f'(int)') from None
     return tuple(rows)
 
 
@@ -416,8 +426,10 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
 
     Args:
         arch (str | Sequence): 'large', 'small' (paper Tables 1 and 2),
-            mmpretrain's 'small_075' / 'small_050', 'large_minimal' /
-            'small_minimal' (no SE, ReLU, 3x3), or a table of rows
+            the width variants 'large_075', 'small_075', 'small_050'
+            (timm's ``mobilenetv3_*_075/050``; mmpretrain's 'small_075',
+            'small_050'), 'large_minimal' / 'small_minimal' (no SE, ReLU,
+            3x3), or a table of rows
             ``(kernel_size, mid_channels, out_channels, with_se, act,
             stride)``. Defaults to 'small'.
         widen_factor (float): Width multiplier (> 0) applied to every width
@@ -450,7 +462,7 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         init_cfg (dict | list[dict], optional): mmengine init config;
             None gives :data:`DEFAULT_INIT_CFG` (Kaiming fan_out for convs,
             N(0, 0.01) for linears, BN ones). A ``Pretrained`` entry loads
-            through :func:`mbv3.utils.pretrained.load_pretrained`: a file
+            through :func:`mbv3.models.pretrained.load_pretrained`: a file
             that fills none of the backbone raises ValueError, one that
             fills part of it warns, both naming the layout found and the
             fix.
@@ -468,8 +480,6 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         [torch.Size([1, 24, 56, 56]), torch.Size([1, 40, 28, 28]),
          torch.Size([1, 112, 14, 14]), torch.Size([1, 960, 7, 7])]
     """
-
-    arch_settings = ARCH_SETTINGS  # mmpretrain's class table (same object)
 
     def __init__(self,
                  arch='small',
@@ -505,7 +515,7 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
-        self.layer_info = specs
+        self.layer_specs = specs
         self._plans = plans
         self._outputs = select_outputs(plans, specs, out_indices,
                                        out_strides)
@@ -542,7 +552,7 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
 
     @out_indices.setter
     def out_indices(self, value) -> None:
-        self._outputs = self.describe_outputs(value)
+        self._outputs = self.output_specs(value)
         self._run_plan = self._plan_run()
 
     @property
@@ -554,7 +564,7 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         """
         return self._outputs
 
-    def describe_outputs(self, out_indices=None, out_strides=None
+    def output_specs(self, out_indices=None, out_strides=None
                          ) -> Tuple[LayerSpec, ...]:
         """The outputs ``out_indices`` (or ``out_strides``) would select in
         this network, without selecting them (:func:`select_outputs`).
@@ -562,7 +572,7 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         Raises:
             ValueError: As the constructor's arguments would.
         """
-        return select_outputs(self._plans, self.layer_info, out_indices,
+        return select_outputs(self._plans, self.layer_specs, out_indices,
                               out_strides)
 
     @property
@@ -596,7 +606,7 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         if not is_capturing():
             self._check_input(x)
         outs = [None] * len(self._outputs)
-        layers = self._modules  # a dict lookup per layer, not __getattr__
+        layers = self._modules
         for name, out_pos, tap_pos in self._run_plan:
             layer = layers[name]
             if tap_pos is None:
@@ -630,9 +640,8 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
         """``(layer name, output position, expand-tap position)`` for each
         layer up to the last one ``out_indices`` needs, computed once so the
         forward does no parsing and ``torch.compile`` sees constants."""
-        wanted = {}
-        for pos, spec in enumerate(self._outputs):
-            wanted.setdefault((spec.layer, spec.tap), pos)
+        wanted = {(spec.layer, spec.tap): pos
+                  for pos, spec in enumerate(self._outputs)}
         last = max(spec.layer for spec in self._outputs)
         return tuple((f'layer{i}', wanted.get((i, OUTPUT)),
                       wanted.get((i, EXPAND))) for i in range(last + 1))
@@ -666,8 +675,8 @@ class MobileNetV3(CheckedPretrainedMixin, BaseModule):
 
     def _check_batch_norm_size(self, shape):
         last = max(spec.layer for spec in self._outputs)
-        deepest = max(spec.stride for spec in self.layer_info[:last + 1])
-        for spec in self.layer_info[:last + 1]:
+        deepest = max(spec.stride for spec in self.layer_specs[:last + 1])
+        for spec in self.layer_specs[:last + 1]:
             h = -(-shape[2] // spec.stride)
             w = -(-shape[3] // spec.stride)
             layer = getattr(self, f'layer{spec.index}')

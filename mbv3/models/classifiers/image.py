@@ -6,7 +6,7 @@ from mmengine.model import BaseModel
 
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
-from mbv3.utils.pretrained import CheckedPretrainedMixin
+from mbv3.models.pretrained import CheckedPretrainedMixin
 from ..builder import build_encoder, build_fed_by
 
 
@@ -39,7 +39,7 @@ class ImageClassifier(CheckedPretrainedMixin, BaseModel):
             ``ClsDataPreprocessor`` without normalisation.
         init_cfg (dict, optional): mmengine init config, e.g.
             ``dict(type='Pretrained', checkpoint=...)``, checked as the
-            backbone's (:func:`mbv3.utils.pretrained.load_pretrained`).
+            backbone's (:func:`mbv3.models.pretrained.load_pretrained`).
 
     Raises:
         ValueError: For a non-empty ``train_cfg``, and (in ``forward``) an

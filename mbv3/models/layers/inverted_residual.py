@@ -118,6 +118,6 @@ class InvertedResidual(nn.Module):
         if not self.with_expand_conv:
             raise ValueError('this block has no expand conv '
                              '(mid_channels == in_channels) to tap')
-        if self.with_cp and x.requires_grad:
+        if self.with_cp and not torch.jit.is_scripting() and x.requires_grad:
             return cp.checkpoint(self._forward, x, use_reentrant=False)
         return self._forward(x)

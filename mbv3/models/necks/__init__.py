@@ -1,4 +1,3 @@
-from .fpn import FPN
 from .gap import GlobalAveragePooling
 
-__all__ = ['FPN', 'GlobalAveragePooling']
+__all__ = ['GlobalAveragePooling']

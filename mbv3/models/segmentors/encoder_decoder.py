@@ -8,7 +8,7 @@ from mmengine.structures import PixelData
 
 from mbv3.registry import MODELS
 from mbv3.structures import DataSample
-from mbv3.utils.pretrained import CheckedPretrainedMixin
+from mbv3.models.pretrained import CheckedPretrainedMixin
 from ..builder import build_encoder, build_fed_by
 
 

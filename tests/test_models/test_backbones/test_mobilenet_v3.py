@@ -141,6 +141,17 @@ def test_bad_arguments_raise_clear_errors(kwargs, message):
         MobileNetV3(**kwargs)
 
 
+@pytest.mark.parametrize(
+    'line', ['3 16 16 SE XX 1', '3 16 16 - RE', '3 x 16 - RE 1'])
+def test_a_typo_in_a_built_in_table_names_its_row(line):
+    from mbv3.models.backbones.mobilenet_v3 import _table
+    with pytest.raises(ValueError, match=rf"^arch table row 1 '{line}' must "
+                       r"be: kernel, exp size, #out \(ints\), SE \('SE', "
+                       r"'-'\), NL \('RE', 'HS'\), s \(int\)$"):
+        _table(f'3 16 16 - RE 1\n{line}')
+    assert _table('3 16 16 SE HS 2')[0].act == 'HSwish'
+
+
 def test_arch_of_wrong_type():
     with pytest.raises(TypeError, match='arch must be a str or a sequence'):
         MobileNetV3(arch=3)
@@ -244,4 +255,4 @@ def test_select_outputs_is_the_whole_grammar_without_building():
     model = MobileNetV3('large', out_indices=(-4, '-4.expand', 0),
                         output_stride=16)
     assert model.feature_info == outputs
-    assert model.describe_outputs('13.expand') == outputs[1:2]
+    assert model.output_specs('13.expand') == outputs[1:2]

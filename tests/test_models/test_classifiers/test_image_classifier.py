@@ -50,7 +50,7 @@ def torchvision_to_mbv3(tv_state, mbv3_model):
               'features.0.1.': 'backbone.layer0.bn.',
               'classifier.0.': 'head.layers.0.fc.',
               'classifier.3.': 'head.layers.1.fc.'}
-    last = len(mbv3_model.backbone.layer_info) - 1
+    last = len(mbv3_model.backbone.layer_specs) - 1
     static[f'features.{last}.0.'] = f'backbone.layer{last}.conv.'
     static[f'features.{last}.1.'] = f'backbone.layer{last}.bn.'
     units = {}

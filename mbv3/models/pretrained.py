@@ -133,7 +133,7 @@ def _layout_and_fix(state_dict, checkpoint, prefix, backbone):
 def _read(checkpoint, map_location):
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from .checkpoint import load_checkpoint_file
+    from mbv3.utils.checkpoint import load_checkpoint_file
     if osp.isfile(checkpoint):
         return load_checkpoint_file(checkpoint, map_location=map_location)
     return CheckpointLoader.load_checkpoint(checkpoint,

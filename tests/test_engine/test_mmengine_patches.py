@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mbv3.engine import mmengine_fixes
+from mbv3.engine import mmengine_patches
 from tests.conftest import REPO
 from tests.test_apis.test_kill_resume import tiny_digits_config
 
@@ -63,10 +63,10 @@ def test_importing_every_mbv3_module_changes_nothing_in_mmengine():
 
 
 def test_fixes_apply_only_to_the_affected_mmengine(monkeypatch):
-    assert mmengine_fixes.mmengine_is_affected('0.10.7')
-    assert not mmengine_fixes.mmengine_is_affected('0.11.0')
-    monkeypatch.setattr(mmengine_fixes.mmengine, '__version__', '0.11.0')
-    assert mmengine_fixes.apply_mmengine_fixes() == []
+    assert mmengine_patches.mmengine_is_affected('0.10.7')
+    assert not mmengine_patches.mmengine_is_affected('0.11.0')
+    monkeypatch.setattr(mmengine_patches.mmengine, '__version__', '0.11.0')
+    assert mmengine_patches.apply_mmengine_fixes() == []
 
 
 def test_apply_then_restore_gives_back_the_originals():
@@ -76,15 +76,15 @@ def test_apply_then_restore_gives_back_the_originals():
     from mbv3.utils.checkpoint import AtomicLocalBackend, load_checkpoint_file
     loader = CheckpointLoader._schemes['']
     backend = registry_utils.backends['local']
-    applied = mmengine_fixes.apply_mmengine_fixes()
+    applied = mmengine_patches.apply_mmengine_fixes()
     try:
         assert 'atomic_local_backend' in applied
         assert registry_utils.backends['local'] is AtomicLocalBackend
-        if mmengine_fixes._torch_loads_weights_only():
+        if mmengine_patches._torch_loads_weights_only():
             assert CheckpointLoader._schemes[''] is load_checkpoint_file
-        assert mmengine_fixes.apply_mmengine_fixes() == applied  # idempotent
+        assert mmengine_patches.apply_mmengine_fixes() == applied  # idempotent
     finally:
-        mmengine_fixes.restore_mmengine()
+        mmengine_patches.restore_mmengine()
     assert CheckpointLoader._schemes[''] is loader
     assert registry_utils.backends['local'] is backend
 
@@ -103,7 +103,7 @@ def test_own_training_applies_the_fixes_and_resumes(tmp_path, one_thread):
 
     train([config, '--work-dir', work_dir, *epochs(1)])
     assert isinstance(get_file_backend(work_dir), AtomicLocalBackend)
-    if mmengine_fixes._torch_loads_weights_only():
+    if mmengine_patches._torch_loads_weights_only():
         assert CheckpointLoader._schemes[''] is load_checkpoint_file
     # resuming reads mmengine's own checkpoint (HistoryBuffer inside), which
     # mmengine 0.10.7's loader refuses on torch >= 2.6
@@ -114,7 +114,7 @@ def test_own_training_applies_the_fixes_and_resumes(tmp_path, one_thread):
     assert second['iter'] == 2 * first['iter'] > 0
 
 
-@pytest.mark.skipif(not mmengine_fixes._pkg_resources_missing(),
+@pytest.mark.skipif(not mmengine_patches._pkg_resources_missing(),
                     reason='mmengine reads package configs itself here')
 def test_package_config_reference_loads_once_fixed(tmp_path):
     # what `mbv3-train` does before it parses a config: mmengine 0.10.7
@@ -125,6 +125,6 @@ def test_package_config_reference_loads_once_fixed(tmp_path):
                       "mobilenet_v3_small_imagenet.py']\n")
     with pytest.raises(ModuleNotFoundError, match='pkg_resources'):
         Config.fromfile(str(config))
-    mmengine_fixes.apply_mmengine_fixes()
+    mmengine_patches.apply_mmengine_fixes()
     backbone = Config.fromfile(str(config)).model.backbone
     assert (backbone.type, backbone.arch) == ('MobileNetV3', 'small')

@@ -6,7 +6,7 @@ from mbv3.registry import HOOKS
 
 @HOOKS.register_module()
 class MMEngineFixesHook(Hook):
-    """Apply :func:`mbv3.engine.mmengine_fixes.apply_mmengine_fixes` when
+    """Apply :func:`mbv3.engine.mmengine_patches.apply_mmengine_fixes` when
     the Runner builds its hooks.
 
     mbv3's own commands apply the fixes themselves. A job started by
@@ -20,5 +20,5 @@ class MMEngineFixesHook(Hook):
     """
 
     def __init__(self):
-        from mbv3.engine.mmengine_fixes import apply_mmengine_fixes
+        from mbv3.engine.mmengine_patches import apply_mmengine_fixes
         self.applied = apply_mmengine_fixes()

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from mbv3.utils.malloc import preloaded_allocator, tune_allocator
+from mbv3.deploy.malloc import preloaded_allocator, tune_allocator
 from tests.conftest import REPO
 
 # Minor page faults per eager forward of MobileNetV3-Small at batch 16,
@@ -11,7 +11,7 @@ from tests.conftest import REPO
 _FAULTS = """
 import sys, torch
 from mbv3.models.backbones import MobileNetV3
-from mbv3.utils.malloc import minor_page_faults, tune_allocator
+from mbv3.deploy.malloc import minor_page_faults, tune_allocator
 print(tune_allocator(sys.argv[1]))
 model, x = MobileNetV3('small').eval(), torch.rand(16, 3, 224, 224)
 with torch.inference_mode():

@@ -6,8 +6,8 @@ import os
 import pytest
 from mmengine.config import Config
 
-from mbv3.utils.generated import generated_section
-from mbv3.utils.own_data_result import (BEGIN, END, RESULT_JSON,
+from mbv3.reports.generated import generated_section
+from mbv3.reports.own_data_result import (BEGIN, END, RESULT_JSON,
                                         command_work_dir,
                                         readme_own_data_steps,
                                         result_markdown)
