@@ -137,7 +137,8 @@ def decode_image(data: bytes, filename: str) -> np.ndarray:
 @TRANSFORMS.register_module()
 class LoadImageFromFile(BaseTransform):
     """Load an image file as 8-bit, 3-channel (mmcv's ``LoadImageFromFile``
-    keys and defaults, decoding with Pillow).
+    keys and defaults, decoding with Pillow, or with OpenCV for complete
+    grayscale and colour JPEGs: :func:`decode_image`).
 
     Every layout a data set may hold comes out the same way (see
     :func:`to_rgb8`): grayscale, 16-bit grayscale PNG, RGBA, palette and
