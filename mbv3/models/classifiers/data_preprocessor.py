@@ -130,7 +130,9 @@ class JpegClsDataPreprocessor(ClsDataPreprocessor):
     draws (torch's generator, not Python's).
 
     Limits: the files must be JPEGs; the EXIF orientation is applied on
-    CPU only (torchvision's CUDA decoder ignores it).
+    CPU only (torchvision's CUDA decoder ignores it). torchvision 0.29
+    deprecates its decoders for TorchCodec's (``torchcodec.decoders.
+    decode_jpeg``, the same call), which mbv3 does not depend on yet.
 
     Shape: ``inputs`` a list of ``N`` 1-D uint8 tensors (encoded files)
     -> ``(N, 3, H, W)`` float32, the transforms' output size.
