@@ -17,6 +17,7 @@ from mbv3.models.quantization import prepare_qat
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import load_checkpoint_file
 from mbv3.utils.config_files import read_config
+from mbv3.utils.text import printable
 
 
 def load_config(config) -> Config:
@@ -88,13 +89,29 @@ def _check_quantization_keys(state_dict: dict, meta: dict,
                          f'checkpoint marked as QAT')
 
 
+def _checkpoint_classes(meta: dict, checkpoint):
+    """The class names of a checkpoint's ``meta['dataset_meta']``, made
+    printable (:func:`mbv3.utils.text.printable`): they come from a file
+    and end up on the terminal and in result files."""
+    classes = (meta.get('dataset_meta') or {}).get('classes')
+    if classes is None:
+        return None
+    if not (isinstance(classes, (list, tuple))
+            and all(isinstance(c, str) for c in classes)):
+        raise ValueError(f"checkpoint {checkpoint!r}: meta['dataset_meta']"
+                         f"['classes'] must be a list of str, got "
+                         f'{type(classes).__name__}')
+    return tuple(printable(c) for c in classes)
+
+
 def init_model(config, checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu'):
     """Build a classifier from a config and optionally load a checkpoint.
 
     The checkpoint is read safely (``weights_only``; see
     :func:`mbv3.utils.checkpoint.load_checkpoint_file`). Class names come
-    from the checkpoint's ``meta['dataset_meta']`` when present; so does
+    from the checkpoint's ``meta['dataset_meta']`` when present, with
+    control characters escaped (:func:`mbv3.utils.text.printable`); so does
     the class count when the config leaves ``model.head.num_classes`` to
     the data (None; else from the config's folders, see
     :func:`mbv3.datasets.data_root.resolve_num_classes`). With
@@ -125,7 +142,10 @@ def init_model(config, checkpoint: Optional[str] = None,
             cached and cannot be downloaded.
         TypeError: If ``config`` is neither a path, a Config nor None.
         ValueError: If ``config`` is None and the checkpoint has no
-            conversion metadata.
+            conversion metadata, or its class names are not a list of str.
+        mbv3.utils.checkpoint.UnsafeCheckpointError: If ``config`` is None
+            and the metadata's model names a type mbv3 has not registered
+            (:func:`mbv3.convert.files.check_metadata`).
         FileNotFoundError: If the class count is left to the data and
             neither the checkpoint nor the config's folders give it.
     """
@@ -136,10 +156,10 @@ def init_model(config, checkpoint: Optional[str] = None,
     ckpt = None if checkpoint is None else load_checkpoint_file(
         checkpoint, map_location='cpu')
     meta = (ckpt or {}).get('meta') or {}
+    classes = _checkpoint_classes(meta, checkpoint)
     if cfg.model.get('head', {}).get('num_classes', 0) is None:
         cfg = copy.deepcopy(cfg)
-        resolve_num_classes(
-            cfg, (meta.get('dataset_meta') or {}).get('classes'))
+        resolve_num_classes(cfg, classes)
     model_cfg = cfg.model.copy()
     backbone = model_cfg.get('backbone', {})
     backbone.pop('init_cfg', None)  # the checkpoint provides the weights
@@ -155,7 +175,9 @@ def init_model(config, checkpoint: Optional[str] = None,
     _prepare_like(model, meta)
     if ckpt is not None:
         _load_checkpoint_to_model(model, ckpt, strict=config is None)
-        model.dataset_meta = meta.get('dataset_meta', {})
+        model.dataset_meta = dict(meta.get('dataset_meta') or {})
+        if classes is not None:
+            model.dataset_meta['classes'] = classes
     if not model.dataset_meta.get('classes'):
         classes = cfg.get('test_dataloader', {}).get('dataset', {}).get(
             'classes')

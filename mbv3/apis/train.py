@@ -15,7 +15,8 @@ from mmengine.runner import Runner
 from mbv3.datasets.loader import apply_loader_defaults
 from mbv3.datasets.preparation import prepare_data
 from mbv3.engine.mmengine_patches import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
-from mbv3.engine.resume import check_resumable
+from mbv3.engine.resume import check_resumable, completed_run
+from mbv3.engine.runner import ConsoleRunner
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 from mbv3.utils.config_files import read_config
 from mbv3.datasets.data_root import (apply_data_root, check_data_root,
@@ -187,21 +188,23 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
     return cfg
 
 
-def run_training(cfg: Config):
-    """Set up distribution, prepare the data (rank 0), build the Runner
-    from ``cfg`` and train.
+def build_runner(cfg: Config):
+    """Set up distribution, prepare the data (rank 0) and build the Runner
+    of ``cfg``.
 
     ``runner_type`` in the config (e.g. 'FlexibleRunner' with an FSDP
-    strategy) selects the Runner class. mbv3's commands apply the mmengine
-    fixes (:mod:`mbv3.engine.mmengine_patches`) before they build ``cfg``.
+    strategy) selects the Runner class; otherwise it is
+    :class:`~mbv3.engine.runner.ConsoleRunner`, which starts with a
+    one-line banner. mbv3's commands apply the mmengine fixes
+    (:mod:`mbv3.engine.mmengine_patches`) before they build ``cfg``.
 
     Returns:
-        nn.Module: The trained model.
+        Runner: A Runner that has not started training.
 
     Raises:
-        mbv3.engine.resume.ResumeMismatchError: Before training, when
-            ``cfg`` resumes a checkpoint whose optimizer state does not fit
-            this config's optimizer (:func:`check_resumable`).
+        mbv3.engine.resume.ResumeMismatchError: When ``cfg`` resumes a
+            checkpoint whose optimizer state does not fit this config's
+            optimizer (:func:`check_resumable`).
     """
     launcher = cfg.get('launcher', 'none')
     init_dist_cpu_safe(launcher)
@@ -215,9 +218,35 @@ def run_training(cfg: Config):
         from mbv3.registry import RUNNERS
         runner = RUNNERS.build(cfg)
     else:
-        runner = Runner.from_cfg(cfg)
+        runner = ConsoleRunner.from_cfg(cfg)
+        runner.logger.info(runner.banner())
     if cfg.get('resume') and cfg.get('load_from'):
         check_resumable(runner, cfg.load_from, cfg)
+        runner.logger.info(f'resuming from {cfg.load_from!r}')
+    return runner
+
+
+def run_training(cfg: Config):
+    """Build the Runner of ``cfg`` (:func:`build_runner`) and train.
+
+    Resuming a run that already reached the end of its schedule trains
+    nothing: one line says so (:func:`completed_run`) and nothing is
+    built.
+
+    Returns:
+        nn.Module | None: The trained model; None for a completed run.
+
+    Raises:
+        mbv3.engine.resume.ResumeMismatchError: Before training, when
+            ``cfg`` resumes a checkpoint whose optimizer state does not fit
+            this config's optimizer.
+    """
+    if cfg.get('resume') and cfg.get('load_from'):
+        complete = completed_run(cfg.load_from, cfg)
+        if complete:
+            print_log(complete, logger='current')
+            return None
+    runner = build_runner(cfg)
     try:
         return runner.train()
     finally:

@@ -48,6 +48,8 @@ def main(argv=None) -> dict:
         FileNotFoundError: If ``src`` does not exist.
         mbv3.utils.checkpoint.UnsafeCheckpointError: If ``src`` needs full
             unpickling.
+        mbv3.utils.checkpoint.CorruptCheckpointError: If ``src`` is empty,
+            truncated or damaged.
         mbv3.convert.hub.WeightsDownloadError,
         mbv3.convert.hub.WeightsHashError: See
             :func:`mbv3.convert.hub.fetch`.

@@ -71,7 +71,7 @@ def main(argv=None) -> dict:
         SkippedFilesError: After reporting the metrics, when files were
             skipped and ``--allow-skipped`` not given.
     """
-    from mmengine.runner import Runner
+    from mbv3.engine.runner import ConsoleRunner
     args = parse_args(argv)
     apply_mmengine_fixes()
     if not osp.isfile(args.checkpoint):
@@ -90,7 +90,8 @@ def main(argv=None) -> dict:
     cfg.test_cfg = dict(cfg.get('test_cfg') or {},
                         type='mbv3.SkipBadFilesTestLoop')
     init_dist_cpu_safe(args.launcher)
-    runner = Runner.from_cfg(cfg)
+    runner = ConsoleRunner.from_cfg(cfg)
+    runner.logger.info(runner.banner())
     metrics = runner.test()
     skipped = runner.test_loop.skipped
     if args.confusion_matrix is not None and is_main_process():

@@ -24,9 +24,13 @@ Sources:
 
 Hashes: torchvision, timm's GitHub releases, mmpretrain and mmseg name
 their files ``<stem>-<first 8 hex digits of the sha256>.pth`` (the
-convention ``torch.hub`` checks); that prefix is the expected hash. The
-Hugging Face file is pinned to a revision, with the full sha256 of that
-file (the hub's Git LFS object id) as a third-party manifest records it.
+convention ``torch.hub`` checks); that prefix, 32 bits, is all they
+publish, and a file that matches it can be forged in minutes. For those,
+:mod:`mbv3.convert.hub` records the full sha256 of the first download that
+matches the prefix and holds every later download to it (trust on first
+use). The Hugging Face file is pinned to a revision, with the full sha256
+of that file (the hub's Git LFS object id) as a third-party manifest
+records it. :func:`pinning` says which is which.
 """
 import os.path as osp
 from typing import Dict, NamedTuple, Optional, Tuple
@@ -242,13 +246,32 @@ def get_weights(name: str) -> Weights:
     return WEIGHTS[name]
 
 
-def format_weights(entries=None) -> str:
+def pinning(weights: Weights) -> str:
+    """How the file of ``weights`` is pinned: ``'full sha256'`` (published)
+    or ``'sha256 prefix + first download'`` (8 hex digits from the file
+    name, then the full sha256 recorded at the first download)."""
+    if len(weights.sha256) == 64:
+        return 'full sha256'
+    return 'sha256 prefix + first download'
+
+
+def format_weights(entries=None, pins=None) -> str:
     """A Markdown table, one row per entry (all of :data:`WEIGHTS` by
-    default): name, family, arch, published accuracy and its citation."""
-    lines = ['| name | family | arch | published | source |',
-             '|---|---|---|---|---|']
+    default): name, family, arch, published accuracy and its citation.
+
+    Args:
+        entries (Iterable[Weights], optional): The rows.
+        pins (dict, optional): Name -> how its file is pinned; given, it
+            becomes the last column, ``sha256``.
+    """
+    header = '| name | family | arch | published | source |'
+    rule = '|---|---|---|---|---|'
+    if pins is not None:
+        header, rule = header + ' sha256 |', rule + '---|'
+    lines = [header, rule]
     for w in entries or WEIGHTS.values():
         metric = f'{w.metric[1]:g}% {w.metric[0]}' if w.metric else '-'
+        pin = f' {pins[w.name]} |' if pins is not None else ''
         lines.append(f'| `{w.name}` | {w.source} | {w.arch} | {metric} | '
-                     f'{w.citation} |')
+                     f'{w.citation} |{pin}')
     return '\n'.join(lines)

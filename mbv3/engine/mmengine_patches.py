@@ -32,6 +32,12 @@ Process-wide fixes (``apply_mmengine_fixes``):
   present in every release up to 0.10.7). The ``'local'`` backend becomes
   :class:`mbv3.utils.checkpoint.AtomicLocalBackend` (temporary file,
   ``fsync``, rename).
+* ``last_checkpoint_reader``: mmengine's ``find_latest_checkpoint`` (its
+  auto-resume, ``resume=True`` without ``load_from``) takes the path in
+  ``last_checkpoint`` as it is; mbv3's ``CheckpointHook`` records it
+  relative to the work dir (so a copied work dir resumes from its own
+  files), and :func:`mbv3.utils.checkpoint.read_last_checkpoint` reads
+  both forms (no upstream issue found).
 * ``history_buffer_getstate``: ``HistoryBuffer`` pickles references to its
   own bound methods (``statistics_methods``), which only full unpickling
   can rebuild; its ``__setstate__`` restores them anyway, so new
@@ -160,6 +166,16 @@ def _fix_local_backend() -> None:
     _replace(registry_utils.prefix_to_backends, '', AtomicLocalBackend)
 
 
+def _fix_last_checkpoint_reader() -> None:
+    import mmengine.runner as runner_package
+    import mmengine.runner.checkpoint as checkpoint_module
+    import mmengine.runner.runner as runner_module
+
+    from mbv3.utils.checkpoint import read_last_checkpoint
+    for module in (runner_package, checkpoint_module, runner_module):
+        _replace(module, 'find_latest_checkpoint', read_last_checkpoint)
+
+
 def _fix_history_buffer() -> None:
     from mmengine.logging import HistoryBuffer
     _replace(HistoryBuffer, '__getstate__', _history_buffer_getstate)
@@ -186,6 +202,8 @@ FIXES = (
     Fix('checkpoint_loader', _fix_checkpoint_loader,
         _torch_loads_weights_only),
     Fix('atomic_local_backend', _fix_local_backend, lambda: True),
+    Fix('last_checkpoint_reader', _fix_last_checkpoint_reader,
+        lambda: True),
     Fix('history_buffer_getstate', _fix_history_buffer, lambda: True),
 )
 

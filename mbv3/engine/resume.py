@@ -9,7 +9,7 @@ deep inside torch with ``loaded state dict has a different number of
 parameter groups``, after the Runner has set everything up.
 """
 import copy
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -100,3 +100,38 @@ def check_resumable(runner: Runner, checkpoint: str, cfg: Config) -> None:
         f"config's optimizer has {len(new)} holding {sum(new)}{changed}; "
         f'to start from its weights with a new optimizer and schedule, '
         f'train with load_from={checkpoint!r} instead of --resume')
+
+
+def completed_run(checkpoint: str, cfg: Config) -> Optional[str]:
+    """Say so when ``checkpoint`` already reached the end of ``cfg``'s
+    schedule, so that resuming it would train nothing.
+
+    The schedule is ``train_cfg.max_epochs`` (compared with the epochs the
+    checkpoint finished, ``meta['epoch']``) or ``train_cfg.max_iters``
+    (with ``meta['iter']``), as mmengine's train loops count them; a
+    mid-epoch checkpoint (``iter_<n>.pth``) has not finished its epoch.
+
+    Args:
+        checkpoint (str): The checkpoint ``--resume`` will load.
+        cfg (Config): The run's config.
+
+    Returns:
+        str | None: One line naming the checkpoint, where it stands against
+        the schedule and how to train longer; None when training is left.
+    """
+    train_cfg = cfg.get('train_cfg') or {}
+    meta = load_checkpoint_file(checkpoint, map_location='cpu').get('meta')
+    if not isinstance(meta, dict):
+        return None
+    for key, done in (('max_epochs', meta.get('epoch')),
+                      ('max_iters', meta.get('iter'))):
+        limit = train_cfg.get(key)
+        if isinstance(limit, int) and isinstance(done, int):
+            if done < limit:
+                return None
+            unit = key[len('max_'):-1]
+            return (f'training is already complete: {checkpoint!r} finished '
+                    f'{unit} {done} of train_cfg.{key}={limit}; nothing is '
+                    f'left to resume (to train longer, raise it: '
+                    f'--cfg-options train_cfg.{key}=N)')
+    return None

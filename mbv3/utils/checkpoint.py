@@ -1,6 +1,7 @@
 """Loading checkpoint files without running code hidden in them, and
 writing them so that a crash never leaves a truncated one."""
 import glob
+import hashlib
 import os
 import os.path as osp
 import pickle
@@ -28,15 +29,68 @@ CHECKPOINT_EXTENSIONS = ('.pth', '.pt', '.bin', '.safetensors')
 _PICKLE_PROTO = 0x80
 
 
+# safetensors metadata key of the sha256 over a converted file's tensors
+# (see tensors_sha256)
+TENSORS_SHA256_KEY = 'mbv3_tensors_sha256'
+_HISTORY_BUFFER = 'mmengine.logging.history_buffer.HistoryBuffer'
+
+
+class _HistoryBufferState:
+    """What the unpickler builds in place of mmengine's ``HistoryBuffer``:
+    the pickled state, kept as data. ``HistoryBuffer.__setstate__`` would
+    merge the file's ``statistics_methods`` into the dict every buffer of
+    the process shares; :func:`_rebuild_history_buffers` makes real
+    buffers from the plain fields instead."""
+
+    def __setstate__(self, state):
+        self.state = state
+
+
+def _history_buffer(state, filename):
+    """A ``HistoryBuffer`` built by its constructor from a pickled state's
+    log and count arrays and ``max_length``; anything else is dropped."""
+    from mmengine.logging import HistoryBuffer
+    fields = state if isinstance(state, dict) else {}
+    log, count = fields.get('_log_history'), fields.get('_count_history')
+    max_length = fields.get('max_length')
+    if not (isinstance(log, np.ndarray) and isinstance(count, np.ndarray)
+            and log.ndim == count.ndim == 1 and len(log) == len(count)
+            and type(max_length) is int and max_length > 0):
+        raise CorruptCheckpointError(
+            f'checkpoint {filename!r} is damaged: a HistoryBuffer in it '
+            'does not hold two 1-D arrays of equal length and an int '
+            'max_length')
+    return HistoryBuffer(log.tolist(), count.tolist(), max_length)
+
+
+def _rebuild_history_buffers(obj, filename, seen=None):
+    """``obj`` with every :class:`_HistoryBufferState` in its dicts, lists
+    and tuples replaced by a ``HistoryBuffer`` (:func:`_history_buffer`)."""
+    seen = set() if seen is None else seen
+    if isinstance(obj, _HistoryBufferState):
+        return _history_buffer(obj.state, filename)
+    if id(obj) in seen or not isinstance(obj, (dict, list, tuple)):
+        return obj
+    seen.add(id(obj))
+    if isinstance(obj, tuple):
+        return type(obj)(_rebuild_history_buffers(v, filename, seen)
+                         for v in obj)
+    keys = obj.keys() if isinstance(obj, dict) else range(len(obj))
+    for key in keys:
+        obj[key] = _rebuild_history_buffers(obj[key], filename, seen)
+    return obj
+
+
 def _mmengine_checkpoint_globals():
     """Types an mmengine checkpoint holds besides tensors and containers:
-    the message hub's ``HistoryBuffer`` and the numpy arrays and scalars in
-    it. Constructing them runs no code from the file."""
-    from mmengine.logging import HistoryBuffer
+    the message hub's ``HistoryBuffer`` (read as data,
+    :class:`_HistoryBufferState`) and the numpy arrays and scalars in it.
+    Constructing them runs no code from the file and changes no state
+    outside the objects read."""
     multiarray = np._core.multiarray if hasattr(np, '_core') else \
         np.core.multiarray
-    allowed = [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct,
-               multiarray.scalar]
+    allowed = [(_HistoryBufferState, _HISTORY_BUFFER), np.ndarray, np.dtype,
+               multiarray._reconstruct, multiarray.scalar]
     allowed += [type(np.dtype(t)) for t in
                 ('float16', 'float32', 'float64', 'int32', 'int64', 'bool',
                  'uint8', 'int8', 'int16', 'uint16', 'uint32', 'uint64')]
@@ -93,8 +147,12 @@ def load_checkpoint_file(filename, map_location=None):
     only tensors, containers, and the plain types mmengine's own checkpoints
     hold (its ``HistoryBuffer``, numpy arrays and scalars). This keeps
     mmengine's resume working on torch >= 2.6 without trusting third-party
-    files. ``.safetensors`` files are read with safetensors and returned as
-    a state dict.
+    files. A ``HistoryBuffer`` is rebuilt by its constructor from its log
+    and count arrays: the statistics methods a file may carry never reach
+    the class-level table every buffer shares. ``.safetensors`` files are
+    read with safetensors and returned as a state dict; one that records
+    the sha256 of its tensors (:data:`TENSORS_SHA256_KEY`, as
+    :func:`mbv3.convert.save_converted` writes) is checked against it.
 
     Args:
         filename (str | os.PathLike): Path of the file.
@@ -105,8 +163,9 @@ def load_checkpoint_file(filename, map_location=None):
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        CorruptCheckpointError: If the file is empty, truncated or damaged
-            (one line: the file, its size and what is wrong).
+        CorruptCheckpointError: If the file is empty, truncated or damaged,
+            or its tensors do not match their recorded sha256 (one line:
+            the file, what is wrong and the remedy).
         UnsafeCheckpointError: If the file needs full unpickling (it holds
             other Python objects, possibly code). The message says how to
             opt in for a file you trust: list it in the environment
@@ -124,8 +183,8 @@ def load_checkpoint_file(filename, map_location=None):
                           weights_only=False)
     with torch.serialization.safe_globals(_mmengine_checkpoint_globals()):
         try:
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
+            checkpoint = torch.load(filename, map_location=map_location,
+                                    weights_only=True)
         except pickle.UnpicklingError as err:
             raise UnsafeCheckpointError(
                 f'refusing to load {filename!r}: it holds Python objects '
@@ -137,18 +196,65 @@ def load_checkpoint_file(filename, map_location=None):
             raise CorruptCheckpointError(
                 f'checkpoint {filename!r} is damaged: torch.load failed '
                 f'with {_first_line(err)}') from None
+    return _rebuild_history_buffers(checkpoint, filename)
+
+
+def tensors_sha256(state_dict: dict) -> str:
+    """The sha256 of a state dict's tensors: each name, dtype, shape and
+    raw bytes, in name order.
+
+    Args:
+        state_dict (dict): Name -> tensor.
+
+    Returns:
+        str: 64 hex digits.
+    """
+    digest = hashlib.sha256()
+    for key in sorted(state_dict):
+        tensor = state_dict[key].detach().cpu().contiguous()
+        digest.update(f'{key}|{tensor.dtype}|{tuple(tensor.shape)}|'
+                      .encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def read_safetensors_metadata(filename: str) -> dict:
+    """The metadata of a ``.safetensors`` file (its header only).
+
+    Raises:
+        CorruptCheckpointError: If the header cannot be read (an empty,
+            truncated or damaged file).
+    """
+    from safetensors import SafetensorError, safe_open
+    try:
+        with safe_open(filename, framework='pt') as f:
+            return f.metadata() or {}
+    except (SafetensorError, OSError) as err:
+        raise _damaged_safetensors(filename, _first_line(err)) from None
+
+
+def _damaged_safetensors(filename, what) -> CorruptCheckpointError:
+    return CorruptCheckpointError(
+        f'checkpoint {filename!r} ({osp.getsize(filename)} bytes) is '
+        f'damaged: {what}; delete it and write it again (a converted file: '
+        'tools/convert_checkpoint.py; published weights: tools/weights.py '
+        'fetch NAME, which converts them again)')
 
 
 def _load_safetensors(filename: str, map_location) -> dict:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
     device = map_location if isinstance(map_location, str) else 'cpu'
+    recorded = read_safetensors_metadata(filename).get(TENSORS_SHA256_KEY)
     try:
-        return load_file(filename, device=device)
+        state_dict = load_file(filename, device=device)
     except SafetensorError as err:
-        raise CorruptCheckpointError(
-            f'checkpoint {filename!r} is damaged: {_first_line(err)}') \
-            from None
+        raise _damaged_safetensors(filename, _first_line(err)) from None
+    if recorded is not None and tensors_sha256(state_dict) != recorded:
+        raise _damaged_safetensors(
+            filename, 'its tensors do not have the sha256 recorded when it '
+            'was written')
+    return state_dict
 
 
 def atomic_write(data, filepath, mode: str = 'wb',
@@ -193,13 +299,62 @@ def _umask() -> int:
     return mask
 
 
+LAST_CHECKPOINT = 'last_checkpoint'
+
+
+def write_last_checkpoint(work_dir: str, checkpoint: str) -> None:
+    """Record ``checkpoint`` in ``work_dir/last_checkpoint``, atomically
+    (:func:`atomic_write`), as a path relative to ``work_dir`` when it lies
+    inside it, so that a copied or moved work dir resumes from its own
+    files (fvcore's ``Checkpointer`` records the file name the same way).
+
+    Args:
+        work_dir (str): The run's work dir.
+        checkpoint (str): The checkpoint just saved.
+    """
+    relative = osp.relpath(osp.abspath(checkpoint), osp.abspath(work_dir))
+    recorded = checkpoint if relative.startswith(os.pardir) else relative
+    atomic_write(recorded, osp.join(work_dir, LAST_CHECKPOINT), 'w',
+                 encoding='utf-8')
+
+
+def read_last_checkpoint(work_dir: str):
+    """The checkpoint named in ``work_dir/last_checkpoint``.
+
+    A relative path (what :func:`write_last_checkpoint` records) is joined
+    to ``work_dir``. An absolute one (what mmengine's ``CheckpointHook``
+    records) is taken as it is, unless it lies outside ``work_dir`` and
+    ``work_dir`` holds a file of the same name: a work dir copied from
+    another one then resumes from its own copy, not from the original's.
+
+    Args:
+        work_dir (str): The run's work dir.
+
+    Returns:
+        str | None: The path, or None when the file is missing or empty.
+    """
+    pointer = osp.join(work_dir, LAST_CHECKPOINT)
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer, encoding='utf-8') as f:
+        recorded = f.read().strip()
+    if not recorded:
+        return None
+    if not osp.isabs(recorded):
+        return osp.join(work_dir, recorded)
+    own = osp.join(work_dir, osp.basename(recorded))
+    inside = not osp.relpath(recorded, osp.abspath(work_dir)).startswith(
+        os.pardir)
+    return own if not inside and osp.isfile(own) else recorded
+
+
 def find_intact_checkpoint(work_dir: str):
     """The newest checkpoint of a run that loads, for auto-resume.
 
-    Candidates are the file named in ``work_dir/last_checkpoint`` (what
-    mmengine's ``CheckpointHook`` records), then every ``*.pth`` in
-    ``work_dir``, newest modification time first. Each is checked with the
-    same integrity test as :func:`load_checkpoint_file`.
+    Candidates are the file named in ``work_dir/last_checkpoint``
+    (:func:`read_last_checkpoint`), then every ``*.pth`` in ``work_dir``,
+    newest modification time first. Each is checked with the same
+    integrity test as :func:`load_checkpoint_file`.
 
     Args:
         work_dir (str): The run's work dir.
@@ -208,13 +363,8 @@ def find_intact_checkpoint(work_dir: str):
         tuple[str | None, list[str]]: The checkpoint to resume (None if no
         intact one exists) and one line per damaged candidate skipped.
     """
-    candidates = []
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(pointer):
-        with open(pointer, encoding='utf-8') as f:
-            recorded = f.read().strip()
-        if recorded:
-            candidates.append(recorded)
+    recorded = read_last_checkpoint(work_dir)
+    candidates = [recorded] if recorded else []
     candidates += sorted(glob.glob(osp.join(work_dir, '*.pth')),
                          key=osp.getmtime, reverse=True)
     skipped, seen = [], set()
@@ -233,7 +383,6 @@ def find_intact_checkpoint(work_dir: str):
             continue
         return path, skipped
     return None, skipped
-
 
 
 class AtomicLocalBackend(LocalBackend):

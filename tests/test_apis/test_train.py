@@ -5,11 +5,11 @@ import glob
 import json
 import os
 import re
+import shutil
 
 import pytest
 
-from tests.conftest import (DIGITS_CONFIG, assert_png, data_root_options,
-                            run_tool)
+from tests.conftest import DIGITS_CONFIG, data_root_options, run_tool
 
 pytestmark = pytest.mark.slow
 
@@ -74,12 +74,25 @@ def test_test_tool_reports_same_accuracy(subset_run):
     assert reported == pytest.approx(top1, abs=1e-3)
 
 
-def test_resume_latest_continues_the_run(subset_run):
+def copy_of_the_run(subset_run, tmp_path):
+    """The run's work dir copied, so that a test that trains on in it
+    leaves the shared run as the other tests read it (one timestamp
+    folder, 15 epochs), whatever the order."""
     root, work_dir, _ = subset_run
+    copy = str(tmp_path / 'work')
+    shutil.copytree(work_dir, copy)
+    return root, copy
+
+
+def test_resume_latest_continues_the_run(subset_run, tmp_path):
+    root, work_dir = copy_of_the_run(subset_run, tmp_path)
     out = run_tool('train.py', DIGITS_CONFIG, '--work-dir', work_dir,
                    '--resume', *subset_options(root, 16))
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr
+    # from the copy's own checkpoint (last_checkpoint is relative)
+    checkpoint = os.path.join(work_dir, 'epoch_15.pth')
+    assert f'resuming from {checkpoint!r}' in log
     assert 'resumed epoch: 15, iter: 45' in log
     assert os.path.isfile(os.path.join(work_dir, 'epoch_16.pth'))
 
@@ -113,14 +126,20 @@ def test_inference_api_on_trained_checkpoint(subset_run):
     assert hits / len(images[::12]) >= 0.5
 
 
-def test_resume_of_a_finished_run_exits_cleanly(subset_run):
-    # The README's `--resume` after a completed run: no iteration is left,
-    # this run logs nothing, and the curves come from the earlier runs.
-    root, work_dir, _ = subset_run
-    latest = os.path.join(work_dir, 'epoch_16.pth')
-    epochs = 16 if os.path.isfile(latest) else 15
+def test_resume_of_a_finished_run_says_it_is_complete(subset_run, tmp_path):
+    # The README's `--resume` after a completed run: nothing is left to
+    # train; one line says so, nothing is written, the exit status is 0
+    # (the run did finish: a requeue loop `until train --resume` stops)
+    root, work_dir = copy_of_the_run(subset_run, tmp_path)
+    before = sorted(os.listdir(work_dir))
     out = run_tool('train.py', DIGITS_CONFIG, '--work-dir', work_dir,
-                   '--resume', *subset_options(root, epochs))
+                   '--resume', *subset_options(root, 15))
     assert out.returncode == 0, out.stderr[-3000:]
-    assert f'resumed epoch: {epochs}' in out.stdout + out.stderr
-    assert_png(os.path.join(work_dir, 'curves.png'), (1000, 400))
+    checkpoint = os.path.join(work_dir, 'epoch_15.pth')
+    assert out.stdout.splitlines()[-1].endswith(
+        f'training is already complete: {checkpoint!r} finished epoch 15 of '
+        'train_cfg.max_epochs=15; nothing is left to resume (to train '
+        'longer, raise it: --cfg-options train_cfg.max_epochs=N)')
+    assert 'Traceback' not in out.stderr
+    assert 'Epoch(train)' not in out.stdout
+    assert sorted(os.listdir(work_dir)) == before

@@ -13,6 +13,7 @@ import os.path as osp
 import shutil
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -69,11 +70,14 @@ def files():
 
 class Served:
     """What the server holds and saw: ``files`` by URL path, ``requests``
-    as ``(path, Range header)``, and the paths whose next answer is cut
-    in half (``truncate``)."""
+    as ``(path, Range header)``, the paths whose next answer is cut in
+    half (``truncate``), those sent without a Content-Length
+    (``no_length``), and the seconds to wait after each 64 KiB sent
+    (``delay``)."""
 
     def __init__(self):
         self.files, self.requests, self.truncate = {}, [], set()
+        self.no_length, self.delay = set(), 0.0
         self.base = ''
 
     def count(self, path):
@@ -97,7 +101,10 @@ def _handler(served):
                 return
             body = data[start:]
             self.send_response(206 if byte_range else 200)
-            self.send_header('Content-Length', str(len(body)))
+            if self.path in served.no_length:
+                self.send_header('Connection', 'close')
+            else:
+                self.send_header('Content-Length', str(len(body)))
             if byte_range:
                 self.send_header('Content-Range',
                                  f'bytes {start}-{len(data) - 1}/{len(data)}')
@@ -105,7 +112,12 @@ def _handler(served):
             if self.path in served.truncate:
                 served.truncate.discard(self.path)
                 body = body[:len(body) // 2]
-            self.wfile.write(body)
+            try:
+                for at in range(0, len(body), 1 << 16):
+                    self.wfile.write(body[at:at + (1 << 16)])
+                    time.sleep(served.delay)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading
 
         def log_message(self, *args):
             pass

@@ -93,8 +93,8 @@ def test_nan_loss_stops_naming_the_iteration_and_keeps_last_good(tmp_path):
     restore_signal_handlers(runner)
     assert runner.iter == 5  # the NaN step did not complete
     assert all(torch.isfinite(w).all() for w in weights(runner).values())
-    last = open(tmp_path / 'last_checkpoint').read()
-    assert last == str(tmp_path / 'epoch_1.pth')
+    # recorded relative to the work dir, so a copied work dir resumes too
+    assert open(tmp_path / 'last_checkpoint').read() == 'epoch_1.pth'
 
 
 def test_nan_loss_skip_drops_the_steps_and_finishes(tmp_path):
@@ -118,7 +118,7 @@ def test_sigterm_saves_and_resume_equals_uninterrupted(tmp_path):
     restore_signal_handlers(stopped)
     assert exit_info.value.code == 128 + signal.SIGTERM
     saved = str(tmp_path / 'run' / 'iter_6.pth')  # iteration 6 finished
-    assert open(tmp_path / 'run' / 'last_checkpoint').read() == saved
+    assert open(tmp_path / 'run' / 'last_checkpoint').read() == 'iter_6.pth'
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
     resumed = toy_runner(tmp_path / 'run', resume=True, load_from=saved)
     resumed.train()
@@ -126,6 +126,75 @@ def test_sigterm_saves_and_resume_equals_uninterrupted(tmp_path):
     ref = weights(reference)
     for key, value in weights(resumed).items():
         assert torch.equal(value, ref[key]), key
+
+
+def test_second_signal_quits_at_once_without_saving(monkeypatch):
+    from mbv3.engine.hooks import SignalCheckpointHook
+    exits, previous_handler_calls = [], []
+
+    class Exited(Exception):
+        pass
+
+    def fake_exit(code):
+        exits.append(code)
+        raise Exited
+
+    monkeypatch.setattr(os, '_exit', fake_exit)
+    before = signal.signal(signal.SIGUSR1,
+                           lambda *a: previous_handler_calls.append(a))
+    hook = SignalCheckpointHook(signals=('SIGUSR1', ))
+    try:
+        hook.before_train(None)
+        os.kill(os.getpid(), signal.SIGUSR1)  # the first: save, then exit
+        assert hook.received == signal.SIGUSR1 and exits == []
+        with pytest.raises(Exited):
+            os.kill(os.getpid(), signal.SIGUSR1)
+        assert exits == [128 + signal.SIGUSR1]
+        assert previous_handler_calls == []
+    finally:
+        hook.restore_handlers()
+        signal.signal(signal.SIGUSR1, before)
+
+
+def test_copied_work_dir_resumes_from_its_own_checkpoint(tmp_path):
+    import shutil
+
+    from mbv3.apis.train import resolve_resume
+    toy_runner(tmp_path / 'original', epochs=2).train()
+    shutil.copytree(tmp_path / 'original', tmp_path / 'copy')
+    copied = str(tmp_path / 'copy' / 'epoch_2.pth')
+    assert resolve_resume('auto', str(tmp_path / 'copy')) == copied
+    # mmengine's own auto-resume (resume=True, no load_from), as another
+    # library's tools/train.py --resume runs it, from another folder
+    resumed = toy_runner(tmp_path / 'copy', epochs=3, resume=True)
+    resumed.train()
+    assert f'Auto resumed from the latest checkpoint {copied}.' in \
+        open(resumed.logger.handlers[-1].baseFilename).read()
+    assert resumed.iter == 12
+
+
+def test_resuming_a_completed_run_says_so(tmp_path):
+    from mmengine.config import Config
+
+    from mbv3.engine.resume import completed_run
+    toy_runner(tmp_path, epochs=2).train()
+
+    def schedule(**train_cfg):
+        return Config(dict(train_cfg=dict(by_epoch=True, **train_cfg)))
+
+    last, middle = str(tmp_path / 'epoch_2.pth'), str(tmp_path / 'epoch_1.pth')
+    assert completed_run(last, schedule(max_epochs=2)) == (
+        f'training is already complete: {last!r} finished epoch 2 of '
+        'train_cfg.max_epochs=2; nothing is left to resume (to train '
+        'longer, raise it: --cfg-options train_cfg.max_epochs=N)')
+    assert completed_run(last, schedule(max_epochs=3)) is None
+    assert completed_run(middle, schedule(max_epochs=2)) is None
+    # 4 iterations an epoch: epoch_2.pth is iteration 8
+    assert 'finished iter 8 of train_cfg.max_iters=8' in completed_run(
+        last, Config(dict(train_cfg=dict(by_epoch=False, max_iters=8))))
+    assert completed_run(
+        last, Config(dict(train_cfg=dict(by_epoch=False, max_iters=9)))) \
+        is None
 
 
 def test_resume_from_epoch_checkpoint_equals_uninterrupted(tmp_path):

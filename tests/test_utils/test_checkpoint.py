@@ -177,3 +177,102 @@ def test_resume_from_a_damaged_path_fails_before_training(tmp_path):
     bad = _damaged(tmp_path, 'epoch_3.pth', 'empty')
     with pytest.raises(CorruptCheckpointError, match='epoch_3.pth'):
         resolve_resume(str(bad), str(tmp_path))
+
+
+def _intact(path, mtime):
+    torch.save({'meta': {}}, path)
+    os.utime(path, (mtime, mtime))
+    return str(path)
+
+
+def test_auto_resume_takes_the_newest_of_several_intact_checkpoints(
+        tmp_path, monkeypatch):
+    # README "Faults lose nothing": --resume skips a damaged latest
+    # checkpoint and resumes from the newest intact one (not the oldest)
+    from mbv3.apis import train as train_api
+    oldest = _intact(tmp_path / 'epoch_1.pth', 100)
+    _intact(tmp_path / 'epoch_2.pth', 200)
+    newest = _intact(tmp_path / 'epoch_3.pth', 300)
+    assert train_api.resolve_resume('auto', str(tmp_path)) == newest
+    os.utime(oldest, (400, 400))  # order by time, not by name
+    assert train_api.resolve_resume('auto', str(tmp_path)) == oldest
+    os.utime(oldest, (100, 100))
+    bad = _damaged(tmp_path, 'epoch_4.pth', 'truncated')
+    (tmp_path / 'last_checkpoint').write_text('epoch_4.pth')
+    said = []
+    monkeypatch.setattr(train_api, 'print_log',
+                        lambda msg, **kw: said.append(msg))
+    assert train_api.resolve_resume('auto', str(tmp_path)) == newest
+    assert len(said) == 1 and str(bad) in said[0]
+
+
+def test_last_checkpoint_is_relative_to_the_work_dir_and_both_forms_read(
+        tmp_path):
+    from mbv3.utils.checkpoint import (read_last_checkpoint,
+                                       write_last_checkpoint)
+    work = tmp_path / 'work'
+    work.mkdir()
+    assert read_last_checkpoint(str(work)) is None
+    write_last_checkpoint(str(work), str(work / 'epoch_2.pth'))
+    assert (work / 'last_checkpoint').read_text() == 'epoch_2.pth'
+    assert read_last_checkpoint(str(work)) == str(work / 'epoch_2.pth')
+    # outside the work dir (CheckpointHook's out_dir): kept absolute
+    elsewhere = str(tmp_path / 'out' / 'work' / 'epoch_2.pth')
+    write_last_checkpoint(str(work), elsewhere)
+    assert (work / 'last_checkpoint').read_text() == elsewhere
+    assert read_last_checkpoint(str(work)) == elsewhere
+    # mmengine's absolute form, in a work dir copied from another one that
+    # holds the same file name: the copy's own file
+    (work / 'last_checkpoint').write_text(
+        str(tmp_path / 'original' / 'epoch_2.pth'))
+    (work / 'epoch_2.pth').write_bytes(b'')
+    assert read_last_checkpoint(str(work)) == str(work / 'epoch_2.pth')
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_2.pth'))
+    assert read_last_checkpoint(str(work)) == str(work / 'epoch_2.pth')
+
+
+@pytest.mark.reliability(kind='hostile weights file',
+                         case='HistoryBuffer statistics_methods')
+def test_history_buffer_in_a_checkpoint_cannot_change_every_buffer(
+        tmp_path, monkeypatch, mmengine_fixes):
+    # A checkpoint of allowed types only: a HistoryBuffer whose pickled
+    # state carries statistics_methods. mmengine's __setstate__ merges them
+    # into the dict all buffers share; read as data, they go nowhere.
+    from mmengine.logging import HistoryBuffer
+    from mmengine.runner.checkpoint import CheckpointLoader
+    shared = dict(HistoryBuffer._statistics_methods)
+    monkeypatch.setattr(HistoryBuffer, '_statistics_methods', shared)
+    buffer = HistoryBuffer([1.0, 3.0], [1, 1], max_length=7)
+
+    def hostile_state(self):
+        return dict(self.__dict__, statistics_methods={
+            'mean': 'replaced', 'extra': HistoryBuffer})
+
+    with monkeypatch.context() as patch:
+        patch.setattr(HistoryBuffer, '__getstate__', hostile_state)
+        path = tmp_path / 'resume_me.pth'
+        torch.save({'message_hub': {'log_scalars': {'loss': buffer}}}, path)
+    for load in (load_checkpoint_file,  # --resume reads through mmengine:
+                 lambda p: CheckpointLoader.load_checkpoint(str(p))):
+        loaded = load(path)['message_hub']['log_scalars']['loss']
+        assert type(loaded) is HistoryBuffer
+        assert loaded.data[0].tolist() == [1.0, 3.0]
+        assert loaded.max_length == 7
+        assert shared['mean'] is HistoryBuffer.mean and 'extra' not in shared
+        assert HistoryBuffer([2.0, 4.0], [1, 1]).statistics('mean') == 3.0
+        assert loaded.statistics('mean') == 2.0
+
+
+def test_history_buffer_with_other_fields_is_refused(tmp_path, monkeypatch):
+    from mmengine.logging import HistoryBuffer
+
+    from mbv3.utils.checkpoint import CorruptCheckpointError
+    buffer = HistoryBuffer([1.0], [1])
+    buffer._log_history = 'not an array'
+    path = tmp_path / 'odd.pth'
+    with monkeypatch.context() as patch:
+        patch.setattr(HistoryBuffer, '__getstate__',
+                      lambda self: dict(self.__dict__))
+        torch.save({'buffer': buffer}, path)
+    with pytest.raises(CorruptCheckpointError, match='odd.pth.*HistoryBuffer'):
+        load_checkpoint_file(path)

@@ -1,4 +1,5 @@
 from .bad_file_report import BadFileReportHook
+from .checkpoint import CheckpointHook
 from .curves import CurvesHook
 from .mmengine_patches_hook import MMEngineFixesHook
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
@@ -11,8 +12,8 @@ from .signal_checkpoint import SignalCheckpointHook
 from .throughput import ThroughputHook
 
 __all__ = [
-    'BadFileReportHook', 'CurvesHook', 'DeterministicResumeHook',
-    'MMEngineFixesHook',
+    'BadFileReportHook', 'CheckpointHook', 'CurvesHook',
+    'DeterministicResumeHook', 'MMEngineFixesHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'NumClassesCheckHook',
     'PreciseBNHook', 'QATHook', 'ResultsHook', 'SignalCheckpointHook', 'ThroughputHook',
     'qat_meta', 'seed_everything', 'update_bn_stats'

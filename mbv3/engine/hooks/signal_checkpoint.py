@@ -1,13 +1,16 @@
 """Save a checkpoint when the job is told to stop."""
 import logging
+import os
 import os.path as osp
 import signal
+import sys
 import threading
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mbv3.registry import HOOKS
+from mbv3.utils.checkpoint import write_last_checkpoint
 
 
 @HOOKS.register_module()
@@ -21,8 +24,11 @@ class SignalCheckpointHook(Hook):
     optimizer and schedulers, ``last_checkpoint`` points to it, and the
     process exits with status ``128 + signum``. ``--resume`` continues from
     that iteration (``DeterministicResumeHook`` drops the epoch's batches
-    already trained). A second signal before the save restores the
-    previous handler's behaviour (e.g. an immediate ``KeyboardInterrupt``).
+    already trained). A second signal before the save quits at once
+    (``os._exit(128 + signum)``, after one line saying so): nothing is
+    saved, and the checkpoints already written are whole, since they are
+    written atomically. ``last_checkpoint`` records the file relative to
+    the work dir (:func:`~mbv3.utils.checkpoint.write_last_checkpoint`).
     The handlers are restored after training, after the save, and by
     :meth:`restore_handlers`, which ``mbv3.apis.train`` also calls when
     training ends with an exception.
@@ -50,9 +56,12 @@ class SignalCheckpointHook(Hook):
 
     def _handle(self, signum, frame) -> None:
         if self.received is not None:
-            self.restore_handlers()
-            signal.raise_signal(signum)
-            return
+            print_log(f'second {signal.Signals(signum).name}: quitting now, '
+                      'without saving', logger='current',
+                      level=logging.WARNING)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + signum)
         self.received = signum
         print_log(f'received {signal.Signals(signum).name}: saving a '
                   'checkpoint after this iteration', logger='current',
@@ -77,9 +86,7 @@ class SignalCheckpointHook(Hook):
         filename = f'iter_{runner.iter + 1}.pth'
         runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)
         path = osp.join(runner.work_dir, filename)
-        from mmengine.fileio import get_file_backend
-        get_file_backend(path).put_text(
-            path, osp.join(runner.work_dir, 'last_checkpoint'))
+        write_last_checkpoint(runner.work_dir, path)
         name = signal.Signals(self.received).name
         print_log(f'{name}: saved {path!r}; continue with --resume',
                   logger='current', level=logging.WARNING)
