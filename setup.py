@@ -30,32 +30,38 @@ RUNTIME = [
     'matplotlib',
     # reading and writing converted .safetensors checkpoints
     'safetensors',
+    # one process at a time downloads and converts published weights
+    # (mbv3.convert.hub; torch requires it too)
+    'filelock',
+    # the digits data set of the main job (tools/train.py on the digits
+    # recipe) and the stratified val split of a folder without val/
+    'scikit-learn',
 ]
 LITE = ['mmcv-lite>=2.0']
 TESTS = [
     'pytest',
     'hypothesis',
-    'scikit-learn',
-    'scikit-image',
     # torchvision 0.29.1 pins torch 2.14.1, the pair that imports together on
     # the CPU machines this project is tested on; newer pairs are fine too.
     'torchvision>=0.29.1',
     'timm>=1.0',
     'mmpretrain>=1.2',
-    'onnx',
-    'onnxruntime',
-    'onnxscript',
     'tensorboard',
 ]
-# OpenVINO fp32 IR and NNCF int8 (mbv3.deploy.openvino). Installs beside
-# torch 2.14.1 and numpy 2.4 without changing them (openvino 2026.4.1, nncf
-# 3.4.0 checked). ExecuTorch is not an extra: its wheel's full dependency
-# list pulls in much more, so it is installed by hand with --no-deps (see
-# the README's Deployment section); its tests skip without it.
-DEPLOY = ['openvino>=2025.0', 'nncf>=2.15']
+# Every export tool: ONNX (torch.onnx.export needs onnxscript, the check
+# against eager runs onnxruntime), OpenVINO fp32 IR and NNCF int8, and the
+# real photos the exports are checked on (scikit-image's bundled images).
+# openvino and nncf install beside torch 2.14.1 and numpy 2.4 without
+# changing them (openvino 2026.4.1, nncf 3.4.0 checked). ExecuTorch is not
+# an extra: its wheel's full dependency list pulls in much more, so it is
+# installed by hand with --no-deps (docs/deployment.md); its tests skip
+# without it.
+DEPLOY = ['onnx', 'onnxruntime', 'onnxscript', 'scikit-image',
+          'openvino>=2025.0', 'nncf>=2.15']
 # What the ImageNet recipes and training extras import when built:
-# AutoAugment/RandomErasing (torchvision.transforms.v2), --tensorboard.
-TRAIN = ['torchvision>=0.16', 'tensorboard']
+# AutoAugment/RandomErasing (torchvision.transforms.v2), --tensorboard; the
+# texture and segmentation recipes cut scikit-image's bundled photos.
+TRAIN = ['torchvision>=0.16', 'tensorboard', 'scikit-image']
 
 # The console scripts; each runs mbv3.cli.COMMANDS[name].main
 COMMANDS = re.findall(r"'(mbv3-[\w-]+)': '\w+'",

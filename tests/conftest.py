@@ -1,4 +1,5 @@
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,44 @@ def pytest_addoption(parser):
     parser.addoption('--docs-slow', action='store_true',
                      help='also run the docs_slow tests: every README/docs '
                      'command, training included (longer than the suite)')
+    parser.addoption('--reliability-json', metavar='PATH',
+                     help='write the kind, case and outcome of each test '
+                     'marked reliability to PATH (docs/results/'
+                     'reliability.json feeds docs/reliability.md)')
+
+
+_RELIABILITY = pytest.StashKey()
+
+
+def pytest_configure(config):
+    config.stash[_RELIABILITY] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Record each reliability-marked test's outcome: failed if any phase
+    failed, else skipped or passed as its call (or setup) went."""
+    report = (yield).get_result()
+    marker = item.get_closest_marker('reliability')
+    if marker is None or (report.when != 'call' and report.passed):
+        return
+    records = item.config.stash[_RELIABILITY]
+    record = records.setdefault(item.nodeid, dict(
+        kind=marker.kwargs['kind'], case=marker.kwargs['case'],
+        test=item.nodeid, outcome=report.outcome))
+    if record['outcome'] != 'failed':
+        record['outcome'] = report.outcome
+
+
+def pytest_sessionfinish(session):
+    path = session.config.getoption('--reliability-json')
+    if not path:
+        return
+    records = sorted(session.config.stash[_RELIABILITY].values(),
+                     key=lambda r: (r['kind'], r['case'], r['test']))
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(dict(cases=records), f, indent=1)
+        f.write('\n')
 
 
 def pytest_collection_modifyitems(config, items):
@@ -188,28 +227,3 @@ def assert_png(path, size):
         assert image.size == tuple(size)
         pixels = np.asarray(image.convert('RGB'))
     assert pixels.std() > 5, f'{path} is blank'
-
-
-OWN_PROCESS_ENV = 'MBV3_TEST_IN_OWN_PROCESS'
-
-
-def rerun_in_own_process(request) -> bool:
-    """Run the calling test again in a fresh interpreter; True once it has
-    passed there (the caller then returns), False inside that interpreter.
-
-    OpenVINO's runtime crashed the shared pytest process with a
-    segmentation fault some tests after its own had passed (twice in the
-    full suite, in different later tests; never with the deploy tests
-    alone), so the tests that load it run in a process of their own.
-    """
-    if os.environ.get(OWN_PROCESS_ENV):
-        return False
-    proc = subprocess.run(
-        [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
-         request.node.nodeid], cwd=REPO, capture_output=True, text=True,
-        env=dict(os.environ, **{OWN_PROCESS_ENV: '1'}))
-    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout else ''
-    assert proc.returncode == 0 and summary.startswith('1 passed'), \
-        f'{request.node.nodeid} in its own process:\n' \
-        f'{proc.stdout[-3000:]}{proc.stderr[-2000:]}'
-    return True

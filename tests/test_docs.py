@@ -83,6 +83,31 @@ def test_docs_are_found_and_marked():
             assert block.mode in ('slow', 'skip'), (block.path, block.line)
 
 
+def test_readme_is_the_front_door():
+    with open(os.path.join(REPO, 'README.md'), encoding='utf-8') as f:
+        readme = f.read()
+    assert len(readme.splitlines()) <= 200
+    blocks = checker.parse_blocks(readme, 'README.md')
+    example = next(b for b in blocks if b.lang == 'python')
+    # a backbone example, run by the docs check, on the first screen
+    assert example.line <= 40 and example.mode == 'run'
+    assert 'MobileNetV3(arch=' in example.code
+    assert len(checker.printed_expectations(example.code)) >= 1
+    commands = [b.code.strip() for b in blocks if b.lang == 'bash']
+    assert commands[0] == 'pip install -e ".[dev]"'
+    assert 'python tools/train.py configs/mobilenet_v3/' \
+        'mobilenet-v3-small_digits.py' in commands
+    # the test command is the one CI runs
+    assert 'python -m pytest -q' in commands
+    with open(os.path.join(REPO, '.ci', 'run'), encoding='utf-8') as f:
+        assert re.search(r'^run_pytest python -m pytest -q \|\|', f.read(),
+                         re.M)
+    # every docs page is linked from the README, and every link resolves
+    linked = set(re.findall(r'\]\((docs/[\w.-]+\.md)(?:#[\w-]+)?\)', readme))
+    pages = {f for f in checker.doc_files(REPO) if f.startswith('docs/')}
+    assert linked == pages
+
+
 def test_quick_blocks_run(capsys):
     files = checker.doc_files(REPO)
     blocks = [b for f in files for b in checker.parse_blocks(
@@ -174,7 +199,7 @@ def test_not_slow_still_skips_docs_slow():
 def test_every_block_runs(capsys):
     # Trains the README's digits model once (about 2.5 min on 2 idle cores)
     # and runs every command that uses it, the segmentation training, the
-    # benchmarks and the reliability report: longer than the suite's
+    # benchmarks and the reliability tests: longer than the suite's
     # 10-minute budget, so conftest.py skips it; run it with
     # `python -m pytest --docs-slow tests/test_docs.py` or
     # `python tools/check_docs.py --slow`.

@@ -7,7 +7,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    # Reliability (README "Reliability"): resume reproduces an
+    # Reliability (docs/reliability.md): resume reproduces an
     # uninterrupted run; a NaN/inf loss stops training (action='skip' drops
     # the step instead); SIGTERM/SIGINT save a checkpoint before exiting
     # (signals=() turns it off); the head must match the data set's classes;

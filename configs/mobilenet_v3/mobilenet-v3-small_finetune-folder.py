@@ -2,8 +2,8 @@
 # image folder, DIR/train/<class>/<image> (optionally DIR/val/<class>/...):
 #   python tools/train.py configs/mobilenet_v3/mobilenet-v3-small_finetune-folder.py --data-root DIR
 # The weights are downloaded, checked against their published sha256 and
-# converted on first use, then read from the cache (README, "Pretrained
-# weights"); the class count comes from the folder.
+# converted on first use, then read from the cache (docs/weights.md); the
+# class count comes from the folder.
 _base_ = [
     '../_base_/models/mobilenet-v3-small.py',
     '../_base_/datasets/imagenet_bs128_mbv3.py',

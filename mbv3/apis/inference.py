@@ -1,5 +1,6 @@
 """Build a model from a config and classify images with it."""
 import csv
+import io
 import json
 import os
 import os.path as osp
@@ -12,9 +13,10 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.utils import ProgressBar
 
-from mbv3.datasets.folder import IMAGE_EXTENSIONS
+from mbv3.datasets.folder import IMAGE_EXTENSIONS, display_path
 from mbv3.apis.model import init_model, load_config
 from mbv3.models.input_spec import model_channels, pipeline_channel_order
+from mbv3.utils.checkpoint import atomic_write
 from mbv3.utils.checks import check_int
 
 OUT_FORMATS = ('.json', '.csv')
@@ -53,7 +55,8 @@ def _load_input(image: Union[str, np.ndarray], channels: int,
             image = np.ascontiguousarray(image[..., ::-1])
         return dict(img=image, img_shape=image.shape[:2],
                     ori_shape=image.shape[:2])
-    if not osp.isfile(str(image)):
+    # a special file (a pipe, a link loop) is refused by the image reader
+    if not osp.lexists(str(image)):
         raise FileNotFoundError(f'image {image!r} does not exist')
     return dict(img_path=str(image))
 
@@ -103,6 +106,70 @@ def _classify_batch(model, images: Sequence, skip_bad_files: bool = False
             _to_result(next(samples), classes) for i in range(len(images))]
 
 
+class _GraphedFeatures:
+    """A classifier's ``extract_feat`` replayed from CUDA graphs: one graph
+    per input shape and dtype, captured at its first batch (after two
+    warm-up calls on a side stream, as torch's CUDA-graph guide does)."""
+
+    def __init__(self, extract_feat):
+        self.extract_feat = extract_feat
+        self.graphs = {}
+
+    def _capture(self, inputs: torch.Tensor):
+        static_in = inputs.clone()
+        side = torch.cuda.Stream(inputs.device)
+        side.wait_stream(torch.cuda.current_stream(inputs.device))
+        with torch.cuda.stream(side):
+            for _ in range(2):
+                self.extract_feat(static_in)
+        torch.cuda.current_stream(inputs.device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_out = self.extract_feat(static_in)
+        return graph, static_in, static_out
+
+    def __call__(self, inputs: torch.Tensor):
+        key = (tuple(inputs.shape), inputs.dtype)
+        if key not in self.graphs:
+            self.graphs[key] = self._capture(inputs)
+        graph, static_in, static_out = self.graphs[key]
+        static_in.copy_(inputs)
+        graph.replay()
+        return tuple(out.clone() for out in static_out) \
+            if isinstance(static_out, tuple) else static_out.clone()
+
+
+def use_cuda_graphs(model):
+    """Run ``model``'s backbone and neck from CUDA graphs in inference: the
+    kernels of a batch are launched as one graph, not one by one, which
+    pays where launches cost more than the kernels (small batches, small
+    inputs). A graph is captured for each input shape (the test pipeline's
+    fixed size gives one per batch size, e.g. the full batches and the
+    last) and replayed after; outputs equal those of the eager model.
+    Training is not affected (only ``eval`` inference under
+    ``torch.no_grad`` should use it).
+
+    Source: torch's CUDA graphs (``torch.cuda.CUDAGraph``, "CUDA Graphs"
+    in the CUDA semantics notes: warm-up on a side stream, static input
+    and output tensors).
+
+    Args:
+        model (nn.Module): From :func:`init_model`, on a CUDA device.
+
+    Returns:
+        nn.Module: ``model``, changed in place.
+
+    Raises:
+        ValueError: If the model is not on a CUDA device.
+    """
+    device = next(model.parameters()).device
+    if device.type != 'cuda':
+        raise ValueError(f'CUDA graphs need the model on a CUDA device, got '
+                         f"{device}; use --device cuda (or drop the option)")
+    model.extract_feat = _GraphedFeatures(model.extract_feat)
+    return model
+
+
 def inference_model(model, image: Union[str, np.ndarray],
                     topk: Optional[int] = None) -> dict:
     """Classify one image.
@@ -134,7 +201,8 @@ def inference_model(model, image: Union[str, np.ndarray],
 
 
 def list_images(path: str) -> List[str]:
-    """The image files of a folder (recursively, sorted), or ``[path]``.
+    """The image files of a folder (recursively, sorted), or ``[path]``
+    for anything else (special files are refused when read).
 
     Args:
         path (str): An image file or a folder.
@@ -147,10 +215,10 @@ def list_images(path: str) -> List[str]:
         FileNotFoundError: If ``path`` does not exist, or a folder holds no
             image.
     """
-    if osp.isfile(path):
-        return [path]
-    if not osp.isdir(path):
+    if not osp.lexists(path):
         raise FileNotFoundError(f'image or folder {path!r} does not exist')
+    if not osp.isdir(path):
+        return [path]
     found = sorted(
         osp.join(root, name) for root, _, names in os.walk(path)
         for name in names if name.lower().endswith(IMAGE_EXTENSIONS))
@@ -209,7 +277,9 @@ def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
 
 
 def save_results(results: List[dict], out: str) -> None:
-    """Write :func:`~mbv3.apis.inference_folder` results to a file.
+    """Write :func:`~mbv3.apis.inference_folder` results to a file,
+    atomically (:func:`~mbv3.utils.checkpoint.atomic_write`): a failed
+    write, a full disk included, leaves an earlier ``out`` as it was.
 
     * ``.json``: the list of per-image dicts (``image``, ``pred_label``,
       ``pred_class``, ``pred_score``, ``topk``; ``image`` and ``error`` for
@@ -218,41 +288,47 @@ def save_results(results: List[dict], out: str) -> None:
       class, score, error`` (rank 1 is the prediction; a skipped file has
       one row with only ``image`` and ``error``).
 
+    ``image`` is written as :func:`~mbv3.datasets.folder.display_path`
+    (a file name that is not UTF-8 escaped); the files are UTF-8.
+
     Args:
         results (list[dict]): From :func:`~mbv3.apis.inference_folder`.
         out (str): Path ending in ``.json`` or ``.csv``.
 
     Raises:
         ValueError: If ``out`` has another extension.
+        OSError: If the file cannot be written (``ENOSPC``: "no space left
+            on <mount point>").
     """
     ext = osp.splitext(out)[1].lower()
     if ext not in OUT_FORMATS:
         raise ValueError(f'--out must end in one of {OUT_FORMATS}, got '
                          f'{out!r}')
-    if osp.dirname(out):
-        os.makedirs(osp.dirname(out), exist_ok=True)
-    with open(out, 'w', newline='') as f:
-        if ext == '.json':
-            json.dump(results, f, indent=2)
-            return
-        writer = csv.writer(f)
+    rows = [dict(r, image=display_path(r['image'])) for r in results]
+    text = io.StringIO(newline='')
+    if ext == '.json':
+        json.dump(rows, text, indent=2)
+    else:
+        writer = csv.writer(text)
         writer.writerow(['image', 'rank', 'label', 'class', 'score',
                          'error'])
-        for result in results:
+        for result in rows:
             if 'error' in result:
                 writer.writerow([result['image'], '', '', '', '',
                                  result['error']])
             for rank, top in enumerate(result.get('topk', ()), start=1):
                 writer.writerow([result['image'], rank, top['label'],
                                  top['cls'], f"{top['score']:.6f}", ''])
+    atomic_write(text.getvalue().encode('utf-8'), out)
 
 
 def format_result(result: dict) -> str:
     """One line per image: the path, then ``class (score)`` best first (or
     ``skipped: <error>``)."""
+    image = display_path(result['image'])
     if 'error' in result:
-        return f"{result['image']}: skipped: {result['error']}"
+        return f"{image}: skipped: {result['error']}"
     tops = ', '.join(
         f"{top['cls'] if top['cls'] is not None else top['label']} "
         f"({top['score']:.3f})" for top in result['topk'])
-    return f"{result['image']}: {tops}"
+    return f"{image}: {tops}"

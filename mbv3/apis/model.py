@@ -16,6 +16,7 @@ from mbv3.models.input_spec import input_spec
 from mbv3.models.quantization import prepare_qat
 from mbv3.registry import MODELS
 from mbv3.utils.checkpoint import load_checkpoint_file
+from mbv3.utils.deployment_files import check_not_deployment_file
 from mbv3.utils.config_files import read_config
 from mbv3.utils.text import printable
 
@@ -44,6 +45,7 @@ def _config_from_checkpoint(checkpoint) -> Config:
                          'by tools/convert_checkpoint.py; got neither')
     if not osp.isfile(str(checkpoint)):
         raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+    check_not_deployment_file(str(checkpoint))
     meta = read_metadata(checkpoint)
     if meta is None:
         raise ValueError(f'checkpoint {checkpoint!r} has no conversion '

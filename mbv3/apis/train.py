@@ -12,11 +12,13 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mbv3.datasets.bad_files import skip_bad_files
 from mbv3.datasets.loader import apply_loader_defaults
 from mbv3.datasets.preparation import prepare_data
 from mbv3.engine.mmengine_patches import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
 from mbv3.engine.resume import check_resumable, completed_run
 from mbv3.engine.runner import ConsoleRunner
+from mbv3.engine.work_dir import claim_work_dir, release_work_dir
 from mbv3.utils.checkpoint import check_intact, find_intact_checkpoint
 from mbv3.utils.config_files import read_config
 from mbv3.datasets.data_root import (apply_data_root, check_data_root,
@@ -122,7 +124,8 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
                        split_dir: Optional[str] = None,
                        make_split: bool = True) -> Config:
     """Load a config and apply the run's options to it; warn about
-    top-level keys that look misspelt (:func:`misspelled_keys`); stop a
+    top-level keys that look misspelt (:func:`misspelled_keys`); make
+    folder data sets skip, name and count unreadable files; stop a
     config whose top-level ``data_root`` its loaders do not read
     (:func:`~mbv3.datasets.data_root.check_data_root`); fill a class count left
     to the data (:func:`~mbv3.datasets.data_root.resolve_num_classes`) and
@@ -178,6 +181,7 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
         apply_data_root(cfg, data_root, split_dir or cfg.work_dir,
                         make_split)
     check_data_root(cfg)
+    _skip_bad_files(cfg)
     resolve_num_classes(cfg)
     apply_loader_defaults(cfg)
     checkpoint = resolve_resume(resume, cfg.work_dir)
@@ -186,6 +190,19 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
         cfg.load_from = checkpoint
     cpu_ddp_wrapper_cfg(cfg)
     return cfg
+
+
+def _skip_bad_files(cfg: Config) -> None:
+    """Folder data sets skip, name and count unreadable files (a named
+    pipe, a link loop, a corrupt image) and go on: training draws another
+    sample, validation scores the others (``SkipBadFilesValLoop``)."""
+    if cfg.get('train_dataloader'):
+        skip_bad_files(cfg.train_dataloader, markers=False)
+    val = cfg.get('val_dataloader')
+    if val and skip_bad_files(val).get('collate_fn') == dict(
+            type='mbv3.collate_skipping_bad_files'):
+        cfg.val_cfg = dict(cfg.get('val_cfg') or {},
+                           type='mbv3.SkipBadFilesValLoop')
 
 
 def build_runner(cfg: Config):
@@ -231,7 +248,9 @@ def run_training(cfg: Config):
 
     Resuming a run that already reached the end of its schedule trains
     nothing: one line says so (:func:`completed_run`) and nothing is
-    built.
+    built. The first process (rank 0) holds the work dir for the run
+    (:func:`~mbv3.engine.work_dir.claim_work_dir`): a second run into it,
+    or a new run into one with checkpoints, is refused.
 
     Returns:
         nn.Module | None: The trained model; None for a completed run.
@@ -240,16 +259,27 @@ def run_training(cfg: Config):
         mbv3.engine.resume.ResumeMismatchError: Before training, when
             ``cfg`` resumes a checkpoint whose optimizer state does not fit
             this config's optimizer.
+        mbv3.engine.work_dir.WorkDirError: Before anything is prepared,
+            when the work dir holds another run.
     """
     if cfg.get('resume') and cfg.get('load_from'):
         complete = completed_run(cfg.load_from, cfg)
         if complete:
             print_log(complete, logger='current')
             return None
-    runner = build_runner(cfg)
+    first = int(os.environ.get('RANK', '0')) == 0
+    note = claim_work_dir(cfg.work_dir, resuming=bool(cfg.get('resume'))) \
+        if first else None
     try:
-        return runner.train()
+        runner = build_runner(cfg)
+        if note is not None:
+            runner.logger.info(note)
+        try:
+            return runner.train()
+        finally:
+            for hook in runner.hooks:
+                if hasattr(hook, 'restore_handlers'):
+                    hook.restore_handlers()
     finally:
-        for hook in runner.hooks:
-            if hasattr(hook, 'restore_handlers'):
-                hook.restore_handlers()
+        if first:
+            release_work_dir(cfg.work_dir)

@@ -20,6 +20,7 @@ COMMANDS = {
     'mbv3-benchmark-amp': 'benchmark_amp',
     'mbv3-benchmark-compile': 'benchmark_compile',
     'mbv3-benchmark-pipeline': 'benchmark_pipeline',
+    'mbv3-benchmark-train': 'benchmark_train',
     'mbv3-export-onnx': 'export_onnx',
     'mbv3-export-openvino': 'export_openvino',
     'mbv3-export-executorch': 'export_executorch',
@@ -32,7 +33,6 @@ COMMANDS = {
     'mbv3-vis-curves': 'vis_curves',
     'mbv3-model-zoo': 'model_zoo',
     'mbv3-out-indices-table': 'out_indices_table',
-    'mbv3-reliability-report': 'reliability_report',
     'mbv3-doc-figures': 'doc_figures',
 }
 
@@ -56,5 +56,19 @@ def run(module: str, argv=None) -> None:
     """Run ``mbv3.cli.<module>.main(argv)`` as a command line does. Each
     ``main`` is wrapped by :func:`mbv3.cli._command.command`, the one path
     by which an error becomes a line ``error: ...`` on stderr and exit
-    status 1."""
-    importlib.import_module(f'mbv3.cli.{module}').main(argv)
+    status 1. A package the command's module imports that is not installed
+    is such a line too, naming what installs it
+    (:func:`mbv3.version.install_hint`), unless ``--debug`` is given or
+    ``argv`` is (a call from Python).
+
+    Raises:
+        SystemExit: For a missing package, from the command line.
+    """
+    try:
+        command = importlib.import_module(f'mbv3.cli.{module}')
+    except ModuleNotFoundError as err:
+        if argv is not None or '--debug' in sys.argv[1:]:
+            raise
+        from ._command import one_line
+        sys.exit(f'error: {one_line(err)} (--debug shows the traceback)')
+    command.main(argv)

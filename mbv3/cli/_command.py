@@ -1,9 +1,12 @@
 """What mbv3's commands share: errors in one line, ``--data-root``, and
 the report of the input files a batch command skipped as unreadable."""
+import argparse
 import functools
 import json
 import sys
 from typing import Callable, List, Optional, Sequence
+
+from mbv3.version import install_hint
 
 
 class SkippedFilesError(RuntimeError):
@@ -45,6 +48,26 @@ def add_data_root_arg(parser) -> None:
         'auto-prepared')
 
 
+class _MaxImagePixels(argparse.Action):
+    """Applies ``--max-image-pixels`` as it is parsed."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        from mbv3.datasets.transforms import set_max_image_pixels
+        set_max_image_pixels(value)
+        setattr(namespace, self.dest, value)
+
+
+def add_max_image_pixels_arg(parser) -> None:
+    """``--max-image-pixels N`` of the commands that read images: raise the
+    one pixel limit of every image reader
+    (:func:`mbv3.datasets.transforms.set_max_image_pixels`)."""
+    parser.add_argument(
+        '--max-image-pixels', type=int, metavar='N', action=_MaxImagePixels,
+        help='refuse images of more than N pixels (width x height) as '
+        "decompression bombs (default: Pillow's limit, 89,478,485, or "
+        'the MBV3_MAX_IMAGE_PIXELS environment variable)')
+
+
 def report_skipped(skipped: Sequence[dict], allow: bool,
                    out: Optional[str] = None, log=print) -> None:
     """List the skipped files (``dict(image, error)``) at the end of a
@@ -55,9 +78,10 @@ def report_skipped(skipped: Sequence[dict], allow: bool,
     """
     if not skipped:
         return
+    from mbv3.datasets.folder import display_path
     log(f'skipped {len(skipped)} unreadable file(s):')
     for item in skipped:
-        log(f"  {item['image']}: {item['error']}")
+        log(f"  {display_path(item['image'])}: {item['error']}")
     if not allow:
         where = f' and in {out}' if out else ''
         raise SkippedFilesError(
@@ -67,9 +91,14 @@ def report_skipped(skipped: Sequence[dict], allow: bool,
 
 
 def one_line(err: BaseException) -> str:
-    """``Type: first line of the message``."""
+    """``Type: first line of the message``; for a module that is not
+    installed, what installs it (:func:`mbv3.version.install_hint`)."""
     lines = str(err).strip().splitlines()
-    return f'{type(err).__name__}: {lines[0] if lines else "(no message)"}'
+    message = lines[0] if lines else '(no message)'
+    if isinstance(err, ModuleNotFoundError) and err.name and \
+            err.name.split('.')[0] != 'mbv3':
+        message += f' ({install_hint(err.name)})'
+    return f'{type(err).__name__}: {message}'
 
 
 def command(main: Callable) -> Callable:

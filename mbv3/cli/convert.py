@@ -12,6 +12,7 @@ from mbv3.convert.converter import SOURCES, convert_checkpoint
 from mbv3.convert.files import WRITE_EXTENSIONS, save_converted
 from mbv3.convert.hub import fetch, load_converted, weights_name
 from mbv3.utils.checkpoint import CHECKPOINT_EXTENSIONS, load_checkpoint_file
+from mbv3.utils.deployment_files import check_not_deployment_file
 from ._command import add_command_args, command
 
 
@@ -70,6 +71,8 @@ def main(argv=None) -> dict:
 
 
 def _convert_file(args):
+    if osp.isfile(args.src):
+        check_not_deployment_file(args.src)
     if osp.splitext(args.src)[1] not in CHECKPOINT_EXTENSIONS:
         raise ValueError(f'source file must end in one of {CHECKPOINT_EXTENSIONS}, '
                          f'got {args.src!r}')

@@ -1,15 +1,15 @@
-"""Print the README's deployment table (markdown) from the benchmark and
+"""Print the deployment table (markdown) from the benchmark and
 int8 accuracy JSONs, or rewrite it in place
 (``tools/analysis_tools/deployment_table.py``, ``mbv3-deployment-table``).
 
     python tools/analysis_tools/deployment_table.py
-    python tools/analysis_tools/deployment_table.py --update README.md
+    python tools/analysis_tools/deployment_table.py --update docs/deployment.md
 """
 import argparse
 import json
 
 from mbv3.reports.deployment_table import (ACCURACY_JSON, BEGIN,
-                                          BENCHMARK_JSON, END,
+                                          BENCHMARK_JSON, END, PAGE,
                                           deployment_markdown)
 from mbv3.reports.generated import replace_generated
 from ._command import command
@@ -26,8 +26,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--accuracy', default=ACCURACY_JSON,
                         help='int8_accuracy.py --out JSON (default '
                         f'{ACCURACY_JSON})')
-    parser.add_argument('--update', metavar='README',
-                        help='replace the generated section of this file')
+    parser.add_argument('--update', metavar='PAGE',
+                        help='replace the generated section of this file '
+                        f'({PAGE})')
     return parser.parse_args(argv)
 
 

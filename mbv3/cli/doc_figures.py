@@ -7,8 +7,9 @@
         --update
 
 ``--record-digits`` keeps a digits run's ``results.json`` (written by its
-``ResultsHook``) as ``docs/results/digits.json``; the reliability report
-writes ``docs/results/reliability.json`` itself (``--json``).
+``ResultsHook``) as ``docs/results/digits.json``; the reliability tests
+write ``docs/results/reliability.json`` (``python -m pytest -m
+reliability --reliability-json=docs/results/reliability.json``).
 """
 import argparse
 import os.path as osp

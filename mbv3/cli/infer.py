@@ -12,12 +12,13 @@ from typing import List
 from mbv3.datasets.data_root import resolve_num_classes, root_classes
 from mbv3.apis.inference import (OUT_FORMATS, format_result,
                                  inference_folder, init_model, load_config,
-                                 save_results)
+                                 save_results, use_cuda_graphs)
 from mbv3.convert.hub import resolve_checkpoint
 from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.deploy.malloc import MODES as MALLOC_MODES
 from mbv3.deploy.malloc import tune_allocator
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
+                       add_max_image_pixels_arg,
                        command, report_skipped)
 
 
@@ -39,12 +40,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=32,
                         help='images per forward pass (default 32)')
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
+    parser.add_argument('--cuda-graphs', action='store_true',
+                        help='replay the backbone from CUDA graphs, one per '
+                        'batch shape (CUDA devices only)')
     parser.add_argument('--malloc', choices=MALLOC_MODES, default=None,
                         help='CPU allocator (mbv3.deploy.malloc): tuned '
                         '(keep freed activation memory) or default (glibc '
                         'as is); default: the MBV3_MALLOC environment '
                         'variable, else tuned')
     add_data_root_arg(parser)
+    add_max_image_pixels_arg(parser)
     add_command_args(parser, batch=True)
     return parser.parse_args(argv)
 
@@ -63,6 +68,9 @@ def main(argv=None) -> List[dict]:
             unreadable file was skipped and ``--allow-skipped`` not given.
     """
     args = parse_args(argv)
+    if args.cuda_graphs and not args.device.startswith('cuda'):
+        raise ValueError(f'--cuda-graphs needs a CUDA --device, got '
+                         f'{args.device!r}')
     apply_mmengine_fixes()
     print(f'allocator: {tune_allocator(args.malloc)}', file=sys.stderr)
     if args.out is not None and \
@@ -76,6 +84,8 @@ def main(argv=None) -> List[dict]:
     if args.data_root is not None and config is not None:
         resolve_num_classes(config, root_classes(args.data_root))
     model = init_model(config, checkpoint, device=args.device)
+    if args.cuda_graphs:
+        use_cuda_graphs(model)
     results = inference_folder(model, args.input, topk=args.topk,
                                batch_size=args.batch_size,
                                skip_bad_files=True)

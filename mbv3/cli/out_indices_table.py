@@ -1,19 +1,20 @@
-"""Print the README's out_indices table (markdown), or rewrite it in place.
+"""Print the out_indices table (markdown), or rewrite it in place.
 
     python tools/analysis_tools/out_indices_table.py
-    python tools/analysis_tools/out_indices_table.py --update README.md
+    python tools/analysis_tools/out_indices_table.py --update docs/backbone_api.md
 """
 import argparse
 
-from mbv3.reports.out_indices_table import out_indices_markdown, update_readme
+from mbv3.reports.out_indices_table import PAGE, out_indices_markdown, update_page
 from ._command import command
 
 
 @command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--update', metavar='README',
-                        help='replace the generated section of this file')
+    parser.add_argument('--update', metavar='PAGE',
+                        help='replace the generated section of this file '
+                        f'({PAGE})')
     args = parser.parse_args(argv)
     table = out_indices_markdown()
     if args.update is None:
@@ -22,7 +23,7 @@ def main(argv=None):
     with open(args.update, encoding='utf-8') as f:
         text = f.read()
     with open(args.update, 'w', encoding='utf-8') as f:
-        f.write(update_readme(text, table))
+        f.write(update_page(text, table))
 
 
 if __name__ == '__main__':

@@ -16,7 +16,9 @@ from mbv3.apis.train import build_train_config
 from mbv3.cli.train import LAUNCHERS
 from mbv3.engine.mmengine_patches import (apply_mmengine_fixes,
                                         init_dist_cpu_safe)
+from mbv3.utils.deployment_files import check_not_deployment_file
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
+                       add_max_image_pixels_arg,
                        command, report_skipped)
 
 
@@ -40,6 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='also write the metrics and the skipped files '
                         'to this JSON file')
     add_data_root_arg(parser)
+    add_max_image_pixels_arg(parser)
     add_command_args(parser, batch=True)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
@@ -77,6 +80,7 @@ def main(argv=None) -> dict:
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
                                 'exist')
+    check_not_deployment_file(args.checkpoint)
     cfg = build_train_config(args.config, work_dir=args.work_dir,
                              cfg_options=args.cfg_options,
                              launcher=args.launcher,

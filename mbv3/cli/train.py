@@ -10,6 +10,7 @@ from mmengine.config import Config, DictAction
 from mbv3.apis.train import build_train_config, run_training
 from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
+                       add_max_image_pixels_arg,
                        command)
 
 LAUNCHERS = ['none', 'pytorch', 'slurm']
@@ -37,6 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
                         help='job launcher')
     add_data_root_arg(parser)
+    add_max_image_pixels_arg(parser)
     add_command_args(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)

@@ -38,7 +38,7 @@ def collate_skipping_bad_files(data_batch: List[dict]) -> dict:
     return batch
 
 
-def skip_bad_files(loader_cfg: dict) -> dict:
+def skip_bad_files(loader_cfg: dict, markers: bool = True) -> dict:
     """Switch a folder data loader's config to this mode: its
     ``LoadImageFromFile`` skips unreadable files, its ``CustomDataset``
     returns markers for them, and :func:`collate_skipping_bad_files`
@@ -46,6 +46,9 @@ def skip_bad_files(loader_cfg: dict) -> dict:
 
     Args:
         loader_cfg (dict): A ``*_dataloader`` config; changed in place.
+        markers (bool): False for a training loader: only the transform
+            skips (mmengine's ``BaseDataset`` draws another sample, and
+            the data set counts the skip).
 
     Returns:
         dict: ``loader_cfg``.
@@ -53,9 +56,11 @@ def skip_bad_files(loader_cfg: dict) -> dict:
     dataset = loader_cfg['dataset']
     if str(dataset.get('type', '')).split('.')[-1] != 'CustomDataset':
         return loader_cfg
-    dataset['report_bad_files'] = True
     for transform in dataset.get('pipeline', []):
         if str(transform['type']).split('.')[-1] == 'LoadImageFromFile':
             transform['skip_bad_files'] = True
-    loader_cfg['collate_fn'] = dict(type='mbv3.collate_skipping_bad_files')
+    if markers:
+        dataset['report_bad_files'] = True
+        loader_cfg['collate_fn'] = dict(
+            type='mbv3.collate_skipping_bad_files')
     return loader_cfg

@@ -144,7 +144,9 @@ class CustomDataset(RecordsSkips, BaseDataset):
                         f'{self.ann_file}:{lineno}: expected "path label" '
                         f'with a label >= 0, got {line!r}')
                 img_path = osp.join(self.img_prefix, path)
-                if not osp.isfile(img_path):
+                # a special file (a pipe, a link loop) is listed, and
+                # skipped or refused by the image reader
+                if not osp.lexists(img_path):
                     raise FileNotFoundError(
                         f'{self.ann_file}:{lineno}: image {img_path!r} does '
                         'not exist')

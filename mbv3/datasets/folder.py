@@ -1,9 +1,14 @@
 """Image folders laid out as ``<root>/<split>/<class>/**/<image>``: their
 classes, and a validation split for a folder that has only ``train/``."""
 import json
+import logging
 import os
 import os.path as osp
 from typing import Dict, List, Tuple
+
+from mmengine.logging import print_log
+
+from mbv3.utils.text import printable
 
 # The image files mbv3 reads, in training and at inference (what OpenCV
 # decodes); lower case, matched case-insensitively.
@@ -11,6 +16,30 @@ IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.pgm', '.png', '.ppm', '.tif',
                     '.tiff', '.webp')
 SPLIT_FILES = ('train.txt', 'val.txt')
 SPLIT_INFO = 'split.json'
+
+
+def display_path(path: str) -> str:
+    """``path`` as printable text: bytes of a file name that are not UTF-8
+    (which Python holds as lone surrogates) become ``\\xNN``, and control
+    characters (a terminal's escape sequences) their ``\\x1b``-style
+    escapes (:func:`~mbv3.utils.text.printable`), so a name can be printed
+    and written to UTF-8 files.
+
+    Args:
+        path (str): A path as ``os`` functions return it.
+
+    Returns:
+        str: Printable UTF-8 text (the path itself when it already is).
+    """
+    return printable(os.fsencode(path).decode('utf-8', 'backslashreplace'))
+
+
+def _is_utf8(path: str) -> bool:
+    try:
+        path.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def folder_classes(folder: str) -> Tuple[str, ...]:
@@ -67,7 +96,9 @@ def make_val_split(train_folder: str, out_dir: str, val_ratio: float = 0.2,
     seed. An existing split of the same folder, ratio and seed is reused
     as recorded, so a resumed run and ``tools/test.py`` see the same
     images; the split is drawn like scikit-learn's
-    ``train_test_split(stratify=...)``.
+    ``train_test_split(stratify=...)``. Files whose name is not UTF-8
+    cannot be written to the split files: they are left out, named in a
+    warning and in ``split.json`` (``not_utf8``, :func:`display_path`).
 
     Args:
         train_folder (str): ``<root>/train`` with one sub-folder per class.
@@ -77,7 +108,8 @@ def make_val_split(train_folder: str, out_dir: str, val_ratio: float = 0.2,
 
     Returns:
         dict: ``folder``, ``classes``, ``val_ratio``, ``seed``, ``train``
-        and ``val`` (image counts), ``train_file`` and ``val_file`` (paths).
+        and ``val`` (image counts), ``not_utf8`` (the names left out),
+        ``train_file`` and ``val_file`` (paths).
 
     Raises:
         ValueError: For ``val_ratio`` out of range, a class with fewer than
@@ -103,7 +135,16 @@ def make_val_split(train_folder: str, out_dir: str, val_ratio: float = 0.2,
             f'seed={seed}); use another --work-dir')
     from sklearn.model_selection import train_test_split
     classes = folder_classes(train_folder)
-    items = folder_images(train_folder, classes)
+    items, not_utf8 = [], []
+    for rel, label in folder_images(train_folder, classes):
+        (items if _is_utf8(rel) else not_utf8).append((rel, label))
+    if not_utf8:
+        # the split files are UTF-8 text of paths
+        print_log(f'the validation split leaves out {len(not_utf8)} '
+                  'file(s) whose name is not UTF-8 (rename them to use '
+                  'them): ' + ', '.join(display_path(rel)
+                                        for rel, _ in not_utf8),
+                  logger='current', level=logging.WARNING)
     labels = [label for _, label in items]
     for label, name in enumerate(classes):
         if labels.count(label) < 2:
@@ -117,7 +158,8 @@ def make_val_split(train_folder: str, out_dir: str, val_ratio: float = 0.2,
     _write_split(files['train_file'], sorted(train, key=lambda x: x[::-1]))
     _write_split(files['val_file'], sorted(val, key=lambda x: x[::-1]))
     info = dict(wanted, classes=list(classes), train=len(train),
-                val=len(val))
+                val=len(val),
+                not_utf8=[display_path(rel) for rel, _ in not_utf8])
     with open(info_path, 'w', encoding='utf-8') as f:
         json.dump(info, f, indent=2)
     return dict(info, **files)

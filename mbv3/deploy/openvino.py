@@ -1,9 +1,25 @@
 """OpenVINO: fp32 IR and NNCF post-training int8, run on the CPU plugin."""
+import functools
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
+
+
+@functools.lru_cache(maxsize=None)
+def openvino_core():
+    """The process's one ``openvino.Core``, shared by every runner.
+
+    OpenVINO's CPU plugin installs its own alternate signal stack on the
+    main thread when a Core compiles a model, and puts the previous one
+    back when that model is freed. Runners of separate Cores freed in the
+    order they were made leave the signal stack pointing at freed memory,
+    and the next signal (Ctrl-C, SIGTERM, a child's exit) kills the process
+    with SIGSEGV. One Core for all models keeps the stack valid.
+    """
+    import openvino as ov
+    return ov.Core()
 
 
 def export_openvino(model: nn.Module, path: str,
@@ -53,7 +69,7 @@ def quantize_openvino(fp32_path: str, int8_path: str,
     import openvino as ov
     batches = [_numpy(b) for b in calibration]
     dataset = nncf.Dataset(batches)
-    ov_model = ov.Core().read_model(fp32_path)
+    ov_model = openvino_core().read_model(fp32_path)
     quantized = nncf.quantize(ov_model, dataset, subset_size=len(batches))
     ov.save_model(quantized, int8_path, compress_to_fp16=False)
     return int8_path
@@ -62,9 +78,8 @@ def quantize_openvino(fp32_path: str, int8_path: str,
 def openvino_runner(path: str, threads: int = 2) -> Callable:
     """A CPU-compiled IR as ``fn(x (N, C, H, W)) -> ndarray`` (first
     output), fp32 inference precision, ``threads`` inference threads,
-    latency hint (one stream)."""
-    import openvino as ov
-    compiled = ov.Core().compile_model(
+    latency hint (one stream), compiled by :func:`openvino_core`."""
+    compiled = openvino_core().compile_model(
         path, 'CPU', {'INFERENCE_NUM_THREADS': threads,
                       'INFERENCE_PRECISION_HINT': 'f32',
                       'PERFORMANCE_HINT': 'LATENCY'})

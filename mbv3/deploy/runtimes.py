@@ -6,6 +6,8 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from torch import nn
 
+from mbv3.version import install_hint
+
 # runtime -> (the packages it needs, file extension, whether the exported
 # program keeps a fixed input shape)
 RUNTIMES = {
@@ -15,11 +17,11 @@ RUNTIMES = {
 }
 PRECISIONS = ('fp32', 'int8')
 # How to install a runtime whose wheel's own dependency list does not fit
-# (the README's Deployment section): ExecuTorch 1.5.1 without its pins.
+# (docs/deployment.md): ExecuTorch 1.5.1 without its pins.
 INSTALL_HINTS = {
     'executorch': 'pip install --no-deps executorch==1.5.1, then pip '
                   'install flatbuffers "torchao>=0.18,<0.19" ruamel.yaml '
-                  'pyyaml tabulate sympy expecttest; see the README',
+                  'pyyaml tabulate sympy expecttest; see docs/deployment.md',
 }
 
 
@@ -41,7 +43,7 @@ def missing_packages(runtime: str) -> Optional[str]:
                if importlib.util.find_spec(p) is None]
     if not missing:
         return None
-    hint = INSTALL_HINTS.get(runtime, f'pip install {" ".join(missing)}')
+    hint = INSTALL_HINTS.get(runtime, install_hint(*missing))
     return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} " \
         f'not installed ({hint})'
 

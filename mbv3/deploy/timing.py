@@ -2,7 +2,7 @@
 import functools
 import random
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -36,6 +36,27 @@ def seconds_per_call(fn: Callable[[], object], iters: int = 1,
     for _ in range(iters):
         fn()
     return (time.perf_counter() - begin) / iters
+
+
+def timed_call(fn: Callable, *args, device: Optional[torch.device] = None,
+               **kwargs) -> Tuple[object, float]:
+    """``fn(*args, **kwargs)`` and its wall time in seconds.
+
+    On a CUDA ``device`` the device is synchronised before and after, so
+    the time holds the kernels ``fn`` queued (and that sync's cost);
+    otherwise it is one ``time.perf_counter`` difference.
+
+    Returns:
+        tuple: ``fn``'s result, seconds.
+    """
+    cuda = device is not None and torch.device(device).type == 'cuda'
+    if cuda:
+        torch.cuda.synchronize(device)
+    begin = time.perf_counter()
+    result = fn(*args, **kwargs)
+    if cuda:
+        torch.cuda.synchronize(device)
+    return result, time.perf_counter() - begin
 
 
 def interleave(fns: Dict[str, Callable], x, iters: int, rounds: int,

@@ -7,8 +7,9 @@ A section reads::
     ...
     <!-- end NAME -->
 
-Measured figures (a training run, the reliability report) come from the
-JSON files those scripts write, kept in ``docs/results/``; computed ones
+Measured figures (a training run; the outcomes of the reliability tests,
+which ``pytest --reliability-json`` records) come from the JSON files
+kept in ``docs/results/``; computed ones
 (complexity counts) are computed here. ``python
 tools/analysis_tools/doc_figures.py --update`` rewrites every section and
 ``tests/test_utils/test_doc_figures.py`` fails when one is stale.
@@ -18,9 +19,12 @@ import os.path as osp
 import re
 from typing import Callable, Dict, List, NamedTuple
 
+from .reliability import RELIABILITY_JSON, reliability_matrix
+
 TOOL = 'tools/analysis_tools/doc_figures.py'
 DIGITS_JSON = 'docs/results/digits.json'
-RELIABILITY_JSON = 'docs/results/reliability.json'
+BENCHMARK_TRAIN_JSON = 'docs/results/benchmark_train_cpu.json'
+BENCHMARK_TRAIN_TOOL = 'tools/analysis_tools/benchmark_train.py'
 
 
 def begin_marker(name: str, tool: str = TOOL) -> str:
@@ -81,15 +85,42 @@ def digits_model(results: dict) -> str:
             'below redraw them from yours.')
 
 
-def reliability_report(results: dict) -> str:
-    """The report's output as a text block."""
-    return (f"Output of `--kills {results['kills']} --fuzz "
-            f"{results['fuzz']}` (`{RELIABILITY_JSON}`):\n\n```text\n"
-            f"{results['report']}```")
+def benchmark_train(results: dict) -> str:
+    """docs/training.md's split of a training iteration (the JSON of
+    ``benchmark_train.py --out``), and the GPU line."""
+    from mbv3.apis.benchmark_train import PHASES
+    fixed = results['fixed_cost']
+    command = (f"python {BENCHMARK_TRAIN_TOOL} configs/mobilenet_v3/"
+               f"{results['config']}")
+    rows = [f"| {phase.replace('_', ' ')} | {results['split_ms'][phase]:.2f}"
+            f" | {fixed['split_ms'][phase]:.2f} |" for phase in PHASES]
+    return '\n'.join([
+        f"`{command} --threads {results['threads']} --out "
+        f"{BENCHMARK_TRAIN_JSON}` on {results['machine']}: batch "
+        f"{results['batch_size']}, means of {results['iters']} iterations, "
+        f"{results['optimizer_groups']} optimizer parameter groups.",
+        '',
+        '| ms per iteration | the recipe\'s model | trivial model |',
+        '|---|---:|---:|',
+        *rows,
+        f"| **iteration** | **{results['iteration_ms']:.2f}** | "
+        f"**{fixed['iteration_ms']:.2f}** |",
+        '',
+        f"End to end {results['end_to_end_img_per_s']:.0f} img/s; the "
+        f"model alone (forward, backward, optimizer step on a synthetic "
+        f"batch) {results['model_only_img_per_s']:.0f} img/s. The loop's "
+        f"fixed cost (trivial model): {fixed['iteration_ms']:.2f} ms per "
+        f"iteration, {fixed['outside_data_wait_ms']:.2f} ms of it outside "
+        'the data wait.',
+        '',
+        'GPU: not measured on a GPU yet; '
+        f'`{command} --device cuda --out '
+        'docs/results/benchmark_train_cuda.json` measures it.'])
 
 
 def large_complexity(_=None) -> str:
-    """The README's complexity line for the Large classifier at 224x224."""
+    """docs/deployment.md's complexity line for the Large classifier at
+    224x224."""
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
@@ -121,10 +152,13 @@ class Section(NamedTuple):
 
 SECTIONS = (
     Section('README.md', 'digits-run', DIGITS_JSON, digits_run),
-    Section('README.md', 'large-complexity', None, large_complexity),
-    Section('README.md', 'reliability-report', RELIABILITY_JSON,
-            reliability_report),
+    Section('docs/deployment.md', 'large-complexity', None,
+            large_complexity),
     Section('docs/tools.md', 'digits-model', DIGITS_JSON, digits_model),
+    Section('docs/reliability.md', 'reliability-matrix', RELIABILITY_JSON,
+            reliability_matrix),
+    Section('docs/training.md', 'benchmark-train', BENCHMARK_TRAIN_JSON,
+            benchmark_train),
 )
 
 

@@ -1,5 +1,6 @@
 """Loading checkpoint files without running code hidden in them, and
 writing them so that a crash never leaves a truncated one."""
+import errno
 import glob
 import hashlib
 import os
@@ -11,6 +12,8 @@ import zipfile
 import numpy as np
 import torch
 from mmengine.fileio import LocalBackend
+
+from .deployment_files import check_not_deployment_file
 
 
 class UnsafeCheckpointError(RuntimeError):
@@ -163,6 +166,8 @@ def load_checkpoint_file(filename, map_location=None):
 
     Raises:
         FileNotFoundError: If the file does not exist.
+        DeploymentFileError: If it is an exported model (ONNX, OpenVINO,
+            TorchScript, torch.export, ExecuTorch), named in one line.
         CorruptCheckpointError: If the file is empty, truncated or damaged,
             or its tensors do not match their recorded sha256 (one line:
             the file, what is wrong and the remedy).
@@ -177,6 +182,7 @@ def load_checkpoint_file(filename, map_location=None):
         raise FileNotFoundError(f'checkpoint {filename!r} does not exist')
     if filename.endswith('.safetensors'):
         return _load_safetensors(filename, map_location)
+    check_not_deployment_file(filename)
     check_intact(filename)
     if _is_trusted(filename):
         return torch.load(filename, map_location=map_location,
@@ -266,13 +272,18 @@ def atomic_write(data, filepath, mode: str = 'wb',
     POSIX and Windows within one file system). A crash at any point leaves
     either the old file or the new one, never a truncated one; an
     interrupted write leaves at most a ``.<name>.*.tmp`` file, which is
-    removed when the write fails inside Python.
+    removed when the write fails inside Python, or, after a kill, by
+    :func:`remove_orphan_tmp_files` when the next run starts.
 
     Args:
         data (bytes | str): What to write.
         filepath (str | os.PathLike): Destination; its folder is created.
         mode (str): 'wb' for bytes or 'w' for text.
         encoding (str, optional): Text encoding for mode 'w'.
+
+    Raises:
+        OSError: If the write fails; a full disk (``ENOSPC``) says "no
+            space left on <mount point>" and names ``filepath``.
     """
     filepath = os.fspath(filepath)
     folder = osp.dirname(osp.abspath(filepath))
@@ -286,10 +297,45 @@ def atomic_write(data, filepath, mode: str = 'wb',
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, filepath)
-    except BaseException:
+    except BaseException as err:
         if osp.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f'no space left on '
+                          f'{_mount_point(folder)} while writing '
+                          f'{filepath!r}; {filepath!r} was left as it '
+                          'was') from None
         raise
+
+
+def _mount_point(path: str) -> str:
+    """The mount point of the file system that holds ``path``."""
+    path = osp.realpath(path)
+    while not osp.ismount(path):
+        path = osp.dirname(path)
+    return path
+
+
+def remove_orphan_tmp_files(folder: str) -> list:
+    """Remove the temporary files :func:`atomic_write` leaves in
+    ``folder`` when its process is killed mid-write
+    (``.<name>.<random>.tmp``, each as big as the file being written).
+
+    Call it only when no other process writes to ``folder`` (a run holds
+    its work dir: :func:`mbv3.engine.work_dir.claim_work_dir`).
+
+    Args:
+        folder (str): A run's work dir; missing is fine.
+
+    Returns:
+        list[str]: The paths removed.
+    """
+    removed = []
+    for path in glob.glob(osp.join(glob.escape(folder), '.*.tmp')):
+        if osp.isfile(path) and not osp.islink(path):
+            os.remove(path)
+            removed.append(path)
+    return sorted(removed)
 
 
 def _umask() -> int:

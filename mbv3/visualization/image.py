@@ -1,11 +1,11 @@
 """Load a photo the way a classifier's data preprocessor expects it."""
-import os.path as osp
 from typing import Optional, Tuple
 
 import mmcv
 import numpy as np
 import torch
 
+from mbv3.datasets.transforms import read_image
 from mbv3.models.input_spec import input_spec, pipeline_channel_order
 from mbv3.utils.checks import check_int
 
@@ -32,11 +32,11 @@ def load_image(model, path: str, input_size: Optional[int] = None
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
+        ImageDecodeError: If it cannot be read, or has more pixels than
+            the limit (:func:`mbv3.datasets.transforms.read_image`).
         ValueError: If ``input_size`` is not an int >= 32, or the model
             takes neither 1 nor 3 channels.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'image {path!r} does not exist')
     if input_size is not None:
         check_int('input_size', input_size, low=32,
                   allowed='an int >= 32 (pixels)')
@@ -47,7 +47,7 @@ def load_image(model, path: str, input_size: Optional[int] = None
                          f'channels, the model takes {spec.channels}')
     flag = 'grayscale' if spec.channels == 1 else 'color'
     order = pipeline_channel_order(getattr(model, 'cfg', None))
-    image = mmcv.imresize(mmcv.imread(path, flag=flag, channel_order=order),
+    image = mmcv.imresize(read_image(path, flag, channel_order=order),
                           (spec.width, spec.height))
     chw = torch.from_numpy(np.ascontiguousarray(
         image.reshape(spec.height, spec.width, -1).transpose(2, 0, 1)))

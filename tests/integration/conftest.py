@@ -43,7 +43,7 @@ def require_frameworks():
 
 
 def doc_snippet(path, needle):
-    """The one Python block of README.md or a docs page that contains
+    """The one Python block of a docs page (or README.md) that contains
     ``needle``, exactly as the page prints it."""
     checker = load_docs_checker()
     with open(osp.join(REPO, path), encoding='utf-8') as f:

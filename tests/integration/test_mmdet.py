@@ -1,4 +1,4 @@
-"""mbv3 inside mmdet 3.3: the README's and docs' detector configs on mmdet's
+"""mbv3 inside mmdet 3.3: the docs' detector configs on mmdet's
 own RetinaNet, Faster R-CNN and SSDLite configs, built, run and trained by
 mmdet's builders, APIs and tools, on two photos with boxes."""
 import itertools
@@ -18,7 +18,6 @@ pytestmark = pytest.mark.frameworks
 DOCS = 'docs/use_from_openmmlab.md'
 # where each snippet is printed, found by its first line
 SNIPPETS = {
-    'retinanet_readme': ('README.md', "_base_ = 'mmdet::retinanet/"),
     'retinanet_docs': (DOCS, "_base_ = 'mmdet::retinanet/"),
     'faster_rcnn_docs': (DOCS, "_base_ = 'mmdet::faster_rcnn/"),
     'ssdlite_docs': (DOCS, "_base_ = 'mmdet::ssd/"),

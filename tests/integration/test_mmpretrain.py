@@ -1,4 +1,4 @@
-"""mbv3 inside mmpretrain 1.2: the README's config (mmpretrain's own
+"""mbv3 inside mmpretrain 1.2: the docs' config (mmpretrain's own
 MobileNetV3-Small recipe with mbv3's backbone) built and run by
 mmpretrain's builders, inferencer and tools; mbv3's digits recipe under
 mmpretrain's tools."""
@@ -17,7 +17,7 @@ from tests.integration.conftest import (doc_snippet, framework_config,
 require_frameworks()
 pytestmark = pytest.mark.frameworks
 
-SNIPPET = ('README.md', "_base_ = 'mmpretrain::")
+SNIPPET = ('docs/use_from_openmmlab.md', "_base_ = 'mmpretrain::")
 RECIPE = 'mobilenet_v3/mobilenet-v3-small_8xb128_in1k.py'
 # two classes of two real photos each, the same for both splits
 FOLDER_PHOTOS = {'animal': ('chelsea', 'astronaut'),

@@ -1,4 +1,4 @@
-"""mbv3 inside mmseg 1.2: the README's and docs' LR-ASPP configs on mmseg's
+"""mbv3 inside mmseg 1.2: the docs' LR-ASPP configs on mmseg's
 own MobileNetV3 configs, built, run and trained by mmseg's builders and
 tools; mmseg's own MobileNetV3 weights give mmseg's numbers."""
 import itertools
@@ -17,11 +17,13 @@ from tests.integration.conftest import (doc_snippet, framework_config,
 require_frameworks()
 pytestmark = pytest.mark.frameworks
 
-# where each snippet is printed; the README's is on the Cityscapes config
-# that sets `pretrained`
+# where each snippet is printed; 'large' is on the Cityscapes config that
+# sets `pretrained`
 SNIPPETS = {
-    'readme': ('README.md', "_base_ = 'mmseg::"),
-    'docs': ('docs/use_from_openmmlab.md', "_base_ = 'mmseg::"),
+    'large': ('docs/use_from_openmmlab.md',
+              "_base_ = 'mmseg::mobilenet_v3/mobilenet-v3-d8_lraspp"),
+    'small': ('docs/use_from_openmmlab.md',
+              "_base_ = 'mmseg::mobilenet_v3/mobilenet-v3-d8-scratch-s_"),
 }
 SEG_PHOTOS = ('astronaut', 'camera')
 # LRASPPHead pools with a fixed 49x49 window (sized for mmseg's 512x1024
@@ -143,7 +145,7 @@ def test_snippet_builds_infers_and_trains(which, tmp_path):
 def test_mmseg_tools_train_and_test(which, tmp_path):
     folder = str(tmp_path)
     model_extra = ''
-    if which == 'readme':
+    if which == 'large':
         # the config's `pretrained` is a URL; tests download nothing, so it
         # points at mmseg's own backbone saved to a local file instead
         ref = build(dict(type='MobileNetV3', arch='large',
@@ -165,13 +167,13 @@ def test_mmseg_tools_train_and_test(which, tmp_path):
     assert last_metric(out, 'mIoU') == val_miou
 
 
-def test_readme_pretrained_loads_mmseg_weights(tmp_path):
+def test_large_config_pretrained_loads_mmseg_weights(tmp_path):
     folder = str(tmp_path)
     ref = build(dict(type='MobileNetV3', arch='large', out_indices=(1, 3, 16)))
     randomize(ref, normalized_photo())
     ckpt = osp.join(folder, 'mmseg_mobilenet_v3_large.pth')
     torch.save(ref.state_dict(), ckpt)
-    cfg = load_config('readme', folder, f', pretrained={ckpt!r}')
+    cfg = load_config('large', folder, f', pretrained={ckpt!r}')
     model = build(cfg.model)
     model.init_weights()
     loaded = model.backbone.state_dict()

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mbv3.apis import (inference_folder, inference_model, init_model,
-                       list_images)
+                       list_images, use_cuda_graphs)
 from mbv3.apis.inference import save_results
 from mbv3.cli.infer import main as infer
 from tests.conftest import DIGITS_CONFIG, initial_checkpoint, run_tool
@@ -171,3 +171,34 @@ def test_one_channel_model_classifies_files_and_arrays(gray_digits_config,
                                                     'astronaut.png'))
     np.testing.assert_allclose(from_array['pred_scores'],
                                from_file['pred_scores'], atol=1e-6)
+
+
+def test_cuda_graphs_are_refused_on_cpu_in_one_line(checkpoint, photo_dir):
+    with pytest.raises(ValueError, match='CUDA graphs need the model on a '
+                       'CUDA device, got cpu'):
+        use_cuda_graphs(init_model(DIGITS_CONFIG, checkpoint))
+    with pytest.raises(ValueError, match="--cuda-graphs needs a CUDA "
+                       "--device, got 'cpu'"):
+        infer([DIGITS_CONFIG, checkpoint, photo_dir, '--cuda-graphs'])
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_graphs_give_the_eager_results(checkpoint, photo_dir):
+    """Batches of 3 then 1 (two graphs), replayed a second time."""
+    eager = init_model(DIGITS_CONFIG, checkpoint, device='cuda')
+    graphed = use_cuda_graphs(init_model(DIGITS_CONFIG, checkpoint,
+                                         device='cuda'))
+    expected = inference_folder(eager, photo_dir, topk=10, batch_size=3,
+                                progress=False)
+    for _ in range(2):
+        results = inference_folder(graphed, photo_dir, topk=10,
+                                   batch_size=3, progress=False)
+        for result, reference in zip(results, expected):
+            assert result['pred_label'] == reference['pred_label']
+            np.testing.assert_allclose(
+                [t['score'] for t in result['topk']],
+                [t['score'] for t in reference['topk']], rtol=1e-5,
+                atol=1e-6)
+    assert sorted(graphed.extract_feat.graphs) == [
+        ((1, 3, 32, 32), torch.float32), ((3, 3, 32, 32), torch.float32)]

@@ -77,6 +77,9 @@ def kill_after(proc, path, timeout=300):
     return proc.returncode
 
 
+@pytest.mark.reliability(kind='kill -9', case='digits training killed, '
+                         'resumed: weights and optimizer equal an '
+                         'uninterrupted run')
 def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path):
     root = str(tmp_path / 'digits')
     config = tiny_digits_config(tmp_path, root)

@@ -115,15 +115,11 @@ def test_a_broken_config_is_named(tmp_path, text, message):
         main([str(tmp_path)])
 
 
-# A development tool whose output is a report.
-UNWRAPPED = ('reliability_report', )
-
-
 @pytest.mark.parametrize('module', sorted(set(COMMANDS.values())))
 def test_every_command_prints_errors_in_one_line(module):
     main = importlib.import_module(f'mbv3.cli.{module}').main
     # mbv3.cli._command.command wraps it (functools.wraps sets __wrapped__)
-    assert hasattr(main, '__wrapped__') != (module in UNWRAPPED)
+    assert hasattr(main, '__wrapped__')
 
 
 def test_debug_is_taken_by_the_wrapper(monkeypatch, capsys):

@@ -134,13 +134,13 @@ def test_list_and_lookup(capsys):
         main(['fetch'])
 
 
-def test_readme_table_is_the_list():
+def test_docs_table_is_the_list():
     from tests.conftest import REPO
-    with open(osp.join(REPO, 'README.md'), encoding='utf-8') as f:
+    with open(osp.join(REPO, 'docs', 'weights.md'), encoding='utf-8') as f:
         readme = f.read()
     begin = '<!-- weights-table: the output of python tools/weights.py ' \
         'list -->\n'
     table = readme[readme.index(begin) + len(begin):
                    readme.index('\n<!-- end weights-table -->')]
-    assert table == format_weights(), ('README weights table is stale: '
+    assert table == format_weights(), ('docs/weights.md table is stale: '
                                        'paste python tools/weights.py list')

@@ -11,8 +11,7 @@ from mmengine.config import Config
 from mbv3.apis import init_model
 from mbv3.deploy import (calibration_batches, export_model, load_runner,
                          missing_packages, split_batches, top1_accuracy)
-from tests.conftest import (DIGITS_CONFIG, data_root_options,
-                            rerun_in_own_process, run_tool)
+from tests.conftest import DIGITS_CONFIG, data_root_options, run_tool
 
 pytestmark = pytest.mark.slow
 
@@ -50,8 +49,6 @@ def test_int8_is_deterministic_and_keeps_top1(runtime, request, tmp_path,
     if reason is not None:
         print(f'skipping {runtime}: {reason}')
         pytest.skip(f'{runtime}: {reason}')
-    if runtime != 'onnxruntime' and rerun_in_own_process(request):
-        return
     model, calib, val = request.getfixturevalue('trained')
     ext = {'onnxruntime': '.onnx', 'openvino': '.xml',
            'executorch': '.pte'}[runtime]

@@ -1,5 +1,9 @@
 """Every deployment runtime against eager on real photos at two sizes:
 fp32 to 1e-4. A runtime whose package is missing is skipped, saying so."""
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -7,7 +11,7 @@ from mbv3.deploy import (export_model, fixed_shape, load_runner,
                          max_abs_diff, missing_packages, sample_photos)
 from mbv3.models.backbones import MobileNetV3
 from mbv3.models.input_spec import InputSpec
-from tests.conftest import rerun_in_own_process
+from tests.conftest import REPO
 from tests.test_models.test_classifiers.test_image_classifier import \
     randomise_bn
 
@@ -37,11 +41,8 @@ def backbone():
 
 @pytest.mark.parametrize('runtime', ['onnxruntime', 'openvino'])
 def test_dynamic_runtime_equals_eager_at_two_sizes(runtime, backbone,
-                                                   tmp_path, one_thread,
-                                                   request):
+                                                   tmp_path, one_thread):
     _skip_if_missing(runtime)
-    if runtime == 'openvino' and rerun_in_own_process(request):
-        return
     ext = {'onnxruntime': '.onnx', 'openvino': '.xml'}[runtime]
     out = export_model(backbone, runtime, str(tmp_path / f'm{ext}'),
                        (1, 3, 64, 64))
@@ -54,10 +55,8 @@ def test_dynamic_runtime_equals_eager_at_two_sizes(runtime, backbone,
 
 @pytest.mark.slow
 def test_executorch_equals_eager_at_two_sizes(backbone, tmp_path,
-                                              one_thread, request):
+                                              one_thread):
     _skip_if_missing('executorch')
-    if rerun_in_own_process(request):
-        return
     assert fixed_shape('executorch')
     for size in SIZES:
         out = export_model(backbone, 'executorch',
@@ -76,9 +75,45 @@ def test_unknown_runtime_and_missing_package_messages(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, 'find_spec',
                         lambda name: None if name == 'nncf' else real(name))
-    assert missing_packages('openvino') == \
-        'nncf is not installed (pip install nncf)'
+    assert missing_packages('openvino') == (
+        'nncf is not installed (mbv3\'s deploy extra: pip install -e '
+        '".[deploy]"; or pip install nncf)')
     with pytest.raises(ModuleNotFoundError,
                        match="runtime 'openvino': nncf is not installed"):
         export_model(torch.nn.Identity(), 'openvino', 'm.xml',
                      (1, 3, 8, 8))
+
+
+# Two OpenVINO runners used, dropped in the order they were made, then
+# Ctrl-C: the process must get KeyboardInterrupt, not die of SIGSEGV.
+DROP_TWO_RUNNERS_THEN_SIGINT = """
+import gc, os, signal, sys
+import torch
+from mbv3.deploy import export_model, load_runner
+model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
+path = export_model(model, 'openvino', sys.argv[1], (1, 3, 16, 16))
+first = load_runner('openvino', path, threads=1)
+second = load_runner('openvino', path, threads=1)
+first(torch.rand(1, 3, 16, 16)), second(torch.rand(1, 3, 16, 16))
+del first
+gc.collect()
+del second
+gc.collect()
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+except KeyboardInterrupt:
+    print('KeyboardInterrupt')
+"""
+
+
+@pytest.mark.reliability(kind='OpenVINO', case='two runners dropped, then '
+                         'SIGINT: KeyboardInterrupt, not SIGSEGV')
+def test_dropped_openvino_runners_leave_signals_working(tmp_path):
+    _skip_if_missing('openvino')
+    proc = subprocess.run(
+        [sys.executable, '-c', DROP_TWO_RUNNERS_THEN_SIGINT,
+         str(tmp_path / 'm.xml')], capture_output=True, text=True,
+        timeout=300, env=dict(os.environ, PYTHONPATH=REPO,
+                              OMP_NUM_THREADS='1'))
+    assert (proc.returncode, proc.stdout) == (0, 'KeyboardInterrupt\n'), \
+        proc.stderr[-2000:]

@@ -8,10 +8,9 @@ import uuid
 
 import pytest
 
-from mbv3.cli.reliability_report import ToyModel
 from tests.conftest import run_tool
 from tests.test_apis.test_kill_resume import ONE_THREAD, tiny_digits_config
-from tests.test_engine.test_reliability_hooks import ToyData
+from tests.toy_runner import ToyData, ToyModel
 
 
 def test_console_runner_leaves_the_set_up_detail_to_the_log_file(

@@ -2,89 +2,33 @@
 second: NaN loss stops or skips, SIGTERM saves and resume reproduces the
 uninterrupted run exactly, the head is checked against the data set."""
 import os
-import random
 import signal
-import uuid
 from types import SimpleNamespace
 
 import pytest
 import torch
-from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from torch import nn
 
 from mbv3.engine.hooks import NonFiniteLossError, NumClassesCheckHook
-from mbv3.cli.reliability_report import ToyModel
 from tests.conftest import DIGITS_CONFIG
+from tests.toy_runner import (RMSPROP, SGD, PoisonHook, RecordWeightsHook,
+                              SendSignalHook, restore_signal_handlers,
+                              toy_runner, weights)
 
 
-class ToyData(torch.utils.data.Dataset):
-    """8 samples with Python-``random`` noise (like RandomResizedCrop)."""
-
-    def __len__(self):
-        return 8
-
-    def __getitem__(self, i):
-        x = torch.full((4, ), i / 8 + random.random())
-        return dict(inputs=x, targets=torch.tensor(i / 8))
-
-
-class PoisonHook(Hook):
-    """Make the loss NaN for iterations ``at_iters`` (0-based)."""
-
-    def __init__(self, at_iters):
-        self.at_iters = at_iters
-
-    def before_train_iter(self, runner, batch_idx, data_batch=None):
-        runner.model.poison = runner.iter in self.at_iters
-
-
-class SendSignalHook(Hook):
-
-    def __init__(self, at_iter, signum):
-        self.at_iter, self.signum = at_iter, signum
-
-    def before_train_iter(self, runner, batch_idx, data_batch=None):
-        if runner.iter == self.at_iter:
-            os.kill(os.getpid(), self.signum)
-
-
-def toy_runner(work_dir, hooks=(), epochs=3, **kwargs):
-    """4 iterations an epoch, a checkpoint each epoch."""
-    return Runner(
-        model=ToyModel(), work_dir=str(work_dir),
-        experiment_name=f'toy_{uuid.uuid4().hex}',
-        train_dataloader=dict(
-            dataset=ToyData(), batch_size=2, num_workers=0,
-            sampler=dict(type='DefaultSampler', shuffle=True),
-            collate_fn=dict(type='default_collate')),
-        train_cfg=dict(by_epoch=True, max_epochs=epochs),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1,
-                                          momentum=0.9)),
-        default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=1),
-            resume_seed=dict(type='DeterministicResumeHook'),
-            nonfinite_loss=dict(type='NonFiniteLossHook',
-                                **kwargs.pop('nonfinite', {})),
-            signal_checkpoint=dict(type='SignalCheckpointHook'),
-            # resume on torch >= 2.6, atomic checkpoint writes
-            mmengine_fixes=dict(type='MMEngineFixesHook')),
-        custom_hooks=list(hooks), randomness=dict(seed=0),
-        default_scope='mbv3', **kwargs)
-
-
-def restore_signal_handlers(runner):
-    for hook in runner.hooks:
-        if type(hook).__name__ == 'SignalCheckpointHook':
-            hook.restore_handlers()
-
-
-def weights(runner):
-    return {k: v.clone() for k, v in runner.model.state_dict().items()}
-
-
-def test_nan_loss_stops_naming_the_iteration_and_keeps_last_good(tmp_path):
-    runner = toy_runner(tmp_path, hooks=[PoisonHook({5})])
+@pytest.mark.parametrize('optimizer', [
+    pytest.param(SGD, id='fused', marks=pytest.mark.reliability(
+        kind='NaN loss', case='action=error: stopped before the weights '
+        'change, naming the iteration (fused optimizer step)')),
+    pytest.param(RMSPROP, id='host', marks=pytest.mark.reliability(
+        kind='NaN loss', case='action=error: stopped before the weights '
+        'change, naming the iteration'))])
+def test_nan_loss_stops_naming_the_iteration_and_keeps_last_good(
+        tmp_path, optimizer):
+    runner = toy_runner(tmp_path, hooks=[PoisonHook({5})],
+                        optimizer=optimizer)
+    before = {}
+    runner.register_hook(RecordWeightsHook(5, before))
     with pytest.raises(NonFiniteLossError, match=r'loss is nan at '
                        r'iteration 6 \(epoch 2\); training stopped before '
                        r"updating the weights. Last good checkpoint: "
@@ -92,14 +36,22 @@ def test_nan_loss_stops_naming_the_iteration_and_keeps_last_good(tmp_path):
         runner.train()
     restore_signal_handlers(runner)
     assert runner.iter == 5  # the NaN step did not complete
-    assert all(torch.isfinite(w).all() for w in weights(runner).values())
+    for key, value in weights(runner).items():  # nor change the weights
+        assert torch.equal(value, before[key]), key
     # recorded relative to the work dir, so a copied work dir resumes too
     assert open(tmp_path / 'last_checkpoint').read() == 'epoch_1.pth'
 
 
-def test_nan_loss_skip_drops_the_steps_and_finishes(tmp_path):
+@pytest.mark.parametrize('optimizer', [
+    pytest.param(SGD, id='fused', marks=pytest.mark.reliability(
+        kind='NaN loss', case='action=skip: the steps dropped, the run '
+        'finishes (fused optimizer step)')),
+    pytest.param(RMSPROP, id='host', marks=pytest.mark.reliability(
+        kind='NaN loss', case='action=skip: the steps dropped, the run '
+        'finishes'))])
+def test_nan_loss_skip_drops_the_steps_and_finishes(tmp_path, optimizer):
     runner = toy_runner(tmp_path, hooks=[PoisonHook({2, 9})],
-                        nonfinite=dict(action='skip'))
+                        nonfinite=dict(action='skip'), optimizer=optimizer)
     runner.train()
     (hook, ) = [h for h in runner.hooks
                 if type(h).__name__ == 'NonFiniteLossHook']
@@ -108,6 +60,8 @@ def test_nan_loss_skip_drops_the_steps_and_finishes(tmp_path):
     assert all(torch.isfinite(w).all() for w in weights(runner).values())
 
 
+@pytest.mark.reliability(kind='signal mid-epoch', case='SIGTERM: saved, '
+                         'resumed to the uninterrupted final state')
 def test_sigterm_saves_and_resume_equals_uninterrupted(tmp_path):
     reference = toy_runner(tmp_path / 'ref')
     reference.train()

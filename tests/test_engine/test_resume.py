@@ -30,13 +30,13 @@ def test_resume_after_unfreezing_stops_with_one_line(tmp_path):
     assert out.returncode == 1
     assert 'Traceback' not in out.stderr
     # The classifier has 142 parameter tensors (backbone 138, head 4);
-    # freezing layers 0..6 leaves 68 + 4 trainable, one AdamW group each
-    # (paramwise_cfg)
+    # freezing layers 0..6 leaves 68 + 4 trainable, in two AdamW groups
+    # (paramwise_cfg: decayed and not)
     assert out.stderr.splitlines()[-1] == (
         f"error: ResumeMismatchError: cannot resume {checkpoint!r}: its "
-        "optimizer state has 72 "
+        "optimizer state has 2 "
         "parameter groups holding 72 tensors, this config's optimizer has "
-        '142 holding 142 (changed: model.backbone.frozen_stages: 6 -> -1); '
+        '2 holding 142 (changed: model.backbone.frozen_stages: 6 -> -1); '
         'to start from its weights with a new optimizer and schedule, '
         f'train with load_from={checkpoint!r} instead of --resume '
         '(--debug shows the traceback)')

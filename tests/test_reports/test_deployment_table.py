@@ -1,11 +1,11 @@
-"""The README's deployment table is the generator's output from the stored
+"""The deployment table of docs/deployment.md is the generator's output from the stored
 JSONs, and its target verdicts are computed right."""
 import json
 import os
 
 from mbv3.cli.deployment_table import main
 from mbv3.reports.deployment_table import (ACCURACY_JSON, BENCHMARK_JSON,
-                                          deployment_markdown, targets)
+                                          PAGE, deployment_markdown, targets)
 from tests.conftest import REPO
 
 
@@ -14,13 +14,14 @@ def _load(path):
         return json.load(f)
 
 
-def test_readme_deployment_table_is_generated_from_the_jsons():
+def test_docs_deployment_table_is_generated_from_the_jsons():
     table = deployment_markdown(_load(BENCHMARK_JSON), _load(ACCURACY_JSON))
-    with open(os.path.join(REPO, 'README.md'), encoding='utf-8') as f:
-        readme = f.read()
-    assert table in readme, ('README deployment table is stale: run python '
-                             'tools/analysis_tools/deployment_table.py '
-                             '--update README.md')
+    assert PAGE == 'docs/deployment.md'
+    with open(os.path.join(REPO, PAGE), encoding='utf-8') as f:
+        page = f.read()
+    assert table in page, ('docs/deployment.md table is stale: run python '
+                           'tools/analysis_tools/deployment_table.py '
+                           '--update docs/deployment.md')
 
 
 def _rows(**ratios):

@@ -6,8 +6,8 @@ import os
 import pytest
 from mmengine.config import Config
 
-from mbv3.reports.doc_figures import (DIGITS_JSON, RELIABILITY_JSON,
-                                    digits_run, replace_section, stale)
+from mbv3.reports.doc_figures import (DIGITS_JSON, digits_run,
+                                      replace_section, stale)
 from tests.conftest import DIGITS_CONFIG, REPO
 
 
@@ -34,13 +34,6 @@ def test_digits_record_is_a_whole_run():
     # top-1 is a whole number of the 360 images (rounded to 2 decimals)
     hits = results['metrics']['accuracy/top1'] * 360 / 100
     assert abs(hits - round(hits)) <= 0.005 * 360 / 100  # 2 decimals
-
-
-def test_reliability_record_survived_and_reads_as_printed():
-    from mbv3.cli import reliability_report as script
-    results = load_json(RELIABILITY_JSON)
-    assert script.not_survived(results) == []
-    assert results['report'] == script.format_report(results)
 
 
 def test_digits_sentence():

@@ -1,22 +1,24 @@
-"""The README's out_indices table is the generator's output, and says what
-the backbone does."""
+"""The out_indices table of docs/backbone_api.md is the generator's
+output, and says what the backbone does."""
 import os
 
 import pytest
 
-from mbv3.reports.out_indices_table import (BEGIN, END, out_indices_markdown,
-                                            out_indices_rows, update_readme)
+from mbv3.reports.out_indices_table import (BEGIN, END, PAGE,
+                                            out_indices_markdown,
+                                            out_indices_rows, update_page)
 from tests.conftest import REPO
 
 
-def test_readme_table_is_generated():
-    with open(os.path.join(REPO, 'README.md'), encoding='utf-8') as f:
-        readme = f.read()
+def test_docs_table_is_generated():
+    assert PAGE == 'docs/backbone_api.md'
+    with open(os.path.join(REPO, PAGE), encoding='utf-8') as f:
+        page = f.read()
     table = out_indices_markdown()
-    assert table in readme, ('README table is stale: run python '
-                             'tools/analysis_tools/out_indices_table.py '
-                             '--update README.md')
-    assert update_readme(readme, table) == readme
+    assert table in page, ('docs/backbone_api.md table is stale: run '
+                           'python tools/analysis_tools/out_indices_table.py'
+                           ' --update docs/backbone_api.md')
+    assert update_page(page, table) == page
 
 
 def test_rows_match_references():
@@ -44,4 +46,4 @@ def test_tool_prints_and_updates(tmp_path, capsys):
 
 def test_update_needs_markers():
     with pytest.raises(ValueError, match='no generated section'):
-        update_readme('# no markers', 'table')
+        update_page('# no markers', 'table')

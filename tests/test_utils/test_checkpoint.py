@@ -78,11 +78,13 @@ def _damaged(tmp_path, name, how):
 
 
 @pytest.mark.parametrize('how,reason', [
-    ('empty', r'is empty \(0 bytes\)'),
-    ('truncated', 'truncated or not a PyTorch checkpoint'),
-    ('text', 'truncated or not a PyTorch checkpoint'),
-    ('bitflip', 'fails its CRC-32 check'),
-])
+    pytest.param(how, reason, marks=pytest.mark.reliability(
+        kind='damaged checkpoint', case=f'{how}: one line naming the file'))
+    for how, reason in (
+        ('empty', r'is empty \(0 bytes\)'),
+        ('truncated', 'truncated or not a PyTorch checkpoint'),
+        ('text', 'truncated or not a PyTorch checkpoint'),
+        ('bitflip', 'fails its CRC-32 check'))])
 def test_damaged_checkpoint_gives_one_line_naming_the_file(tmp_path, how,
                                                           reason):
     from mbv3.utils.checkpoint import CorruptCheckpointError
@@ -92,6 +94,8 @@ def test_damaged_checkpoint_gives_one_line_naming_the_file(tmp_path, how,
     assert str(path) in str(err.value) and '\n' not in str(err.value)
 
 
+@pytest.mark.reliability(kind='damaged checkpoint', case='through load_from '
+                         'and init_cfg: one line naming the file')
 def test_damaged_checkpoint_through_load_from_and_init_cfg(
         tmp_path, mmengine_fixes):
     # load_from / resume and init_cfg=Pretrained all go through mmengine's
@@ -117,6 +121,8 @@ def test_safetensors_damage_is_named(tmp_path):
         load_checkpoint_file(path)
 
 
+@pytest.mark.reliability(kind='full disk', case='checkpoint write: the old '
+                         'file kept, no temporary file left')
 def test_atomic_write_keeps_the_old_file_when_the_write_fails(
         tmp_path, monkeypatch):
     from mbv3.utils.checkpoint import atomic_write
@@ -127,7 +133,7 @@ def test_atomic_write_keeps_the_old_file_when_the_write_fails(
         raise OSError(28, 'No space left on device')
 
     monkeypatch.setattr(os, 'fsync', disk_full)
-    with pytest.raises(OSError, match='No space left'):
+    with pytest.raises(OSError, match='no space left on /'):
         atomic_write(b'new but cut off', path)
     assert path.read_bytes() == b'old'
     assert os.listdir(tmp_path) == ['latest.pth']  # no temporary file left
@@ -151,6 +157,8 @@ def _umask():
     return mask
 
 
+@pytest.mark.reliability(kind='damaged checkpoint', case='latest one '
+                         'damaged: --resume falls back to the newest intact')
 def test_auto_resume_falls_back_to_newest_intact_and_says_so(
         tmp_path, monkeypatch):
     from mbv3.apis import train as train_api

@@ -1,4 +1,4 @@
-"""The README's deployment table from the benchmark and accuracy JSONs: a
+"""The deployment table of docs/deployment.md from the benchmark and accuracy JSONs: a
 shim of :mod:`mbv3.cli.deployment_table`."""
 from mbv3.cli import run
 

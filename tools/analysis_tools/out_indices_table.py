@@ -1,4 +1,4 @@
-"""Print the README's out_indices table, or rewrite it in place: a shim of
+"""Print the out_indices table of docs/backbone_api.md, or rewrite it in place: a shim of
 :mod:`mbv3.cli.out_indices_table`."""
 from mbv3.cli import run
 

@@ -1,11 +1,11 @@
-"""Run the README's one-step own-data command and record its figure.
+"""Run the quickstart's one-step own-data command and record its figure.
 
-    python tools/analysis_tools/own_data_result.py [--update README.md]
+    python tools/analysis_tools/own_data_result.py [--update docs/quickstart.md]
 
-From the repository root: runs the README's block that writes the texture
+From the repository root: runs the quickstart's block that writes the texture
 folder, then its one-step training command as written (in a fresh work
 dir), times it, and writes the last val top-1 with the wall time to
-docs/results/own_data.json; --update rewrites the README's generated
+docs/results/own_data.json; --update rewrites the page's generated
 section from that file (with --no-run, only that).
 """
 import argparse
@@ -19,15 +19,15 @@ import sys
 import time
 
 from mbv3.reports.generated import replace_generated
-from mbv3.reports.own_data_result import (BEGIN, END, RESULT_JSON,
+from mbv3.reports.own_data_result import (BEGIN, END, PAGE, RESULT_JSON,
                                         command_work_dir, count_images,
-                                        final_top1, readme_own_data_steps,
+                                        final_top1, own_data_steps,
                                         result_markdown)
 
 
-def measure(readme: str, machine: str) -> dict:
-    with open(readme, encoding='utf-8') as f:
-        writer, command = readme_own_data_steps(f.read())
+def measure(page: str, machine: str) -> dict:
+    with open(page, encoding='utf-8') as f:
+        writer, command = own_data_steps(f.read())
     subprocess.run([sys.executable, '-c', writer], check=True)
     work_dir = command_work_dir(command)
     shutil.rmtree(work_dir, ignore_errors=True)
@@ -45,7 +45,7 @@ def measure(readme: str, machine: str) -> dict:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--update', metavar='README',
+    parser.add_argument('--update', metavar='PAGE',
                         help='rewrite the generated section of this file')
     parser.add_argument('--no-run', action='store_true',
                         help=f'only rewrite the section from {RESULT_JSON}')
@@ -53,7 +53,7 @@ def main(argv=None):
                         'core CPU', help='how the machine is described')
     args = parser.parse_args(argv)
     if not args.no_run:
-        result = measure(args.update or 'README.md', args.machine)
+        result = measure(args.update or PAGE, args.machine)
         os.makedirs(osp.dirname(RESULT_JSON), exist_ok=True)
         with open(RESULT_JSON, 'w', encoding='utf-8') as f:
             json.dump(result, f, indent=2)

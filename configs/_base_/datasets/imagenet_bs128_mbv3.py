@@ -32,7 +32,8 @@ test_pipeline = [
 # Batches are two tensors, images and labels (collate_batch). Loader
 # workers, persistent_workers, prefetch and pin_memory are left to mbv3's
 # commands, which size them for the machine (mbv3.datasets.loader); measure
-# a pipeline's rate per worker with tools/analysis_tools/benchmark_pipeline.py.
+# a pipeline's rate per worker with tools/analysis_tools/benchmark_pipeline.py
+# (docs/training.md).
 train_dataloader = dict(
     batch_size=128,
     collate_fn=dict(type='mbv3.collate_batch'),

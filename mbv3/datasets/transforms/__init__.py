@@ -6,7 +6,8 @@ from mbv3.registry import TRANSFORMS
 from .auto_augment import AutoAugment, RandomErasing
 from .formatting import PackInputs
 from .loading import (ImageDecodeError, LoadImageBytes, LoadImageFromFile,
-                      decode_image, skip_reason, to_rgb8)
+                      decode_image, read_image, set_max_image_pixels,
+                      skip_reason, to_rgb8)
 from .processing import RandomResizedCrop, ResizeEdge
 from .segmentation import PackSegInputs, RandomCrop
 
@@ -19,5 +20,6 @@ __all__ = [
     'AutoAugment', 'ImageDecodeError', 'LoadImageBytes', 'LoadImageFromFile',
     'PackInputs',
     'PackSegInputs', 'RandomCrop', 'RandomErasing', 'RandomResizedCrop',
-    'ResizeEdge', 'decode_image', 'skip_reason', 'to_rgb8'
+    'ResizeEdge', 'decode_image', 'read_image', 'set_max_image_pixels',
+    'skip_reason', 'to_rgb8'
 ]

@@ -1,6 +1,11 @@
 """Decode image files of any common layout into 8-bit, 3-channel arrays."""
+import errno
 import io
 import logging
+import os
+import re
+import stat
+import warnings
 from typing import Optional, Tuple
 
 import cv2
@@ -14,13 +19,109 @@ from mbv3.registry import TRANSFORMS
 
 _SIXTEEN_BIT_GRAY = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
 
+# The pixel limit of every image mbv3 decodes: Pillow's (its
+# ``Image.MAX_IMAGE_PIXELS``, 89,478,485: a 0.27 GB RGB array), enforced as a
+# hard limit; this environment variable raises it (data loader workers
+# inherit it). See :func:`set_max_image_pixels`.
+MAX_PIXELS_ENV = 'MBV3_MAX_IMAGE_PIXELS'
+PILLOW_MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+# Most bytes a file may hold per pixel of the limit (16-bit RGBA, stored raw).
+_MAX_BYTES_PER_PIXEL = 8
+
 # Why this process last skipped each file (read by the data set in the
 # same process, right after the skip; see mbv3.datasets.bad_files).
 _REASONS = {}
 
 
 class ImageDecodeError(ValueError):
-    """An image file is empty, truncated, corrupt or not an image."""
+    """An image file is empty, truncated, corrupt, not an image, larger than
+    the pixel limit, or not a regular file (a named pipe, a device, a
+    symbolic link loop)."""
+
+
+def max_image_pixels() -> int:
+    """The most pixels (width x height) an image may have:
+    ``$MBV3_MAX_IMAGE_PIXELS``, else Pillow's default limit."""
+    return int(os.environ.get(MAX_PIXELS_ENV, PILLOW_MAX_PIXELS))
+
+
+def set_max_image_pixels(pixels: int) -> None:
+    """Raise (or lower) the pixel limit of every image read in this process
+    and the processes it starts (``--max-image-pixels``).
+
+    Pillow checks its own limit when it opens a file
+    (``Image.MAX_IMAGE_PIXELS``, its documented setting), so it is set to
+    the same value.
+
+    Args:
+        pixels (int): Width x height, >= 1.
+
+    Raises:
+        ValueError: If ``pixels`` is not an int >= 1.
+    """
+    if isinstance(pixels, bool) or not isinstance(pixels, int) or \
+            pixels < 1:
+        raise ValueError(f'--max-image-pixels must be an int >= 1 (width x '
+                         f'height), got {pixels!r}')
+    os.environ[MAX_PIXELS_ENV] = str(pixels)
+    Image.MAX_IMAGE_PIXELS = max(pixels, PILLOW_MAX_PIXELS)
+
+
+def _too_big(filename: str, what: str) -> ImageDecodeError:
+    return ImageDecodeError(
+        f'cannot read image {filename!r}: {what}, more than the limit of '
+        f'{max_image_pixels():,} pixels (a decompression bomb?); pass '
+        f'--max-image-pixels N or set {MAX_PIXELS_ENV}=N for bigger images')
+
+
+_FILE_KINDS = ((stat.S_ISFIFO, 'a named pipe'),
+               (stat.S_ISCHR, 'a character device'),
+               (stat.S_ISBLK, 'a block device'),
+               (stat.S_ISSOCK, 'a socket'), (stat.S_ISDIR, 'a folder'))
+
+
+def read_image_file(filename: str) -> bytes:
+    """The bytes of a local image file, refusing what would hang or fill
+    memory.
+
+    The file is opened without blocking (a named pipe with no writer
+    would wait forever) and must be a regular file (a link to
+    ``/dev/zero`` reads forever) of at most 8 bytes per pixel of
+    :func:`max_image_pixels`.
+
+    Args:
+        filename (str): Path, symbolic links followed.
+
+    Returns:
+        bytes: The file's content.
+
+    Raises:
+        FileNotFoundError: If the file (or a link's target) is missing.
+        ImageDecodeError: For a named pipe, device, socket or folder, a
+            symbolic link loop, an unreadable or an oversized file; the
+            message names the file and what it is.
+    """
+    try:
+        fd = os.open(filename, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f'image {filename!r} does not exist') from None
+    except OSError as err:
+        what = 'a symbolic link loop' if err.errno == errno.ELOOP else \
+            os.strerror(err.errno or 0).lower()
+        raise ImageDecodeError(
+            f'cannot read image {filename!r}: {what}') from None
+    with os.fdopen(fd, 'rb') as f:
+        mode = os.fstat(fd).st_mode
+        for is_kind, kind in _FILE_KINDS:
+            if is_kind(mode):
+                raise ImageDecodeError(f'cannot read image {filename!r}: it '
+                                       f'is {kind}, not a regular file')
+        limit = _MAX_BYTES_PER_PIXEL * max_image_pixels()
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise _too_big(filename, f'the file holds more than {limit:,} bytes')
+    return data
 
 
 def skip_reason(filename: str) -> str:
@@ -80,13 +181,12 @@ def _decode_jpeg(data: bytes) -> Optional[np.ndarray]:
     RGB, or None (then Pillow decodes). The same libjpeg-turbo numbers and
     EXIF orientation as the Pillow path, without Pillow's copies
     (transpose, convert, array export); CMYK (whose conversion rounds
-    differently), truncated files and images over Pillow's decompression
-    bomb limit go to Pillow."""
+    differently), truncated files and images over
+    :func:`max_image_pixels` go to Pillow (which names them)."""
     frame = jpeg_frame(data)
     if frame is None or frame[2] not in (1, 3):
         return None
-    limit = Image.MAX_IMAGE_PIXELS
-    if limit is not None and frame[0] * frame[1] > limit:
+    if frame[0] * frame[1] > max_image_pixels():
         return None
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
 
@@ -96,7 +196,9 @@ def decode_image(data: bytes, filename: str) -> np.ndarray:
     a complete grayscale or colour JPEG with OpenCV (same pixels, fewer
     copies: :func:`_decode_jpeg`).
 
-    The EXIF orientation is applied (as ``cv2.IMREAD_COLOR`` does).
+    The EXIF orientation is applied (as ``cv2.IMREAD_COLOR`` does). An
+    image of more than :func:`max_image_pixels` pixels is refused before
+    it is decoded.
 
     Args:
         data (bytes): The file's content.
@@ -106,11 +208,11 @@ def decode_image(data: bytes, filename: str) -> np.ndarray:
         np.ndarray: ``(H, W, 3)`` uint8 RGB, via :func:`to_rgb8`.
 
     Raises:
-        ImageDecodeError: For empty, truncated, corrupt or non-image data;
-            the message names the file and the reason. Pillow's decoders
-            raise many exception types on malformed input (OSError,
-            SyntaxError, ValueError, struct.error, ...), so any exception
-            from decoding becomes this one.
+        ImageDecodeError: For empty, truncated, corrupt, non-image or
+            oversized data; the message names the file and the reason.
+            Pillow's decoders raise many exception types on malformed
+            input (OSError, SyntaxError, ValueError, struct.error, ...), so
+            any exception from decoding becomes this one.
     """
     if not data:
         raise ImageDecodeError(f'cannot read image {filename!r}: the file '
@@ -119,9 +221,23 @@ def decode_image(data: bytes, filename: str) -> np.ndarray:
     if fast is not None:
         return fast
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with warnings.catch_warnings():
+            # the limit is checked below, as an error
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+        with img:
+            if img.width * img.height > max_image_pixels():
+                raise _too_big(filename, f'{img.width}x{img.height} = '
+                               f'{img.width * img.height:,} pixels')
             img.load()
             return to_rgb8(ImageOps.exif_transpose(img))
+    except ImageDecodeError:
+        raise
+    except Image.DecompressionBombError as err:
+        # Pillow's own check, at twice its limit, before the size is known
+        found = re.search(r'\((\d+) pixels\)', str(err))
+        raise _too_big(filename, f'{int(found[1]):,} pixels' if found else
+                       'Pillow refuses its size') from None
     except Image.UnidentifiedImageError:
         raise ImageDecodeError(
             f'cannot read image {filename!r} ({len(data)} bytes): not an '
@@ -132,6 +248,42 @@ def decode_image(data: bytes, filename: str) -> np.ndarray:
             f'cannot read image {filename!r} ({len(data)} bytes): truncated '
             f'or corrupt ({type(err).__name__}: '
             f'{detail[0] if detail else "no detail"})') from None
+
+
+def read_image(filename: str, color_type: str = 'color',
+               channel_order: str = 'rgb',
+               backend_args: Optional[dict] = None) -> np.ndarray:
+    """The one image reader of mbv3 (data sets, inference, visualisation):
+    :func:`read_image_file` (or mmengine's file backend for a URL or
+    ``backend_args``), then :func:`decode_image`.
+
+    Args:
+        filename (str): Path or URL.
+        color_type (str): 'color' (``(H, W, 3)``) or 'grayscale'
+            (``(H, W)``).
+        channel_order (str): 'rgb' or 'bgr' (for 'color').
+        backend_args (dict, optional): mmengine file backend arguments.
+
+    Returns:
+        np.ndarray: uint8 pixels.
+
+    Raises:
+        FileNotFoundError: For a missing file (named).
+        ImageDecodeError: For a file that cannot be read (named); see
+            :func:`read_image_file` and :func:`decode_image`.
+    """
+    if backend_args is None and '://' not in filename:
+        data = read_image_file(filename)
+    else:
+        try:
+            data = fileio.get(filename, backend_args=backend_args)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f'image {filename!r} does not exist') from None
+    rgb = decode_image(data, filename)
+    if color_type == 'grayscale':
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return rgb[..., ::-1].copy() if channel_order == 'bgr' else rgb
 
 
 @TRANSFORMS.register_module()
@@ -187,15 +339,8 @@ class LoadImageFromFile(BaseTransform):
         self.backend_args = backend_args
 
     def _read(self, filename: str) -> np.ndarray:
-        try:
-            data = fileio.get(filename, backend_args=self.backend_args)
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f'image {filename!r} does not exist') from None
-        rgb = decode_image(data, filename)
-        if self.color_type == 'grayscale':
-            return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        return rgb[..., ::-1].copy() if self.channel_order == 'bgr' else rgb
+        return read_image(filename, self.color_type, self.channel_order,
+                          self.backend_args)
 
     def transform(self, results: dict) -> Optional[dict]:
         filename = results['img_path']

@@ -5,6 +5,7 @@ from collections import Counter
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from mbv3.datasets.folder import display_path
 from mbv3.registry import HOOKS
 
 
@@ -30,7 +31,7 @@ class BadFileReportHook(Hook):
         if not skipped:
             return
         names = sorted(skipped)
-        listed = ', '.join(names[:self.max_listed])
+        listed = ', '.join(map(display_path, names[:self.max_listed]))
         more = len(names) - self.max_listed
         print_log(
             f'skipped {len(names)} unreadable image file(s) '

@@ -43,7 +43,7 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
             copies synchronously anyway.
         channels_last (bool): Return the batch in the channels_last
             (NHWC) memory format, so every conv of the model runs in it
-            (faster on GPUs with bf16/fp16; see the README's Benchmarks).
+            (faster on GPUs with bf16/fp16; see docs/benchmarks.md).
             Defaults to False.
     """
 

@@ -87,10 +87,12 @@ class CrossEntropyLoss(nn.Module):
                                reduction='none')
         if self.reduction == 'sum':
             loss = loss.sum()
+        elif self.reduction == 'mean' and label.is_floating_point():
+            loss = loss.sum() / max(loss.numel(), 1)
         elif self.reduction == 'mean':
-            kept = loss.numel() if label.is_floating_point() else \
-                (label != self.ignore_index).sum()
-            loss = loss.sum() / max(int(kept), 1)
+            # a tensor count: no host-device sync, no graph break
+            kept = (label != self.ignore_index).sum().clamp_(min=1)
+            loss = loss.sum() / kept
         return self.loss_weight * loss
 
 
