@@ -58,7 +58,7 @@ def ema_top1(runner):
         data = model.data_preprocessor(batch, False)
         with torch.no_grad():
             pred = model(data['inputs'], mode='tensor').argmax(1)
-        labels = data['data_samples']  # collate_batch's label tensor
+        labels = torch.cat([s.gt_label for s in data['data_samples']])
         hits += int((pred == labels).sum())
         total += len(labels)
     assert total == 2
