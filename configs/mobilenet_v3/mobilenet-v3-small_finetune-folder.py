@@ -24,16 +24,14 @@ model = dict(
 data_root = 'data/my_images'
 data_preprocessor = dict(num_classes=None)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', channel_order='rgb'),
     dict(type='RandomResizedCrop', scale=224),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
-    batch_size=32, num_workers=2,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(batch_size=64, num_workers=2,
-                      dataset=dict(data_root=data_root))
+    batch_size=32, dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=64, dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 
 # A pretrained network needs a smaller step than training from scratch:

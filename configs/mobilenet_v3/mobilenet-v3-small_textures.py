@@ -13,14 +13,14 @@ model = dict(head=dict(num_classes=3, topk=(1, )))
 data_preprocessor = dict(num_classes=3)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', channel_order='rgb'),
     dict(type='RandomResizedCrop', scale=input_size,
          crop_ratio_range=(0.6, 1.0), aspect_ratio_range=(0.8, 1.25)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', channel_order='rgb'),
     dict(type='Resize', scale=(input_size, input_size)),
     dict(type='PackInputs'),
 ]

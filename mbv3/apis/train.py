@@ -14,6 +14,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mbv3.datasets.bad_files import skip_bad_files
+from mbv3.datasets.loader import apply_loader_defaults
 from mbv3.datasets.preparation import prepare_data
 from mbv3.engine.mmengine_patches import cpu_ddp_wrapper_cfg, init_dist_cpu_safe
 from mbv3.engine.resume import check_resumable, completed_run
@@ -128,7 +129,9 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
     folder data sets skip, name and count unreadable files; stop a
     config whose top-level ``data_root`` its loaders do not read
     (:func:`~mbv3.datasets.data_root.check_data_root`); fill a class count left
-    to the data (:func:`~mbv3.datasets.data_root.resolve_num_classes`).
+    to the data (:func:`~mbv3.datasets.data_root.resolve_num_classes`) and
+    the loader settings left out (workers, pinned memory:
+    :func:`~mbv3.datasets.loader.apply_loader_defaults`).
 
     Args:
         config (str): Config path; one not found from the current folder
@@ -184,6 +187,7 @@ def build_train_config(config, *, work_dir: Optional[str] = None,
     check_data_root(cfg)
     _skip_bad_files(cfg)
     resolve_num_classes(cfg)
+    apply_loader_defaults(cfg)
     checkpoint = resolve_resume(resume, cfg.work_dir)
     if checkpoint is not None:
         cfg.resume = True

@@ -196,7 +196,7 @@ def check_metadata(meta, path) -> None:
 def build_test_pipeline(preprocess: dict) -> list:
     """mbv3 test pipeline for recorded preprocessing: load, resize the
     short edge (pillow), center crop, pack."""
-    pipeline = [dict(type='LoadImageFromFile')]
+    pipeline = [dict(type='LoadImageFromFile', channel_order='rgb')]
     if preprocess.get('resize'):
         pipeline.append(dict(type='ResizeEdge', scale=preprocess['resize'],
                              edge='short', backend='pillow',
@@ -216,7 +216,7 @@ def config_from_metadata(meta: dict) -> Config:
     preprocess = meta['preprocess']
     model['data_preprocessor'] = dict(type='ClsDataPreprocessor',
                                       mean=preprocess['mean'],
-                                      std=preprocess['std'], to_rgb=True)
+                                      std=preprocess['std'])
     return Config(dict(
         default_scope='mbv3', model=model,
         test_dataloader=dict(dataset=dict(

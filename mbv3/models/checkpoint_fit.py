@@ -53,7 +53,10 @@ def _resized_on_load(model: nn.Module) -> tuple:
     """Key prefixes of the fake-quantizers and observers of ``model``: their
     scales, zero points and ranges take the checkpoint's shape as they
     load (per-channel ones start with one value, or none)."""
-    from torch.ao.quantization import FakeQuantizeBase, ObserverBase
+    try:
+        from torchao.quantization.pt2e import FakeQuantizeBase, ObserverBase
+    except ImportError:  # only torchao's PT2E prepares models (int8 extra)
+        return ()
     return tuple(f'{name}.' for name, module in model.named_modules()
                  if isinstance(module, (FakeQuantizeBase, ObserverBase)))
 

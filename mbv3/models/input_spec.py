@@ -77,6 +77,22 @@ def pipeline_size(cfg) -> Optional[Tuple[int, int]]:
     return None
 
 
+def pipeline_channel_order(cfg) -> str:
+    """The channel order of the images a config's test pipeline loads:
+    the ``channel_order`` of its ``LoadImageFromFile`` ('rgb', or mmcv's
+    default 'bgr'); 'bgr' when the config names no such step. An image
+    given as an array skips the loading and must be in this order."""
+    try:
+        pipeline = cfg['test_dataloader']['dataset']['pipeline']
+    except (KeyError, TypeError):
+        return 'bgr'
+    for transform in pipeline:
+        if str(transform.get('type', '')).split('.')[-1] == \
+                'LoadImageFromFile':
+            return transform.get('channel_order', 'bgr')
+    return 'bgr'
+
+
 def _normalisation(model, channels):
     prep = getattr(model, 'data_preprocessor', None)
     if not getattr(prep, '_enable_normalize', False):

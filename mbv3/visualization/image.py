@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from mbv3.datasets.transforms import read_image
-from mbv3.models.input_spec import input_spec
+from mbv3.models.input_spec import input_spec, pipeline_channel_order
 from mbv3.utils.checks import check_int
 
 
@@ -17,7 +17,9 @@ def load_image(model, path: str, input_size: Optional[int] = None
 
     Args:
         model (nn.Module): A classifier from :func:`mbv3.apis.init_model`;
-            its ``data_preprocessor`` (mean, std, BGR -> RGB) is applied.
+            the image is read in the channel order its test pipeline
+            loads, and its ``data_preprocessor`` (mean, std, BGR -> RGB)
+            is applied.
         path (str): Image file.
         input_size (int, optional): Side of the resized square, in pixels,
             >= 32. Defaults to the model's input size
@@ -44,11 +46,14 @@ def load_image(model, path: str, input_size: Optional[int] = None
         raise ValueError(f'images can be read for 1 (grayscale) or 3 '
                          f'channels, the model takes {spec.channels}')
     flag = 'grayscale' if spec.channels == 1 else 'color'
-    image = mmcv.imresize(read_image(path, flag, channel_order='bgr'),
+    order = pipeline_channel_order(getattr(model, 'cfg', None))
+    image = mmcv.imresize(read_image(path, flag, channel_order=order),
                           (spec.width, spec.height))
     chw = torch.from_numpy(np.ascontiguousarray(
         image.reshape(spec.height, spec.width, -1).transpose(2, 0, 1)))
     data = model.data_preprocessor(dict(inputs=[chw], data_samples=None))
-    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else \
-        image[..., ::-1]
+    if image.ndim == 2:
+        rgb = np.repeat(image[..., None], 3, axis=2)
+    else:
+        rgb = image[..., ::-1] if order == 'bgr' else image
     return data['inputs'], np.ascontiguousarray(rgb)

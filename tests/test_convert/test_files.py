@@ -75,10 +75,10 @@ def test_tf_port_preprocessing_is_recorded_and_applied(tmp_path, photos):
     # timm default_cfgs: tf_ ports expect mean = std = 0.5 (x 255)
     assert model.data_preprocessor.mean.flatten().tolist() == [127.5] * 3
     assert model.data_preprocessor.std.flatten().tolist() == [127.5] * 3
-    bgr = photos[1][1][:, :, ::-1].copy()
-    result = inference_model(model, photos[1][1])  # RGB
+    rgb = photos[1][1]
+    result = inference_model(model, rgb)  # arrays are RGB
     pipeline = Compose(model.cfg.test_dataloader.dataset.pipeline[1:])
-    image = pipeline(dict(img=bgr))['inputs'].flip(0).float()  # to RGB
+    image = pipeline(dict(img=rgb))['inputs'].float()  # loads RGB
     assert image.shape == (3, 224, 224)
     with torch.no_grad():
         expected = source(((image - 127.5) / 127.5)[None]).softmax(1)[0]

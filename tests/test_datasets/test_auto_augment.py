@@ -22,6 +22,31 @@ def test_auto_augment_equals_torchvision_with_same_seed(photos):
                                       want.permute(1, 2, 0).numpy())
 
 
+def test_auto_augment_on_rgb_images_takes_no_copy_back(photos):
+    """An image loaded RGB (img_channel_order='rgb') goes to torchvision as
+    it is: the same result as torchvision's, with no BGR round trip."""
+    _, raw = photos
+    rgb = raw[1]
+    ours = TRANSFORMS.build(dict(type='AutoAugment', policy='imagenet'))
+    theirs = v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET)
+    for seed in range(3):
+        torch.manual_seed(seed)
+        got = ours(dict(img=rgb.copy(), img_channel_order='rgb'))['img']
+        torch.manual_seed(seed)
+        want = theirs(torch.from_numpy(rgb).permute(2, 0, 1))
+        np.testing.assert_array_equal(got, want.permute(1, 2, 0).numpy())
+
+
+def test_random_erasing_fills_mean_pixel_in_rgb(photos):
+    _, raw = photos
+    rgb = raw[0].copy()
+    out = TRANSFORMS.build(dict(type='RandomErasing', prob=1.0))(
+        dict(img=rgb.copy(), img_channel_order='rgb'))['img']
+    erased = (out != rgb).any(-1)
+    np.testing.assert_array_equal(np.unique(out[erased], axis=0),
+                                  [[124, 116, 104]])
+
+
 def test_random_erasing_fills_mean_pixel_in_bgr(photos):
     _, raw = photos
     bgr = raw[0][..., ::-1].copy()

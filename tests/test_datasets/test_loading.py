@@ -44,6 +44,15 @@ def test_rgba_drops_alpha_and_keeps_colour(tmp_path):
         [10, 20, 30]
 
 
+def test_channel_order_is_recorded(tmp_path):
+    path = tmp_path / 'rgb.png'
+    Image.new('RGB', (3, 2), (10, 20, 30)).save(path)
+    out = load(path, channel_order='rgb')
+    assert out['img_channel_order'] == 'rgb'
+    assert out['img'][0, 0].tolist() == [10, 20, 30]
+    assert load(path)['img_channel_order'] == 'bgr'
+
+
 def test_palette_is_looked_up(tmp_path):
     path = tmp_path / 'palette.png'
     img = Image.new('P', (2, 1))
@@ -214,3 +223,42 @@ def test_mutated_images_decode_or_raise_the_documented_error(valid, data):
         blob[pos] = value
     cut = data.draw(st.integers(1, len(blob)))
     _check_decodes_or_documented_error(bytes(blob[:cut]))
+
+
+def _jpeg(image: Image.Image, **options) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, 'JPEG', quality=90, **options)
+    return buf.getvalue()
+
+
+def test_jpeg_fast_path_gives_pillows_pixels(photos, monkeypatch):
+    """OpenCV decodes complete grayscale and colour JPEGs: the same pixels
+    and EXIF orientation as Pillow."""
+    from mbv3.datasets.transforms import loading
+    _, raw = photos
+    rotated = Image.fromarray(raw[1])
+    exif = rotated.getexif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise
+    files = [_jpeg(Image.fromarray(raw[1])),
+             _jpeg(Image.fromarray(raw[1]), progressive=True),
+             _jpeg(Image.fromarray(raw[0][..., 0])),  # grayscale
+             _jpeg(rotated, exif=exif)]
+    fast = [decode_image(data, 'x.jpg') for data in files]
+    assert [loading.jpeg_frame(d)[2] for d in files] == [3, 3, 1, 3]
+    monkeypatch.setattr(loading, '_decode_jpeg', lambda data: None)
+    for data, ours in zip(files, fast):
+        np.testing.assert_array_equal(ours, decode_image(data, 'x.jpg'))
+    assert fast[3].shape == (451, 300, 3)
+
+
+def test_jpeg_fast_path_leaves_cmyk_and_cut_files_to_pillow(monkeypatch):
+    from mbv3.datasets.transforms import loading
+    cmyk = _jpeg(Image.new('CMYK', (8, 8), (10, 200, 30, 40)))
+    whole = _jpeg(Image.new('RGB', (64, 64), (10, 200, 30)))
+    assert loading.jpeg_frame(cmyk) == (8, 8, 4)
+    assert loading._decode_jpeg(cmyk) is None
+    assert loading._decode_jpeg(whole[:-100]) is None
+    with pytest.raises(ImageDecodeError, match='truncated or corrupt'):
+        decode_image(whole[:len(whole) // 2], 'cut.jpg')
+    monkeypatch.setattr(loading, 'max_image_pixels', lambda: 64 * 64 - 1)
+    assert loading._decode_jpeg(whole) is None

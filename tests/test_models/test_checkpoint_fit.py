@@ -116,8 +116,9 @@ def test_fake_quantizers_take_the_checkpoint_shape():
     one value or none and take a QAT checkpoint's shape as they load: not a
     mismatch; the model's other tensors still are."""
     from torch import nn
-    from torch.ao.quantization import FakeQuantize, \
-        MovingAveragePerChannelMinMaxObserver
+    pytest.importorskip('torchao')
+    from torchao.quantization.pt2e import (
+        FakeQuantize, MovingAveragePerChannelMinMaxObserver)
 
     from mbv3.models.checkpoint_fit import describe_mismatch
     model = nn.Module()

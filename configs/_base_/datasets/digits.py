@@ -7,42 +7,43 @@ input_size = 32
 
 data_preprocessor = dict(
     num_classes=None,  # the class count of the training folder
-    # ImageNet statistics in 0..255 units, RGB
+    # ImageNet statistics in 0..255 units, RGB: the pipelines load RGB
+    # (channel_order='rgb'), so the preprocessor swaps nothing (to_rgb=False)
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
-    to_rgb=True,
 )
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', channel_order='rgb'),
     dict(type='RandomResizedCrop', scale=input_size,
          crop_ratio_range=(0.6, 1.0), aspect_ratio_range=(0.8, 1.25)),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', channel_order='rgb'),
     dict(type='Resize', scale=(input_size, input_size)),
     dict(type='PackInputs'),
 ]
 
-# 8x8 PNGs decode in microseconds: loading in the main process is faster on
-# a 2-core CPU than worker processes competing with the model for cores.
-# (persistent_workers=False is spelt out: mmpretrain's tools/train.py
-# defaults it to True, which torch refuses without workers.)
+# The images are decoded once and kept in memory (in_memory=True); the
+# augmentation still runs per epoch. Batches are two tensors, images and
+# labels (collate_batch). num_workers, persistent_workers and pin_memory
+# are left to mbv3's commands, which size them for the machine
+# (mbv3.datasets.loader: no workers on a CPU of up to 4 cores, where the
+# model needs them); another library's tools/train.py needs them set.
 train_dataloader = dict(
     batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
+    collate_fn=dict(type='mbv3.collate_batch'),
     dataset=dict(type='CustomDataset', data_root=data_root,
-                 data_prefix='train', pipeline=train_pipeline),
+                 data_prefix='train', pipeline=train_pipeline,
+                 in_memory=True),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 val_dataloader = dict(
     batch_size=128,
-    num_workers=0,
-    persistent_workers=False,
+    collate_fn=dict(type='mbv3.collate_batch'),
     dataset=dict(type='CustomDataset', data_root=data_root,
-                 data_prefix='val', pipeline=test_pipeline),
+                 data_prefix='val', pipeline=test_pipeline, in_memory=True),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='Accuracy', topk=(1, 5))

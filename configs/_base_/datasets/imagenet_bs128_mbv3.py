@@ -7,14 +7,14 @@ data_root = 'data/imagenet'
 
 data_preprocessor = dict(
     num_classes=1000,
-    # ImageNet statistics in 0..255 units, RGB
+    # ImageNet statistics in 0..255 units, RGB: the pipelines load RGB
+    # (channel_order='rgb'), so the preprocessor swaps nothing (to_rgb=False)
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
-    to_rgb=True,
 )
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', channel_order='rgb'),
     dict(type='RandomResizedCrop', scale=224),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='AutoAugment', policy='imagenet'),
@@ -23,28 +23,27 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', channel_order='rgb'),
     dict(type='ResizeEdge', scale=256, edge='short'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),
 ]
 
-# Loader workers per GPU: measure with
-# tools/analysis_tools/benchmark_pipeline.py (docs/training.md).
+# Batches are two tensors, images and labels (collate_batch). Loader
+# workers, persistent_workers, prefetch and pin_memory are left to mbv3's
+# commands, which size them for the machine (mbv3.datasets.loader); measure
+# a pipeline's rate per worker with tools/analysis_tools/benchmark_pipeline.py
+# (docs/training.md).
 train_dataloader = dict(
     batch_size=128,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
+    collate_fn=dict(type='mbv3.collate_batch'),
     dataset=dict(type='CustomDataset', data_root=data_root,
                  data_prefix='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 val_dataloader = dict(
     batch_size=128,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
+    collate_fn=dict(type='mbv3.collate_batch'),
     dataset=dict(type='CustomDataset', data_root=data_root,
                  data_prefix='val', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),

@@ -5,9 +5,9 @@ from mmcv.transforms import (CenterCrop, LoadAnnotations, Normalize,
 from mbv3.registry import TRANSFORMS
 from .auto_augment import AutoAugment, RandomErasing
 from .formatting import PackInputs
-from .loading import (ImageDecodeError, LoadImageFromFile, decode_image,
-                      read_image, set_max_image_pixels, skip_reason,
-                      to_rgb8)
+from .loading import (ImageDecodeError, LoadImageBytes, LoadImageFromFile,
+                      decode_image, read_image, set_max_image_pixels,
+                      skip_reason, to_rgb8)
 from .processing import RandomResizedCrop, ResizeEdge
 from .segmentation import PackSegInputs, RandomCrop
 
@@ -17,7 +17,8 @@ for _transform in (CenterCrop, LoadAnnotations, Normalize, RandomFlip,
     TRANSFORMS.register_module(module=_transform)
 
 __all__ = [
-    'AutoAugment', 'ImageDecodeError', 'LoadImageFromFile', 'PackInputs',
+    'AutoAugment', 'ImageDecodeError', 'LoadImageBytes', 'LoadImageFromFile',
+    'PackInputs',
     'PackSegInputs', 'RandomCrop', 'RandomErasing', 'RandomResizedCrop',
     'ResizeEdge', 'decode_image', 'read_image', 'set_max_image_pixels',
     'skip_reason', 'to_rgb8'

@@ -29,8 +29,9 @@ def _torchvision_v2():
 class _TorchvisionTransform(BaseTransform):
     """Apply a torchvision v2 transform to ``results['img']``.
 
-    Keys: reads and writes ``img``, an ``(H, W, 3)`` uint8 array in mmcv's
-    BGR order (``LoadImageFromFile``'s default); the torchvision transform
+    Keys: reads and writes ``img``, an ``(H, W, 3)`` uint8 array in the
+    order ``img_channel_order`` names ('rgb', or mmcv's 'bgr' when the key
+    is absent: ``LoadImageFromFile``'s default); the torchvision transform
     sees a ``(3, H, W)`` uint8 RGB tensor, as in torchvision's reference.
     """
 
@@ -43,10 +44,11 @@ class _TorchvisionTransform(BaseTransform):
             raise ValueError(f'{type(self).__name__} needs an (H, W, 3) '
                              f'uint8 image, got shape {img.shape} dtype '
                              f'{img.dtype}')
-        rgb = torch.from_numpy(np.ascontiguousarray(img[..., ::-1]))
-        out = self.transform_op(rgb.permute(2, 0, 1))
-        results['img'] = np.ascontiguousarray(
-            out.permute(1, 2, 0).numpy()[..., ::-1])
+        bgr = results.get('img_channel_order', 'bgr') == 'bgr'
+        rgb = torch.from_numpy(np.ascontiguousarray(
+            img[..., ::-1] if bgr else img))
+        out = self.transform_op(rgb.permute(2, 0, 1)).permute(1, 2, 0).numpy()
+        results['img'] = np.ascontiguousarray(out[..., ::-1] if bgr else out)
         return results
 
     def __repr__(self) -> str:

@@ -10,15 +10,17 @@ from mbv3.structures import DataSample
 def pack(results: dict, input_key: str, sample: DataSample,
          meta_keys) -> dict:
     """``dict(inputs=..., data_samples=sample)``: the image at
-    ``input_key`` (if present) as a ``(C, H, W)`` tensor, and ``sample``
-    with the ``meta_keys`` of ``results`` as its meta."""
+    ``input_key`` (if present) as a ``(C, H, W)`` tensor (a 1-D array of
+    encoded bytes as it is), and ``sample`` with the ``meta_keys`` of
+    ``results`` as its meta."""
     packed = {}
     if input_key in results:
         img = results[input_key]
         if img.ndim == 2:
             img = img[..., None]
-        packed['inputs'] = torch.from_numpy(
-            np.ascontiguousarray(img.transpose(2, 0, 1)))
+        if img.ndim == 3:
+            img = np.ascontiguousarray(img.transpose(2, 0, 1))
+        packed['inputs'] = torch.from_numpy(img)
     sample.set_metainfo({k: results[k] for k in meta_keys if k in results})
     packed['data_samples'] = sample
     return packed
@@ -30,7 +32,8 @@ class PackInputs(BaseTransform):
     (mmpretrain's ``PackInputs``).
 
     Shape: ``img`` ``(H, W, C)`` or ``(H, W)`` uint8 -> ``inputs``
-    ``(C, H, W)`` uint8 tensor (contiguous).
+    ``(C, H, W)`` uint8 tensor (contiguous); a 1-D array (the encoded
+    bytes of ``LoadImageBytes``, ``input_key='img_bytes'``) stays 1-D.
 
     Args:
         input_key (str): The image key. Defaults to 'img'.

@@ -6,7 +6,7 @@ import os
 import re
 import stat
 import warnings
-from typing import Optional
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -155,8 +155,46 @@ def to_rgb8(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert('RGB'))
 
 
+def jpeg_frame(data: bytes) -> Optional[Tuple[int, int, int]]:
+    """``(height, width, components)`` from the frame header (SOF) of a
+    complete JPEG file (one that starts with SOI and ends with EOI), or
+    None for anything else (ITU-T T.81, B.2.2)."""
+    if data[:2] != b'\xff\xd8' or data[-2:] != b'\xff\xd9':
+        return None
+    i = 2
+    while i + 10 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return (int.from_bytes(data[i + 5:i + 7], 'big'),
+                    int.from_bytes(data[i + 7:i + 9], 'big'), data[i + 9])
+        i += 2 + int.from_bytes(data[i + 2:i + 4], 'big')
+    return None
+
+
+def _decode_jpeg(data: bytes) -> Optional[np.ndarray]:
+    """OpenCV's decoding of a complete grayscale or YCbCr JPEG straight to
+    RGB, or None (then Pillow decodes). The same libjpeg-turbo numbers and
+    EXIF orientation as the Pillow path, without Pillow's copies
+    (transpose, convert, array export); CMYK (whose conversion rounds
+    differently), truncated files and images over
+    :func:`max_image_pixels` go to Pillow (which names them)."""
+    frame = jpeg_frame(data)
+    if frame is None or frame[2] not in (1, 3):
+        return None
+    if frame[0] * frame[1] > max_image_pixels():
+        return None
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
+
+
 def decode_image(data: bytes, filename: str) -> np.ndarray:
-    """Decode image bytes with Pillow into ``(H, W, 3)`` uint8 RGB.
+    """Decode image bytes into ``(H, W, 3)`` uint8 RGB: with Pillow, or for
+    a complete grayscale or colour JPEG with OpenCV (same pixels, fewer
+    copies: :func:`_decode_jpeg`).
 
     The EXIF orientation is applied (as ``cv2.IMREAD_COLOR`` does). An
     image of more than :func:`max_image_pixels` pixels is refused before
@@ -179,6 +217,9 @@ def decode_image(data: bytes, filename: str) -> np.ndarray:
     if not data:
         raise ImageDecodeError(f'cannot read image {filename!r}: the file '
                                'is empty (0 bytes)')
+    fast = _decode_jpeg(data)
+    if fast is not None:
+        return fast
     try:
         with warnings.catch_warnings():
             # the limit is checked below, as an error
@@ -248,7 +289,8 @@ def read_image(filename: str, color_type: str = 'color',
 @TRANSFORMS.register_module()
 class LoadImageFromFile(BaseTransform):
     """Load an image file as 8-bit, 3-channel (mmcv's ``LoadImageFromFile``
-    keys and defaults, decoding with Pillow).
+    keys and defaults, decoding with Pillow, or with OpenCV for complete
+    grayscale and colour JPEGs: :func:`decode_image`).
 
     Every layout a data set may hold comes out the same way (see
     :func:`to_rgb8`): grayscale, 16-bit grayscale PNG, RGBA, palette and
@@ -262,13 +304,16 @@ class LoadImageFromFile(BaseTransform):
 
     Keys: reads ``img_path``; writes ``img`` (``(H, W, 3)`` uint8, or
     float32 with ``to_float32``; ``(H, W)`` for ``color_type='grayscale'``),
-    ``img_shape`` and ``ori_shape`` (``(H, W)`` in pixels).
+    ``img_shape`` and ``ori_shape`` (``(H, W)`` in pixels), and
+    ``img_channel_order`` (``channel_order``), which the transforms that
+    care about the order read (``AutoAugment``, ``RandomErasing``).
 
     Args:
         to_float32 (bool): Return float32 instead of uint8.
         color_type (str): 'color' or 'grayscale'.
         channel_order (str): 'bgr' (mmcv's default, undone by the data
-            preprocessor's ``to_rgb=True``) or 'rgb'.
+            preprocessor's ``to_rgb=True``) or 'rgb' (as decoded: no copy;
+            mbv3's recipes, with ``to_rgb=False``).
         skip_bad_files (bool): Skip unreadable files instead of raising.
         backend_args (dict, optional): mmengine file backend arguments.
 
@@ -313,6 +358,7 @@ class LoadImageFromFile(BaseTransform):
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
+        results['img_channel_order'] = self.channel_order
         return results
 
     def __repr__(self) -> str:
@@ -320,3 +366,37 @@ class LoadImageFromFile(BaseTransform):
                 f'color_type={self.color_type!r}, channel_order='
                 f'{self.channel_order!r}, skip_bad_files='
                 f'{self.skip_bad_files})')
+
+
+@TRANSFORMS.register_module()
+class LoadImageBytes(BaseTransform):
+    """Read an image file's encoded bytes, for decoding on the device by
+    :class:`~mbv3.models.classifiers.JpegClsDataPreprocessor` (the GPU
+    decode path: ``torchvision.io.decode_jpeg``).
+
+    Keys: reads ``img_path``; writes ``img_bytes``, a 1-D uint8 array of
+    the file's content (pack it with ``PackInputs(input_key='img_bytes')``).
+
+    Args:
+        backend_args (dict, optional): mmengine file backend arguments.
+
+    Raises:
+        FileNotFoundError: At load time, for a missing file (named).
+        ImageDecodeError: At load time, for an empty file (named).
+    """
+
+    def __init__(self, backend_args: Optional[dict] = None):
+        self.backend_args = backend_args
+
+    def transform(self, results: dict) -> dict:
+        filename = results['img_path']
+        try:
+            data = fileio.get(filename, backend_args=self.backend_args)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f'image {filename!r} does not exist') from None
+        if not data:
+            raise ImageDecodeError(f'cannot read image {filename!r}: the '
+                                   'file is empty (0 bytes)')
+        results['img_bytes'] = np.frombuffer(bytearray(data), np.uint8)
+        return results

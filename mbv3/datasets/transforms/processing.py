@@ -137,10 +137,12 @@ class ResizeEdge(BaseTransform):
         edge = self.edge
         if edge in ('short', 'long'):
             edge = 'width' if (w < h) == (edge == 'short') else 'height'
+        # the other edge is truncated, as mmpretrain's ResizeEdge and
+        # torchvision's Resize(int) do
         if edge == 'width':
-            size = (self.scale, max(1, int(round(h * self.scale / w))))
+            size = (self.scale, max(1, int(self.scale * h / w)))
         else:
-            size = (max(1, int(round(w * self.scale / h))), self.scale)
+            size = (max(1, int(self.scale * w / h)), self.scale)
         img = mmcv.imresize(img, size, interpolation=self.interpolation,
                             backend=self.backend)
         results['img'] = img

@@ -1,4 +1,4 @@
-from .data_preprocessor import ClsDataPreprocessor
+from .data_preprocessor import ClsDataPreprocessor, JpegClsDataPreprocessor
 from .image import ImageClassifier
 
-__all__ = ['ClsDataPreprocessor', 'ImageClassifier']
+__all__ = ['ClsDataPreprocessor', 'ImageClassifier', 'JpegClsDataPreprocessor']

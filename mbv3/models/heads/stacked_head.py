@@ -148,18 +148,31 @@ class StackedLinearClsHead(BaseModule):
             x = layer(x)
         return x
 
-    def loss(self, feats, data_samples: List[DataSample]) -> dict:
-        """``dict(loss=...)`` over targets from ``data_samples``."""
-        target = torch.cat([s.gt_label for s in data_samples]).to(
-            feats[-1].device)
-        return dict(loss=self.loss_module(self(feats), target))
+    def loss(self, feats, data_samples) -> dict:
+        """``dict(loss=...)`` over the targets: a label tensor ``(N,)``
+        (:func:`~mbv3.datasets.collate_batch`) or the ``gt_label`` of each
+        data sample."""
+        logits = self(feats)
+        return dict(loss=self.loss_module(
+            logits, _targets(data_samples).to(logits.device)))
 
     def predict(self, feats, data_samples=None) -> List[DataSample]:
-        """Data samples with ``pred_score`` (softmax) and ``pred_label``."""
+        """A data sample per image with ``pred_score`` (softmax) and
+        ``pred_label``: the given data samples, or new ones, which get
+        ``gt_label`` from a label tensor ``(N,)`` when one is given."""
         scores = F.softmax(self(feats), dim=1)
         labels = scores.argmax(dim=1)
         if data_samples is None:
             data_samples = [DataSample() for _ in range(scores.shape[0])]
+        elif isinstance(data_samples, torch.Tensor):
+            data_samples = [DataSample().set_gt_label(label)
+                            for label in data_samples.cpu()]
         for sample, score, label in zip(data_samples, scores, labels):
             sample.set_pred_score(score).set_pred_label(label)
         return data_samples
+
+
+def _targets(data_samples) -> torch.Tensor:
+    if isinstance(data_samples, torch.Tensor):
+        return data_samples
+    return torch.cat([s.gt_label for s in data_samples])
