@@ -8,10 +8,9 @@ int8 accuracy JSONs, or rewrite it in place
 import argparse
 import json
 
-from mbv3.reports.deployment_table import (ACCURACY_JSON, BEGIN,
-                                          BENCHMARK_JSON, END, PAGE,
-                                          deployment_markdown)
-from mbv3.reports.generated import replace_generated
+from mbv3.reports.deployment_table import (ACCURACY_JSON, BENCHMARK_JSON,
+                                          NAME, PAGE, deployment_markdown)
+from mbv3.reports.generated import replace_section
 from ._command import command
 
 
@@ -47,7 +46,7 @@ def main(argv=None) -> str:
     with open(args.update, encoding='utf-8') as f:
         text = f.read()
     with open(args.update, 'w', encoding='utf-8') as f:
-        f.write(replace_generated(text, BEGIN, END, table))
+        f.write(replace_section(text, NAME, table))
     return table
 
 

@@ -12,8 +12,8 @@ import tempfile
 
 from mbv3.apis.model import init_model
 from mbv3.deploy.accuracy import PATHS, int8_accuracy
-from mbv3.reports.generated import generated_section, replace_generated
-from mbv3.reports.int8_table import BEGIN, END, int8_table
+from mbv3.reports.generated import read_section, replace_section
+from mbv3.reports.int8_table import NAME, int8_table
 from mbv3.deploy.calibration import CALIB_IMAGES
 from mbv3.deploy.runtimes import RUNTIMES
 from mbv3.engine.mmengine_patches import apply_mmengine_fixes
@@ -93,7 +93,7 @@ def main(argv=None) -> dict:
                          f'name; the --model names are {names}')
     if args.doc:  # before any work: the file and its markers exist
         with open(args.doc, encoding='utf-8') as f:
-            generated_section(f.read(), BEGIN, END)
+            read_section(f.read(), NAME)
     apply_mmengine_fixes()
     results = {}
     for name, config, checkpoint in args.model:
@@ -108,7 +108,7 @@ def main(argv=None) -> dict:
         with open(args.doc, encoding='utf-8') as f:
             text = f.read()
         with open(args.doc, 'w', encoding='utf-8') as f:
-            f.write(replace_generated(text, BEGIN, END, int8_table(results)))
+            f.write(replace_section(text, NAME, int8_table(results)))
     return results
 
 

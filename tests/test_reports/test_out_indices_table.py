@@ -45,5 +45,6 @@ def test_tool_prints_and_updates(tmp_path, capsys):
 
 
 def test_update_needs_markers():
-    with pytest.raises(ValueError, match='no generated section'):
+    with pytest.raises(ValueError, match="expected one generated section "
+                       "'out-indices-table'.*found 0"):
         update_page('# no markers', 'table')

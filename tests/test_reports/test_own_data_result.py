@@ -6,8 +6,8 @@ import os
 import pytest
 from mmengine.config import Config
 
-from mbv3.reports.generated import generated_section
-from mbv3.reports.own_data_result import (BEGIN, END, PAGE, RESULT_JSON,
+from mbv3.reports.generated import read_section
+from mbv3.reports.own_data_result import (NAME, PAGE, RESULT_JSON,
                                           command_work_dir, own_data_steps,
                                           result_markdown)
 from tests.conftest import DIGITS_CONFIG, REPO
@@ -22,7 +22,7 @@ def test_quickstart_figure_is_the_recorded_result():
     result = json.loads(read(RESULT_JSON))
     page = read(PAGE)
     assert PAGE == os.path.join('docs', 'quickstart.md')
-    assert generated_section(page, BEGIN, END) == result_markdown(result)
+    assert read_section(page, NAME) == result_markdown(result)
     _, command = own_data_steps(page)
     assert result['command'] == command
     assert result['top1'] >= 95.0

@@ -18,8 +18,8 @@ import subprocess
 import sys
 import time
 
-from mbv3.reports.generated import replace_generated
-from mbv3.reports.own_data_result import (BEGIN, END, PAGE, RESULT_JSON,
+from mbv3.reports.generated import replace_section
+from mbv3.reports.own_data_result import (NAME, PAGE, RESULT_JSON,
                                         command_work_dir, count_images,
                                         final_top1, own_data_steps,
                                         result_markdown)
@@ -65,7 +65,7 @@ def main(argv=None):
         with open(args.update, encoding='utf-8') as f:
             text = f.read()
         with open(args.update, 'w', encoding='utf-8') as f:
-            f.write(replace_generated(text, BEGIN, END, section))
+            f.write(replace_section(text, NAME, section))
 
 
 if __name__ == '__main__':
