@@ -48,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--onnx-threads', type=int, default=2,
                         help='onnxruntime intra-op threads (default 2)')
     parser.add_argument('--suite', action='store_true',
-                        help='the deployment benchmark (mbv3.deploy.suite): '
+                        help='the deployment benchmark (mbv3.deploy.benchmark.run_suite): '
                         'every CPU inference path of mbv3, torchvision and '
                         'timm at batch 1 and 32, under the default and then '
                         'the tuned allocator; --threads (default 2) for '
@@ -81,10 +81,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def run_deploy_suite(args, argv) -> dict:
-    """``--suite``: :func:`mbv3.deploy.suite.run_suite` on mbv3's
+    """``--suite``: :func:`mbv3.deploy.benchmark.run_suite` on mbv3's
     classifier, printed and optionally written to ``--out``."""
-    from mbv3.deploy.benchmark import mbv3_model
-    from mbv3.deploy.suite import format_suite, run_suite
+    from mbv3.deploy.benchmark import format_suite, mbv3_model, run_suite
     counts = {1: (args.iters, args.rounds, args.warmup),
               32: (max(1, args.iters // 10), args.rounds, 1)}
     with tempfile.TemporaryDirectory() as tmpdir:

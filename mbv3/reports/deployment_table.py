@@ -1,11 +1,11 @@
 """The deployment table of docs/deployment.md, written from the benchmark's JSON
-(:func:`mbv3.deploy.suite.run_suite`) and the int8 accuracy JSON
+(:func:`mbv3.deploy.benchmark.run_suite`) and the int8 accuracy JSON
 (:func:`mbv3.deploy.accuracy.int8_accuracy`), with each target of the
 deployment issue marked met or missed and by how much."""
 from typing import Dict, List
 
 from mbv3.deploy.accuracy import PATHS as ACCURACY_PATHS
-from mbv3.deploy.suite import BASELINE, best
+from mbv3.deploy.benchmark import BASELINE, best
 from .generated import begin_marker, end_marker
 
 NAME = 'deployment-table'

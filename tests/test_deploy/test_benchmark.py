@@ -5,7 +5,7 @@ import pytest
 from mbv3.cli.benchmark import main
 from mbv3.cli.benchmark import parse_args as parse_benchmark_args
 from mbv3.deploy import timing
-from mbv3.deploy.suite import best, summarize
+from mbv3.deploy.benchmark import best, summarize
 
 
 def test_interleave_shuffles_the_order_and_divides_by_calls(monkeypatch):
