@@ -99,7 +99,8 @@ def check_resumable(runner: Runner, checkpoint: str, cfg: Config) -> None:
         f'{len(old)} parameter groups holding {sum(old)} tensors, this '
         f"config's optimizer has {len(new)} holding {sum(new)}{changed}; "
         f'to start from its weights with a new optimizer and schedule, '
-        f'train with load_from={checkpoint!r} instead of --resume')
+        f'train with load_from={checkpoint!r} into another --work-dir '
+        'instead of --resume')
 
 
 def completed_run(checkpoint: str, cfg: Config) -> Optional[str]:

@@ -38,11 +38,12 @@ def test_resume_after_unfreezing_stops_with_one_line(tmp_path):
         "parameter groups holding 72 tensors, this config's optimizer has "
         '2 holding 142 (changed: model.backbone.frozen_stages: 6 -> -1); '
         'to start from its weights with a new optimizer and schedule, '
-        f'train with load_from={checkpoint!r} instead of --resume '
-        '(--debug shows the traceback)')
+        f'train with load_from={checkpoint!r} into another --work-dir '
+        'instead of --resume (--debug shows the traceback)')
     assert not os.path.exists(os.path.join(work_dir, 'epoch_2.pth'))
 
-    out = run_tool('train.py', config, '--work-dir', work_dir,
+    out = run_tool('train.py', config, '--work-dir',
+                   str(tmp_path / 'unfrozen'),
                    *options(-1, 1, f'load_from={checkpoint}'),
                    env=ONE_THREAD)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -255,7 +255,7 @@ def test_deployment_docs_list_every_capture_path():
     table = section[section.index('| Path | How |'):].splitlines()
     rows = table[:next(i for i, line in enumerate(table) if not line.strip())]
     last_cells = [line.split('|')[-2].strip() for line in rows[1:]]
-    listed = [re.match(r'`([a-z_]+)`', cell) for cell in last_cells[1:]]
+    listed = [re.match(r'`([a-z0-9_]+)`', cell) for cell in last_cells[1:]]
     assert sorted(m.group(1) for m in listed) == sorted(CAPTURES)
 
 
