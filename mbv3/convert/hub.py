@@ -42,7 +42,7 @@ from filelock import FileLock, Timeout
 
 from mbv3.utils.checkpoint import (TENSORS_SHA256_KEY, CorruptCheckpointError,
                                    atomic_write, load_checkpoint_file,
-                                   read_safetensors_metadata)
+                                   mount_point, read_safetensors_metadata)
 from .converter import convert_checkpoint
 from .files import read_metadata, save_converted
 from .weights import WEIGHTS, Weights, get_weights
@@ -349,11 +349,9 @@ def _convert(weights, raw, digest, out):
 def _no_space(path: str) -> str:
     """``no space left on MOUNT_POINT ...`` for a write to ``path``."""
     folder = osp.dirname(osp.abspath(path))
-    mount = folder
-    while not osp.ismount(mount) and osp.dirname(mount) != mount:
-        mount = osp.dirname(mount)
-    return (f'no space left on {mount} (the file system of {folder}) to '
-            f'write {osp.basename(path)}; free space there, or set '
+    return (f'no space left on {mount_point(folder)} (the file system of '
+            f'{folder}) to write {osp.basename(path)}; free space there, '
+            f'or set '
             f'{HOME_ENV} to a folder on another disk')
 
 

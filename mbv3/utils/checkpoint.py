@@ -302,14 +302,15 @@ def atomic_write(data, filepath, mode: str = 'wb',
             os.remove(tmp)
         if isinstance(err, OSError) and err.errno == errno.ENOSPC:
             raise OSError(errno.ENOSPC, f'no space left on '
-                          f'{_mount_point(folder)} while writing '
+                          f'{mount_point(folder)} while writing '
                           f'{filepath!r}; {filepath!r} was left as it '
                           'was') from None
         raise
 
 
-def _mount_point(path: str) -> str:
-    """The mount point of the file system that holds ``path``."""
+def mount_point(path: str) -> str:
+    """The mount point of the file system that holds ``path`` (a path, in
+    the words of the "no space left on ..." errors)."""
     path = osp.realpath(path)
     while not osp.ismount(path):
         path = osp.dirname(path)
