@@ -1,6 +1,8 @@
 """QATHook, the config switch of quantization-aware training: a tiny real
 fine-tune of the digits QAT recipe from a float checkpoint through the
-Runner, whose checkpoint tests and converts again."""
+Runner, whose checkpoint tests again and converts to the int8 model of
+the trained one."""
+import copy
 import os
 
 import pytest
@@ -86,7 +88,11 @@ def test_checkpoint_tests_and_converts_again(qat_run):
     runner.model.eval()
     expected = runner.model(x).detach()
     torch.testing.assert_close(model(x).detach(), expected)
-    assert convert(model)(x).shape == (4, 10)
+    # the int8 model of the checkpoint is the one of the trained model
+    with torch.no_grad():
+        int8 = convert(copy.deepcopy(runner.model))(x)
+        assert int8.shape == (4, 10)
+        torch.testing.assert_close(convert(model)(x), int8)
 
 
 @pytest.mark.parametrize('kwargs, message', [
