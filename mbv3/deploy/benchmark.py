@@ -34,7 +34,7 @@ from .checks import sample_photos
 from .fuse import prepare_for_inference
 from .malloc import tune_allocator
 from .runtimes import export_model, load_runner, missing_packages
-from .timing import interleave
+from .timing import interleave, timed_call
 
 BASELINE = 'torchvision eager'
 # The suite's batches; ExecuTorch programs have a fixed shape, and
@@ -382,8 +382,12 @@ def _set_threads(threads: int) -> Dict[str, int]:
     return settings
 
 
-def _time_batches(paths, size, counts, allocator) -> Dict[str, dict]:
-    results = {}
+def _time_batches(paths, size, counts, allocator) -> tuple:
+    """Per batch, the seconds per call of every path (:func:`interleave`)
+    and the seconds of its first call at that batch, before any warm-up:
+    the compilation of the compiled paths, whose first call at each batch
+    size compiles."""
+    results, first_calls = {}, {}
     for batch in BATCHES:
         iters, rounds, warmup = counts[batch]
         fns = {name: path['fn'] for name, path in paths.items()
@@ -391,8 +395,10 @@ def _time_batches(paths, size, counts, allocator) -> Dict[str, dict]:
         x = torch.rand(batch, 3, size, size)
         print(f'timing {len(fns)} paths at batch {batch}, allocator '
               f'{allocator} ({rounds} rounds x {iters} calls)', flush=True)
+        first_calls[batch] = {name: timed_call(fn, x)[1]
+                              for name, fn in fns.items()}
         results[batch] = interleave(fns, x, iters, rounds, warmup)
-    return results
+    return results, first_calls
 
 
 def run_suite(mbv3_model: nn.Module, size: int = 224, threads: int = 2,
@@ -413,21 +419,30 @@ def run_suite(mbv3_model: nn.Module, size: int = 224, threads: int = 2,
     Returns:
         dict: ``settings`` (threads, versions, allocators, counts),
         ``skipped`` (path -> reason) and ``results[allocator][batch][path]``
-        with ``latency_ms``, ``img_s`` and ``ratio`` over torchvision eager
-        under the default allocator at that batch.
+        with ``latency_ms``, ``img_s``, ``ratio`` over torchvision eager
+        under the default allocator at that batch and ``first_call_s``
+        (seconds of the path's first call at that batch under that
+        allocator: the compile time of the compiled paths under the
+        default one, which times first).
     """
     counts = counts or {1: (10, 5, 3), 32: (1, 3, 1)}
     threads_used = _set_threads(threads)
     paths = build_paths(mbv3_model, size, threads, tmpdir, skip)
-    raw = {'default': _time_batches(paths, size, counts, 'default')}
+    raw, first_calls = {}, {}
+    raw['default'], first_calls['default'] = _time_batches(
+        paths, size, counts, 'default')
     tuned = tune_allocator('tuned')
-    raw['tuned'] = _time_batches(paths, size, counts, 'tuned')
+    raw['tuned'], first_calls['tuned'] = _time_batches(paths, size, counts,
+                                                       'tuned')
     results = {}
     for allocator, per_batch in raw.items():
         results[allocator] = {}
         for batch, times in per_batch.items():
             base = statistics.median(raw['default'][batch][BASELINE])
-            results[allocator][str(batch)] = summarize(times, batch, base)
+            rows = summarize(times, batch, base)
+            for name, row in rows.items():
+                row['first_call_s'] = first_calls[allocator][batch][name]
+            results[allocator][str(batch)] = rows
     return dict(settings=dict(
         size=size, threads=threads_used, tuned_allocator=tuned,
         counts={str(b): list(c) for b, c in counts.items()},
@@ -438,14 +453,15 @@ def run_suite(mbv3_model: nn.Module, size: int = 224, threads: int = 2,
 
 
 def format_suite(report: dict) -> str:
-    """The printed table: per path, batch-1 latency, batch-32 throughput
-    and ratios over torchvision eager, for both allocators."""
+    """The printed table: per path, batch-1 latency, batch-32 throughput,
+    ratios over torchvision eager and first-call seconds, for both
+    allocators."""
     s = report['settings']
     lines = [f"size={s['size']} threads={s['threads']} "
              f"tuned allocator: {s['tuned_allocator']} "
              f"load average at the end: {s['load_average']}"]
     header = (f"{'path':<34}{'alloc':>8}{'b1 ms':>9}{'b1 ratio':>10}"
-              f"{'b32 img/s':>11}{'b32 ratio':>11}")
+              f"{'b32 img/s':>11}{'b32 ratio':>11}{'1st call s b1/b32':>19}")
     lines.append(header)
     for allocator, per_batch in report['results'].items():
         for name in per_batch['1']:
@@ -453,8 +469,10 @@ def format_suite(report: dict) -> str:
             b32 = per_batch.get('32', {}).get(name)
             tail = (f"{b32['img_s']:>11.1f}{b32['ratio']:>10.2f}x"
                     if b32 else f"{'-':>11}{'-':>11}")
+            first = f"{b1['first_call_s']:.2f}/" + (
+                f"{b32['first_call_s']:.2f}" if b32 else '-')
             lines.append(f"{name:<34}{allocator:>8}{b1['latency_ms']:>9.2f}"
-                         f"{b1['ratio']:>9.2f}x{tail}")
+                         f"{b1['ratio']:>9.2f}x{tail}{first:>19}")
     for name, reason in report['skipped'].items():
         lines.append(f'skipped {name}: {reason}')
     return '\n'.join(lines)

@@ -80,3 +80,23 @@ def test_benchmark_train_with_cp_saves_memory(capsys):
     # where the stem, last conv and head are not checkpointed)
     assert results['mbv3 eager with_cp']['memory_mb'] < \
         0.8 * results['mbv3 eager']['memory_mb']
+
+
+def test_suite_times_each_paths_first_call_before_its_warm_up(monkeypatch):
+    from mbv3.deploy import benchmark
+    calls = []
+    paths = {name: dict(fn=lambda x, n=name: calls.append((n, len(x))),
+                        batches=batches)
+             for name, batches in (('a', (1, 32)), ('b', (1, )))}
+    monkeypatch.setattr(benchmark, 'timed_call',
+                        lambda fn, x: (fn(x), 7.0 * len(x)))
+    times, first = benchmark._time_batches(
+        paths, 8, {1: (1, 2, 1), 32: (1, 2, 1)}, 'default')
+    assert first == {1: {'a': 7.0, 'b': 7.0}, 32: {'a': 224.0}}
+    assert set(times[1]) == {'a', 'b'} and set(times[32]) == {'a'}
+    # batch 1: the first calls, then interleave's warm-up of each
+    assert calls[:4] == [('a', 1), ('b', 1), ('a', 1), ('b', 1)]
+    # 2 x (settle, timed) per path at batch 1; batch 32: the first call,
+    # the warm-up, 2 x (settle, timed)
+    assert len(calls) == 4 + 2 * 2 * 2 + 6
+    assert calls[12:] == [('a', 32)] * 6
