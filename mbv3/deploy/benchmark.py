@@ -417,7 +417,8 @@ def run_suite(mbv3_model: nn.Module, size: int = 224, threads: int = 2,
         skip (Sequence[str]): Path names to leave out.
 
     Returns:
-        dict: ``settings`` (threads, versions, allocators, counts),
+        dict: ``settings`` (threads, versions, allocators, counts, the
+        1/5/15-minute load averages at the start and at the end),
         ``skipped`` (path -> reason) and ``results[allocator][batch][path]``
         with ``latency_ms``, ``img_s``, ``ratio`` over torchvision eager
         under the default allocator at that batch and ``first_call_s``
@@ -426,6 +427,7 @@ def run_suite(mbv3_model: nn.Module, size: int = 224, threads: int = 2,
         default one, which times first).
     """
     counts = counts or {1: (10, 5, 3), 32: (1, 3, 1)}
+    load_at_start = list(os.getloadavg())
     threads_used = _set_threads(threads)
     paths = build_paths(mbv3_model, size, threads, tmpdir, skip)
     raw, first_calls = {}, {}
@@ -448,6 +450,7 @@ def run_suite(mbv3_model: nn.Module, size: int = 224, threads: int = 2,
         counts={str(b): list(c) for b, c in counts.items()},
         torch=torch.__version__, cpu=platform.processor() or
         platform.machine(), cores=os.cpu_count(),
+        load_average_start=load_at_start,
         load_average=list(os.getloadavg())),
         skipped=skipped_paths(), results=results)
 
@@ -459,7 +462,8 @@ def format_suite(report: dict) -> str:
     s = report['settings']
     lines = [f"size={s['size']} threads={s['threads']} "
              f"tuned allocator: {s['tuned_allocator']} "
-             f"load average at the end: {s['load_average']}"]
+             f"load average at the start: {s['load_average_start']}, at "
+             f"the end: {s['load_average']}"]
     header = (f"{'path':<34}{'alloc':>8}{'b1 ms':>9}{'b1 ratio':>10}"
               f"{'b32 img/s':>11}{'b32 ratio':>11}{'1st call s b1/b32':>19}")
     lines.append(header)
