@@ -17,7 +17,8 @@ every conv and linear layer per output channel, symmetric int8; their input
 activations per tensor, uint8. Each squeeze-and-excitation block (its
 pooling, two 1x1 convs and the multiply) is left in float, as NNCF's
 MobileNetV3 pattern does: the gate is a per-channel scale that int8 would
-round for every pixel.
+round for every pixel. Post-training int8 then has the biases of its
+depthwise convs corrected on the calibration images (:func:`correct_bias`).
 
 Source: the PT2E tutorials of PyTorch/torchao ("PyTorch 2 Export Post
 Training Quantization", "... Quantization-Aware Training", "PT2E with X86
