@@ -16,6 +16,7 @@ from mmengine.logging import print_log
 from PIL import Image, ImageOps
 
 from mbv3.registry import TRANSFORMS
+from mbv3.utils.checks import check_int
 
 _SIXTEEN_BIT_GRAY = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
 
@@ -59,10 +60,8 @@ def set_max_image_pixels(pixels: int) -> None:
     Raises:
         ValueError: If ``pixels`` is not an int >= 1.
     """
-    if isinstance(pixels, bool) or not isinstance(pixels, int) or \
-            pixels < 1:
-        raise ValueError(f'--max-image-pixels must be an int >= 1 (width x '
-                         f'height), got {pixels!r}')
+    check_int('--max-image-pixels', pixels, low=1,
+              allowed='an int >= 1 (width x height)')
     os.environ[MAX_PIXELS_ENV] = str(pixels)
     Image.MAX_IMAGE_PIXELS = max(pixels, PILLOW_MAX_PIXELS)
 
