@@ -1,5 +1,6 @@
-"""What mbv3's commands share: errors in one line, ``--data-root``, and
-the report of the input files a batch command skipped as unreadable."""
+"""What mbv3's commands share: errors in one line, the options several
+take, and the report of the input files a batch command skipped as
+unreadable."""
 import argparse
 import functools
 import json
@@ -66,6 +67,28 @@ def add_max_image_pixels_arg(parser) -> None:
         help='refuse images of more than N pixels (width x height) as '
         "decompression bombs (default: Pillow's limit, 89,478,485, or "
         'the MBV3_MAX_IMAGE_PIXELS environment variable)')
+
+
+SIZE_HELP = 'width and height of the PNG, in pixels'
+
+
+def model_image_parser(description: str, size) -> argparse.ArgumentParser:
+    """Parser of the commands that draw a classifier's view of an image:
+    ``config checkpoint image out`` plus ``--input-size``, ``--size``
+    (default ``size``, pixels), ``--device`` and ``--max-image-pixels``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config', help='classifier config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('image', help='image file')
+    parser.add_argument('out', help='output .png')
+    parser.add_argument('--input-size', type=int, default=None,
+                        help='the image is resized to this square, in '
+                        "pixels (default: the config's test size)")
+    parser.add_argument('--size', type=int, nargs=2, default=size,
+                        metavar=('W', 'H'), help=SIZE_HELP)
+    parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
+    add_max_image_pixels_arg(parser)
+    return parser
 
 
 def report_skipped(skipped: Sequence[dict], allow: bool,

@@ -5,7 +5,7 @@
 """
 import argparse
 
-from mbv3.apis.inference import init_model
+from mbv3.apis.model import init_model
 from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.models.input_spec import input_spec
 from mbv3.utils.flops import complexity, format_complexity

@@ -11,8 +11,9 @@ from typing import List
 
 from mbv3.datasets.data_root import resolve_num_classes, root_classes
 from mbv3.apis.inference import (OUT_FORMATS, format_result,
-                                 inference_folder, init_model, load_config,
-                                 save_results, use_cuda_graphs)
+                                 inference_folder, save_results,
+                                 use_cuda_graphs)
+from mbv3.apis.model import init_model, load_config
 from mbv3.convert.hub import resolve_checkpoint
 from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.deploy.malloc import MODES as MALLOC_MODES

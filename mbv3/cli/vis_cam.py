@@ -4,11 +4,10 @@
     python -m mbv3.cli.vis_cam CONFIG CHECKPOINT IMAGE OUT.png [--layer -1]
         [--target CLASS] [--input-size N] [--size 800 400]
 """
-from mbv3.apis.inference import init_model
-from mbv3.cli._options import model_image_parser
+from mbv3.apis.model import init_model
 from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.visualization import grad_cam, load_image, plot_cam
-from ._command import command
+from ._command import command, model_image_parser
 
 
 @command
