@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Callable, List, Optional, Sequence
 
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.version import install_hint
 
 
@@ -125,15 +126,17 @@ def one_line(err: BaseException) -> str:
 
 
 def command(main: Callable) -> Callable:
-    """Decorate a command's ``main(argv=None)``: run from the command line
-    (``argv`` None), an error prints one line (the message names what is
-    wrong, the file and the fix) and exits with status 1, or, with
-    ``--debug``, raises with its traceback; called from Python with
-    ``argv``, errors raise as usual.
+    """Decorate a command's ``main(argv=None)``: mbv3's mmengine fixes are
+    applied first (:func:`~mbv3.engine.mmengine_patches.
+    apply_mmengine_fixes`); run from the command line (``argv`` None), an
+    error prints one line (the message names what is wrong, the file and
+    the fix) and exits with status 1, or, with ``--debug``, raises with
+    its traceback; called from Python with ``argv``, errors raise as usual.
     """
 
     @functools.wraps(main)
     def run(argv: Optional[List[str]] = None):
+        apply_mmengine_fixes()
         if argv is not None:
             return main(argv)
         argv = sys.argv[1:]

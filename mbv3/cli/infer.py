@@ -15,7 +15,6 @@ from mbv3.apis.inference import (OUT_FORMATS, format_result,
                                  use_cuda_graphs)
 from mbv3.apis.model import init_model, load_config
 from mbv3.convert.hub import resolve_checkpoint
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.deploy.malloc import MODES as MALLOC_MODES
 from mbv3.deploy.malloc import tune_allocator
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
@@ -76,7 +75,6 @@ def main(argv=None) -> List[dict]:
     if args.cuda_graphs and not args.device.startswith('cuda'):
         raise ValueError(f'--cuda-graphs needs a CUDA --device, got '
                          f'{args.device!r}')
-    apply_mmengine_fixes()
     print(f'allocator: {tune_allocator(args.malloc)}', file=sys.stderr)
     if args.out is not None and \
             osp.splitext(args.out)[1].lower() not in OUT_FORMATS:
