@@ -44,7 +44,6 @@ from torch.utils.data import DataLoader
 from mbv3.datasets import collate_batch
 from mbv3.deploy.timing import interleave, seconds_per_call
 from mbv3.engine.hooks.results import machine
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.registry import DATASETS
 from mbv3.utils.checks import check_int
 from mbv3.utils.config_files import read_config
@@ -153,7 +152,6 @@ def main(argv=None):
     # a loader worker runs torch ops on one thread; so does the main
     # process here, so that workers=0 measures one worker's rate
     torch.set_num_threads(1)
-    apply_mmengine_fixes()
     cfg = read_config(args.config)
     pipeline = cfg.train_dataloader.dataset.pipeline
     with tempfile.TemporaryDirectory() as root:
