@@ -3,8 +3,8 @@
 # mmseg 1.2, for `pytest -m frameworks tests/integration`.
 #
 # mmdet 3.3.0 and mmsegmentation 1.2.2 import mmcv's compiled ops and assert
-# mmcv < 2.2.0, so they cannot share the development environment's
-# mmcv-lite 2.2.0. This venv sees the packages of the environment whose
+# mmcv < 2.2.0; the development environment's mmcv-lite 2.1.0 has no
+# compiled ops. This venv sees the packages of the environment whose
 # `python` runs this script (torch, mmengine, ...: nothing is downloaded
 # twice), whether that is the base interpreter or a virtualenv: a .pth file
 # adds that interpreter's site-packages after the venv's own (a
@@ -55,6 +55,11 @@ PIP=("$VENV/bin/python" -m pip install --quiet --no-deps)
 "$VENV/bin/python" -m pip install --quiet --quiet \
     pycocotools==2.0.11 shapely==2.2.0 terminaltables==3.1.10 ftfy==6.3.1 \
     prettytable==3.18.0 six==1.17.0 regex==2026.5.9 setuptools==80.10.2
+# mbv3 requires mmcv-lite 2.1.0, whose Python files are the full wheel's:
+# installed over it, as pip does for a user with a full mmcv (the invoking
+# environment's copy would otherwise satisfy the requirement), it must keep
+# the compiled ops that the check below imports.
+"${PIP[@]}" --force-reinstall "mmcv-lite==2.1.0"
 "${PIP[@]}" -e .
 "$VENV/bin/python" - <<'PY'
 import mmcv

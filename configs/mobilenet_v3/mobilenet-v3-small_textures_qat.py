@@ -12,8 +12,11 @@ param_scheduler = [
          eta_min=1e-6, convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
+# BN statistics stay those of the float model (set by its PreciseBNHook;
+# this list replaces the base's hooks): a few batches of 64 crops in
+# training mode, under fake quantization, would move them off
 custom_hooks = [
-    dict(type='QATHook', backend='x86', freeze_bn_epoch=2,
+    dict(type='QATHook', backend='x86', freeze_bn_epoch=0,
          freeze_observer_epoch=2),
 ]
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=1))

@@ -7,15 +7,13 @@ import os.path as osp
 import sys
 from typing import List, Optional, Sequence
 
-import cv2
 import numpy as np
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.utils import ProgressBar
 
 from mbv3.datasets.folder import IMAGE_EXTENSIONS, display_path
-from mbv3.datasets.transforms.loading import to_rgb8
-from mbv3.apis.model import init_model, load_config
+from mbv3.datasets.transforms.loading import rgb_as, to_rgb8
 from mbv3.models.input_spec import model_channels
 from mbv3.utils.checkpoint import atomic_write
 from mbv3.utils.checks import check_int
@@ -36,12 +34,6 @@ def _test_pipeline(cfg, in_memory: bool, channels: int):
         elif channels == 1:
             pipeline[0]['color_type'] = 'grayscale'
     return Compose(pipeline), order
-
-
-def _check_topk(topk, num_classes: int):
-    check_int('topk', topk, 1, num_classes,
-              allowed=f'an int in [1, {num_classes}] (the number of '
-              'classes)')
 
 
 IN_MEMORY_TYPES = ('a PIL image (any mode), an (H, W, 3) RGB or (H, W) '
@@ -105,11 +97,8 @@ def _load_input(image, channels: int, order: str) -> dict:
         if not osp.lexists(image):
             raise FileNotFoundError(f'image {image!r} does not exist')
         return dict(img_path=os.fspath(image))
-    rgb = np.ascontiguousarray(_to_rgb8(image))
-    if channels == 1:
-        img = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    else:
-        img = rgb[..., ::-1].copy() if order == 'bgr' else rgb
+    img = rgb_as(np.ascontiguousarray(_to_rgb8(image)),
+                 'grayscale' if channels == 1 else 'color', order)
     return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
 
 
@@ -206,7 +195,7 @@ def use_cuda_graphs(model):
     and output tensors).
 
     Args:
-        model (nn.Module): From :func:`init_model`, on a CUDA device.
+        model (nn.Module): From :func:`~mbv3.apis.init_model`, on a CUDA device.
 
     Returns:
         nn.Module: ``model``, changed in place.
@@ -226,7 +215,7 @@ def inference_model(model, image, topk: Optional[int] = None) -> dict:
     """Classify one image.
 
     Args:
-        model (nn.Module): From :func:`init_model`.
+        model (nn.Module): From :func:`~mbv3.apis.init_model`.
         image: An image file path (str or ``os.PathLike``), or an
             in-memory image as torchvision, timm and Hugging Face users hold
             one: a PIL image in any mode (converted as files are: alpha
@@ -255,7 +244,9 @@ def inference_model(model, image, topk: Optional[int] = None) -> dict:
     """
     result = _classify_batch(model, [image])[0]
     if topk is not None:
-        _check_topk(topk, len(result['pred_scores']))
+        classes = len(result['pred_scores'])
+        check_int('topk', topk, 1, classes, allowed=f'an int in [1, '
+                  f'{classes}] (the number of classes)')
         result['topk'] = _topk(result, model.dataset_meta.get('classes'),
                                topk)
     return result
@@ -295,7 +286,7 @@ def inference_folder(model, path: str, topk: int = 5, batch_size: int = 32,
     """Classify every image of a folder (or one image file), in batches.
 
     Args:
-        model (nn.Module): From :func:`init_model`.
+        model (nn.Module): From :func:`~mbv3.apis.init_model`.
         path (str): An image file or a folder (searched recursively).
         topk (int): Best classes to return per image; clipped to the
             number of classes. Defaults to 5.

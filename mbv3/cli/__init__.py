@@ -3,8 +3,8 @@
 Run one as ``python -m mbv3.cli.<module>``, as the console script
 ``mbv3-<name>`` (declared in ``setup.py``), or as its ``tools/`` script.
 Each command applies mbv3's mmengine fixes
-(:func:`mbv3.engine.mmengine_patches.apply_mmengine_fixes`) before it reads
-a config; importing this package does not.
+(:func:`mbv3.engine.mmengine_patches.apply_mmengine_fixes`) first, in its
+``command`` wrapper; importing this package does not.
 """
 import importlib
 import os.path as osp

@@ -1,11 +1,13 @@
-"""What mbv3's commands share: errors in one line, ``--data-root``, and
-the report of the input files a batch command skipped as unreadable."""
+"""What mbv3's commands share: errors in one line, the options several
+take, and the report of the input files a batch command skipped as
+unreadable."""
 import argparse
 import functools
 import json
 import sys
 from typing import Callable, List, Optional, Sequence
 
+from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.version import install_hint
 
 
@@ -68,6 +70,28 @@ def add_max_image_pixels_arg(parser) -> None:
         'the MBV3_MAX_IMAGE_PIXELS environment variable)')
 
 
+SIZE_HELP = 'width and height of the PNG, in pixels'
+
+
+def model_image_parser(description: str, size) -> argparse.ArgumentParser:
+    """Parser of the commands that draw a classifier's view of an image:
+    ``config checkpoint image out`` plus ``--input-size``, ``--size``
+    (default ``size``, pixels), ``--device`` and ``--max-image-pixels``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config', help='classifier config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('image', help='image file')
+    parser.add_argument('out', help='output .png')
+    parser.add_argument('--input-size', type=int, default=None,
+                        help='the image is resized to this square, in '
+                        "pixels (default: the config's test size)")
+    parser.add_argument('--size', type=int, nargs=2, default=size,
+                        metavar=('W', 'H'), help=SIZE_HELP)
+    parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
+    add_max_image_pixels_arg(parser)
+    return parser
+
+
 def report_skipped(skipped: Sequence[dict], allow: bool,
                    out: Optional[str] = None, log=print) -> None:
     """List the skipped files (``dict(image, error)``) at the end of a
@@ -102,15 +126,17 @@ def one_line(err: BaseException) -> str:
 
 
 def command(main: Callable) -> Callable:
-    """Decorate a command's ``main(argv=None)``: run from the command line
-    (``argv`` None), an error prints one line (the message names what is
-    wrong, the file and the fix) and exits with status 1, or, with
-    ``--debug``, raises with its traceback; called from Python with
-    ``argv``, errors raise as usual.
+    """Decorate a command's ``main(argv=None)``: mbv3's mmengine fixes are
+    applied first (:func:`~mbv3.engine.mmengine_patches.
+    apply_mmengine_fixes`); run from the command line (``argv`` None), an
+    error prints one line (the message names what is wrong, the file and
+    the fix) and exits with status 1, or, with ``--debug``, raises with
+    its traceback; called from Python with ``argv``, errors raise as usual.
     """
 
     @functools.wraps(main)
     def run(argv: Optional[List[str]] = None):
+        apply_mmengine_fixes()
         if argv is not None:
             return main(argv)
         argv = sys.argv[1:]

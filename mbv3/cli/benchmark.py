@@ -13,7 +13,6 @@ from typing import Dict
 
 from mbv3.deploy.benchmark import (CONFIGS, DTYPES, format_results,
                                    run_benchmark)
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.deploy.malloc import MODES as MALLOC_MODES
 from mbv3.deploy.malloc import tune_allocator
 from ._command import command, write_json
@@ -102,7 +101,6 @@ def main(argv=None) -> Dict[str, dict]:
     (see :func:`mbv3.deploy.benchmark.run_benchmark`); with ``--suite``,
     the report of :func:`run_deploy_suite`."""
     args = parse_args(argv)
-    apply_mmengine_fixes()
     if args.suite:
         return run_deploy_suite(args, argv)
     print(f'allocator: {tune_allocator(args.malloc)}')

@@ -20,10 +20,16 @@ into a temporary ImageNet-layout folder, then prints:
   worker's rate), and the same for the pipeline cut after each step.
   Divide the img/s one GPU trains at by the per-worker rate to size
   ``num_workers``.
+
+``--out JSON`` also writes the first two (``ms_per_image``: ``config``,
+``torchvision``; ``receive_ms_per_image``: ``pseudo_collate``,
+``collate_batch``), with ``config`` and ``machine``: docs/training.md
+quotes them (:mod:`mbv3.reports.doc_figures`).
 """
 import argparse
 import glob
 import itertools
+import json
 import os
 import statistics
 import tempfile
@@ -37,7 +43,7 @@ from torch.utils.data import DataLoader
 
 from mbv3.datasets import collate_batch
 from mbv3.deploy.timing import interleave, seconds_per_call
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
+from mbv3.engine.hooks.results import machine
 from mbv3.registry import DATASETS
 from mbv3.utils.checks import check_int
 from mbv3.utils.config_files import read_config
@@ -132,6 +138,7 @@ def main(argv=None):
     parser.add_argument('--copies', type=int, default=64,
                         help='copies of each of the 4 photos')
     parser.add_argument('--batch-size', type=int, default=32)
+    parser.add_argument('--out', help='write the per-image costs as JSON')
     add_command_args(parser)
     args = parser.parse_args(argv)
     check_int('--batch-size', args.batch_size, low=1)
@@ -145,7 +152,6 @@ def main(argv=None):
     # a loader worker runs torch ops on one thread; so does the main
     # process here, so that workers=0 measures one worker's rate
     torch.set_num_threads(1)
-    apply_mmengine_fixes()
     cfg = read_config(args.config)
     pipeline = cfg.train_dataloader.dataset.pipeline
     with tempfile.TemporaryDirectory() as root:
@@ -170,10 +176,17 @@ def main(argv=None):
               f'{cost["config"] / cost["torchvision"]:7.2f}')
         print('main-process CPU ms per 224x224 image received from a '
               'worker:')
+        receive = {}
         for name, collate in (('pseudo_collate', pseudo_collate),
                               ('collate_batch', collate_batch)):
-            print(f'  {name:<15} '
-                  f'{receive_ms_per_image(collate, args.batch_size):7.4f}')
+            receive[name] = receive_ms_per_image(collate, args.batch_size)
+            print(f'  {name:<15} {receive[name]:7.4f}')
+        if args.out:
+            with open(args.out, 'w', encoding='utf-8') as f:
+                json.dump(dict(config=os.path.basename(args.config),
+                               machine=machine(), ms_per_image=cost,
+                               receive_ms_per_image=receive), f, indent=1)
+                f.write('\n')
         print(f'{4 * args.copies} JPEGs; img/s, one process, pipeline cut '
               'after each step:')
         for end in range(1, len(pipeline)):

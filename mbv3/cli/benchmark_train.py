@@ -21,7 +21,6 @@ from mmengine.registry import init_default_scope
 
 from mbv3.apis.benchmark_train import PHASES, benchmark_training
 from mbv3.engine.hooks.results import machine
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from ._command import add_command_args, add_config_arg, command, write_json
 
 
@@ -65,7 +64,6 @@ def main(argv=None):
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     init_default_scope('mbv3')
-    apply_mmengine_fixes()
     results = benchmark_training(args.config, device=args.device,
                                  warmup=args.warmup, iters=args.iters,
                                  cfg_options=dict(log_level='WARNING',

@@ -10,7 +10,7 @@ import json
 
 from mbv3.reports.deployment_table import (ACCURACY_JSON, BENCHMARK_JSON,
                                           NAME, PAGE, deployment_markdown)
-from mbv3.reports.generated import replace_section
+from mbv3.reports.generated import rewrite_section
 from ._command import command
 
 
@@ -43,10 +43,7 @@ def main(argv=None) -> str:
     if args.update is None:
         print(table)
         return table
-    with open(args.update, encoding='utf-8') as f:
-        text = f.read()
-    with open(args.update, 'w', encoding='utf-8') as f:
-        f.write(replace_section(text, NAME, table))
+    rewrite_section(args.update, NAME, table)
     return table
 
 

@@ -19,7 +19,6 @@ from mbv3.deploy.calibration import CALIB_IMAGES
 from mbv3.deploy.export import check_outputs, export_checked, format_report
 from mbv3.deploy.onnx import MIN_OPSET
 from mbv3.deploy.runtimes import RUNTIMES, fixed_shape
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.utils.checks import check_int
 from ._command import (add_command_args, add_config_arg, command,
                        report_skipped)
@@ -77,7 +76,6 @@ def export(argv, runtime: str) -> dict:
     check_int('--calib-images', args.calib_images, low=1)
     for side in args.shape or ():
         check_int('--shape', side, low=1, allowed='two ints >= 1 (H W)')
-    apply_mmengine_fixes()
     check_outputs(runtime, args.out, args.int8)
     checkpoint = None if args.checkpoint == 'none' else args.checkpoint
     report = export_checked(

@@ -5,8 +5,7 @@
 """
 import argparse
 
-from mbv3.apis.inference import init_model
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
+from mbv3.apis.model import init_model
 from mbv3.models.input_spec import input_spec
 from mbv3.utils.flops import complexity, format_complexity
 from ._command import add_command_args, add_config_arg, command
@@ -31,7 +30,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     """Print the per-layer table and the totals; return the totals."""
     args = parse_args(argv)
-    apply_mmengine_fixes()
     model = init_model(args.config)
     spec = input_spec(model, args.shape)
     totals, rows = complexity(model, spec.shape, args.depth)

@@ -11,10 +11,10 @@ from typing import List
 
 from mbv3.datasets.data_root import resolve_num_classes, root_classes
 from mbv3.apis.inference import (OUT_FORMATS, format_result,
-                                 inference_folder, init_model, load_config,
-                                 save_results, use_cuda_graphs)
+                                 inference_folder, save_results,
+                                 use_cuda_graphs)
+from mbv3.apis.model import init_model, load_config
 from mbv3.convert.hub import resolve_checkpoint
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.deploy.malloc import MODES as MALLOC_MODES
 from mbv3.deploy.malloc import tune_allocator
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
@@ -75,7 +75,6 @@ def main(argv=None) -> List[dict]:
     if args.cuda_graphs and not args.device.startswith('cuda'):
         raise ValueError(f'--cuda-graphs needs a CUDA --device, got '
                          f'{args.device!r}')
-    apply_mmengine_fixes()
     print(f'allocator: {tune_allocator(args.malloc)}', file=sys.stderr)
     if args.out is not None and \
             osp.splitext(args.out)[1].lower() not in OUT_FORMATS:

@@ -5,7 +5,8 @@
 """
 import argparse
 
-from mbv3.reports.out_indices_table import PAGE, out_indices_markdown, update_page
+from mbv3.reports.generated import rewrite_section
+from mbv3.reports.out_indices_table import NAME, PAGE, out_indices_markdown
 from ._command import command
 
 
@@ -20,10 +21,7 @@ def main(argv=None):
     if args.update is None:
         print(table)
         return
-    with open(args.update, encoding='utf-8') as f:
-        text = f.read()
-    with open(args.update, 'w', encoding='utf-8') as f:
-        f.write(update_page(text, table))
+    rewrite_section(args.update, NAME, table)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,6 @@ from mbv3.apis.test import add_confusion_matrix, save_metrics
 from mbv3.datasets import skip_bad_files
 from mbv3.apis.train import build_train_config, init_dist_and_prepare_data
 from mbv3.cli.train import LAUNCHERS
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.utils.deployment_files import check_not_deployment_file
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
                        add_max_image_pixels_arg,
@@ -84,7 +83,6 @@ def main(argv=None) -> dict:
     """
     from mbv3.engine.runner import ConsoleRunner
     args = parse_args(argv)
-    apply_mmengine_fixes()
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
                                 'exist')

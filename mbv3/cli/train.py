@@ -8,7 +8,6 @@ import os
 from mmengine.config import Config, DictAction
 
 from mbv3.apis.train import build_train_config, run_training
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
                        add_max_image_pixels_arg,
                        command)
@@ -58,13 +57,12 @@ def build_config(args: argparse.Namespace) -> Config:
 
 @command
 def main(argv=None):
-    """Parse ``argv``, apply the mmengine fixes, prepare data and train.
+    """Parse ``argv``, prepare data and train.
 
     Returns:
         nn.Module: The trained model.
     """
     args = parse_args(argv)
-    apply_mmengine_fixes()
     return run_training(build_config(args))
 
 

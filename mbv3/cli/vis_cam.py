@@ -4,11 +4,9 @@
     python -m mbv3.cli.vis_cam CONFIG CHECKPOINT IMAGE OUT.png [--layer -1]
         [--target CLASS] [--input-size N] [--size 800 400]
 """
-from mbv3.apis.inference import init_model
-from mbv3.cli._options import model_image_parser
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
+from mbv3.apis.model import init_model
 from mbv3.visualization import grad_cam, load_image, plot_cam
-from ._command import command
+from ._command import command, model_image_parser
 
 
 @command
@@ -23,7 +21,6 @@ def main(argv=None) -> str:
     parser.add_argument('--target', type=int,
                         help='class index to explain (default: predicted)')
     args = parser.parse_args(argv)
-    apply_mmengine_fixes()
     model = init_model(args.config, args.checkpoint, device=args.device)
     inputs, image = load_image(model, args.image, args.input_size)
     cam, target, score = grad_cam(model, inputs, layer=args.layer,

@@ -6,9 +6,8 @@
 """
 import argparse
 
-from mbv3.cli._options import SIZE_HELP
 from mbv3.visualization import plot_curves
-from ._command import command
+from ._command import SIZE_HELP, command
 
 
 @command

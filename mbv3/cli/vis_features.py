@@ -4,12 +4,10 @@
     python -m mbv3.cli.vis_features CONFIG CHECKPOINT IMAGE OUT.png
         [--layers 1 3 8 12] [--input-size N] [--size 1200 800]
 """
-from mbv3.apis.inference import init_model
-from mbv3.cli._options import model_image_parser
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
+from mbv3.apis.model import init_model
 from mbv3.visualization import (default_layers, extract_layers, load_image,
                                 plot_feature_maps)
-from ._command import command
+from ._command import command, model_image_parser
 
 
 @command
@@ -25,7 +23,6 @@ def main(argv=None) -> str:
     parser.add_argument('--channels', type=int, default=4,
                         help='strongest channels per layer (default 4)')
     args = parser.parse_args(argv)
-    apply_mmengine_fixes()
     model = init_model(args.config, args.checkpoint, device=args.device)
     inputs, image = load_image(model, args.image, args.input_size)
     layers = args.layers or default_layers(model.backbone)

@@ -139,17 +139,14 @@ def _check_types(node, path, where) -> None:
             _check_types(value, path, f'{where}[{i}]')
 
 
-def _is_number(value) -> bool:
-    return type(value) in (int, float) and math.isfinite(value)
-
-
 def _check_preprocess(preprocess, path) -> None:
     if not isinstance(preprocess, dict):
         raise _refuse(path, f'has preprocess={preprocess!r}, not a dict')
     for key in ('mean', 'std'):
         value = preprocess.get(key)
         if not (isinstance(value, list) and len(value) in (1, 3)
-                and all(_is_number(v) for v in value)):
+                and all(type(v) in (int, float) and math.isfinite(v)
+                        for v in value)):
             raise _refuse(path, f'has preprocess.{key}={value!r}, not a '
                           'list of 1 or 3 finite numbers')
     if preprocess.get('interpolation') not in INTERPOLATIONS:

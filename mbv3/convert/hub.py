@@ -131,10 +131,6 @@ def pinned_sha256(weights: Weights) -> Optional[str]:
         return f.read().split()[0]
 
 
-def _lock_path(weights: Weights) -> str:
-    return osp.join(cache_home(), 'locks', f'{weights.name}.lock')
-
-
 def max_download_bytes(weights: Weights) -> int:
     """The most bytes a download of ``weights`` may take: twice the
     float32 size of an mbv3 ``ImageClassifier`` of its arch (1280 hidden
@@ -258,7 +254,7 @@ def fetch(name: str, progress: bool = True) -> str:
 def _fetch_lock(weights):
     """Hold the lock of ``weights``' cache entries; after a second of
     waiting for another process, say so on stderr."""
-    path = _lock_path(weights)
+    path = osp.join(cache_home(), 'locks', f'{weights.name}.lock')
     make_cache_folder(osp.dirname(path))
     lock = FileLock(path)
     try:

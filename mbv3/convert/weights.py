@@ -223,16 +223,6 @@ _ENTRIES = (
 )
 WEIGHTS: Dict[str, Weights] = {w.name: w for w in _ENTRIES}
 
-# Published MobileNetV3-family checkpoints the converter does not take, and
-# why (timm pretrained tags; the registry test keeps this list honest).
-NOT_CONVERTED = {
-    'mobilenetv3_large_150d.ra4_e3600_r256_in1k':
-        'a deeper, 1.5x wider variant with other block rows',
-    'mobilenetv3_rw.rmsp_in1k':
-        "timm's early variant: other SE widths and no stem skip",
-}
-
-
 def get_weights(name: str) -> Weights:
     """The registry entry called ``name``.
 

@@ -16,7 +16,6 @@ from mbv3.registry import DATA_PREPARERS
 from mbv3.utils.checks import check_int
 from .writing import write_once, write_png
 
-SKIMAGE_SEG_CLASSES = ('background', 'bright')
 SKIMAGE_SEG_PHOTOS = ('coins', 'camera')
 _MARKER = 'mbv3_skimage_seg.json'
 

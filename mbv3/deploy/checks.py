@@ -1,5 +1,6 @@
 """Checks of an exported model against eager: output difference on real
 photos and top-1 accuracy on labelled batches."""
+import functools
 from typing import Callable, Iterable, Sequence, Tuple
 
 import numpy as np
@@ -10,21 +11,11 @@ from mbv3.models.input_spec import InputSpec
 
 
 @torch.no_grad()
-def max_abs_diff(model: nn.Module, runner: Callable, x: torch.Tensor) -> float:
-    """Largest ``|model(x) - runner(x)|``, for ``x`` of shape ``(N, C, H,
-    W)``; for a model returning a tuple (a backbone), its first output.
-
-    Args:
-        model (nn.Module): The eager model (put in eval mode).
-        runner (Callable): ``fn(x) -> ndarray``, e.g. from
-            :func:`~mbv3.deploy.runtimes.load_runner`.
-        x (Tensor): Normalised input.
-    """
-    expected = model.eval()(x)
-    if isinstance(expected, (tuple, list)):
-        expected = expected[0]
-    got = np.asarray(runner(x))
-    return float(np.abs(expected.cpu().numpy() - got).max())
+def _eager_output(model: nn.Module, x) -> np.ndarray:
+    """``model(x)`` as an array; for a model returning a tuple (a backbone),
+    its first output."""
+    out = model(torch.as_tensor(x))
+    return (out[0] if isinstance(out, (tuple, list)) else out).cpu().numpy()
 
 
 #: fp32 bound of an exported model against eager, relative to the largest
@@ -58,12 +49,8 @@ def compare_outputs(model: nn.Module, runner: Callable,
         same); ``ok``: within the tolerance and, for logits, the same
         top-1 on every image.
     """
-    pairs = []
-    for x in batches:
-        expected = model.eval()(x)
-        if isinstance(expected, (tuple, list)):
-            expected = expected[0]
-        pairs.append((expected.cpu().numpy(), np.asarray(runner(x))))
+    model.eval()
+    pairs = [(_eager_output(model, x), np.asarray(runner(x))) for x in batches]
     largest = max(float(np.abs(e).max()) for e, _ in pairs)
     tolerance = rtol * max(1.0, largest)
     report = dict(
@@ -119,13 +106,7 @@ def top1_accuracy(runner: Callable, batches: Iterable) -> float:
 
 def eager_runner(model: nn.Module) -> Callable:
     """The eager model as ``fn(x) -> ndarray`` (no grad, eval mode)."""
-    model.eval()
-
-    def run(x):
-        with torch.no_grad():
-            out = model(torch.as_tensor(x))
-        return (out[0] if isinstance(out, (tuple, list)) else out).numpy()
-    return run
+    return functools.partial(_eager_output, model.eval())
 
 
 def sample_photos(spec: InputSpec) -> torch.Tensor:

@@ -41,11 +41,6 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
     return model
 
 
-def count_batchnorms(model: nn.Module) -> int:
-    """Number of BatchNorm layers left in ``model`` (0 once fused)."""
-    return sum(isinstance(m, _BatchNorm) for m in model.modules())
-
-
 def prepare_for_inference(model: nn.Module, fuse: bool = True,
                           channels_last: bool = True) -> nn.Module:
     """The deploy path: eval mode, Conv-BN folding and channels_last.

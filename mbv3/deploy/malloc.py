@@ -19,7 +19,6 @@ at start; importing mbv3 changes nothing. Switch it off with the
 import ctypes
 import ctypes.util
 import os
-import resource
 
 ENV_VAR = 'MBV3_MALLOC'
 MODES = ('tuned', 'default')
@@ -97,8 +96,3 @@ def tune_allocator(mode: str = None) -> str:
     libc.mallopt(M_TRIM_THRESHOLD, KEEP_BYTES)
     return (f'glibc {version}, mallopt mmap threshold '
             f'{mmap_bytes / 2**30:.3g} GiB, trim threshold 2 GiB')
-
-
-def minor_page_faults() -> int:
-    """Minor page faults of this process so far (``getrusage``)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt

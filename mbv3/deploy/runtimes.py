@@ -17,7 +17,6 @@ RUNTIMES = {
     'executorch': (('executorch.exir', 'executorch.backends.xnnpack',
                     'executorch.runtime', 'torchao'), '.pte', True),
 }
-PRECISIONS = ('fp32', 'int8')
 # How to install a runtime whose wheel's own dependency list does not fit
 # (docs/deployment.md): ExecuTorch 1.5.1 without its pins.
 INSTALL_HINTS = {

@@ -20,6 +20,7 @@ TOOL = 'tools/analysis_tools/doc_figures.py'
 DIGITS_JSON = 'docs/results/digits.json'
 BENCHMARK_TRAIN_JSON = 'docs/results/benchmark_train_cpu.json'
 BENCHMARK_TRAIN_TOOL = 'tools/analysis_tools/benchmark_train.py'
+PIPELINE_JSON = 'docs/results/benchmark_pipeline_cpu.json'
 
 
 def marked(name: str, body: str) -> str:
@@ -129,6 +130,27 @@ def large_complexity(_=None) -> str:
             f"{totals['se'] / 1e6:.2f}M SE ops per 224x224 image.")
 
 
+def pipeline_costs(results: dict) -> str:
+    """docs/training.md's JPEG pipeline and receive costs (the JSON of
+    ``benchmark_pipeline.py --out``)."""
+    cost, receive = results['ms_per_image'], results['receive_ms_per_image']
+    return '\n'.join([
+        f"`python tools/analysis_tools/benchmark_pipeline.py "
+        f"configs/mobilenet_v3/{results['config']} --out {PIPELINE_JSON}` "
+        f"on {results['machine']}, one thread, interleaved, median of 5 "
+        'rounds:',
+        '',
+        '| ms per image | the recipe\'s pipeline | torchvision tensor path |',
+        '|---|---|---|',
+        f"| JPEG decode, RandomResizedCrop 224, flip | {cost['config']:.2f} "
+        f"| {cost['torchvision']:.2f} |",
+        '',
+        'Receiving one 224x224 image from a loader worker costs the main '
+        f"process {receive['pseudo_collate']:.3f} ms of CPU with "
+        f"`pseudo_collate` and {receive['collate_batch']:.3f} ms with "
+        '`collate_batch`.'])
+
+
 class Section(NamedTuple):
     """A generated section: the file that holds it, its name, the JSON
     it is rendered from (None: computed) and the renderer."""
@@ -149,6 +171,8 @@ SECTIONS = (
             reliability_matrix),
     Section('docs/training.md', 'benchmark-train', BENCHMARK_TRAIN_JSON,
             benchmark_train),
+    Section('docs/training.md', 'jpeg-pipeline', PIPELINE_JSON,
+            pipeline_costs),
 )
 
 

@@ -63,3 +63,16 @@ def replace_section(text: str, name: str, section: str) -> str:
     block = '\n'.join(indent + line if line else line
                       for line in section.split('\n'))
     return _pattern(name).sub(lambda _: block, text)
+
+
+def rewrite_section(path: str, name: str, section: str) -> None:
+    """Replace section ``name`` of the file ``path`` with ``section``
+    (:func:`replace_section`).
+
+    Raises:
+        ValueError: If the file holds no section ``name``, or several.
+    """
+    with open(path, encoding='utf-8') as f:
+        text = replace_section(f.read(), name, section)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(text)

@@ -5,8 +5,7 @@ from typing import Sequence
 
 from mbv3.models.backbones.mobilenet_v3 import (EXPAND, plan_layers,
                                                 select_outputs)
-from mbv3.reports.generated import (begin_marker, end_marker,
-                                    replace_section)
+from mbv3.reports.generated import begin_marker, end_marker
 
 # the page that shows the table
 PAGE = 'docs/backbone_api.md'
@@ -85,12 +84,3 @@ def out_indices_markdown(archs: Sequence[str] = ('large', 'small')) -> str:
             lines.append('| ' + ' | '.join(str(c) for c in row) + ' |')
     lines += ['', END]
     return '\n'.join(lines)
-
-
-def update_page(text: str, table: str) -> str:
-    """Replace the generated section of ``text`` with ``table``.
-
-    Raises:
-        ValueError: If ``text`` lacks the begin/end markers.
-    """
-    return replace_section(text, NAME, table)

@@ -1,7 +1,7 @@
 """The "must be an int" and "must be in [0, 1)" checks behind mbv3's
 argument validation."""
 import numbers
-from typing import Optional
+from typing import Optional, Sequence, Tuple
 
 
 def check_int(name: str, value, low: Optional[int] = None,
@@ -34,6 +34,23 @@ def check_int(name: str, value, low: Optional[int] = None,
                    f'an int <= {high}' if low is None else
                    f'an int in [{low}, {high}]')
     raise ValueError(f'{name} must be {allowed}, got {value!r}')
+
+
+def check_pair(name: str, value, what: str = 'a pair') -> Tuple[int, int]:
+    """``value`` as a pair of positive ints; an int ``n`` is ``(n, n)``.
+
+    Raises:
+        ValueError: ``'<name> must be a positive int or <what> of them,
+            got <value!r>'``.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value)
+    if not (isinstance(value, Sequence) and len(value) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0
+            for v in value)):
+        raise ValueError(f'{name} must be a positive int or {what} of them, '
+                         f'got {value!r}')
+    return tuple(value)
 
 
 def check_fraction(name: str, value) -> None:

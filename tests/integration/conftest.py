@@ -28,7 +28,7 @@ FRAMEWORKS = ('mmpretrain.models', 'mmdet.models', 'mmseg.models')
 def require_frameworks():
     """Skip the calling test module unless mmpretrain, mmdet and mmseg
     import (mmdet and mmseg assert mmcv < 2.2.0 and need its compiled ops,
-    so they fail next to mmcv-lite 2.2)."""
+    so they fail next to mmcv-lite, which has none)."""
     for name in FRAMEWORKS:
         try:
             importlib.import_module(name)

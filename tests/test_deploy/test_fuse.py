@@ -2,11 +2,16 @@ import copy
 
 import pytest
 import torch
+from torch.nn.modules.batchnorm import _BatchNorm
 
-from mbv3.deploy import count_batchnorms, fuse_conv_bn, prepare_for_inference
+from mbv3.deploy import fuse_conv_bn, prepare_for_inference
 from mbv3.models.backbones import MobileNetV3
 from tests.test_models.test_classifiers.test_image_classifier import \
     randomise_bn
+
+
+def count_batchnorms(model):
+    return sum(isinstance(m, _BatchNorm) for m in model.modules())
 
 
 def _backbone(arch='small'):

@@ -7,8 +7,8 @@ import sys
 import pytest
 import torch
 
-from mbv3.deploy import (export_model, fixed_shape, load_runner,
-                         max_abs_diff, missing_packages, sample_photos)
+from mbv3.deploy import (compare_outputs, export_model, fixed_shape,
+                         load_runner, missing_packages, sample_photos)
 from mbv3.models.backbones import MobileNetV3
 from mbv3.models.input_spec import InputSpec
 from tests.conftest import REPO
@@ -50,7 +50,8 @@ def test_dynamic_runtime_equals_eager_at_two_sizes(runtime, backbone,
     for size in SIZES:
         assert runner(_photos(size)).shape == (4, 576, size // 32,
                                                size // 32)
-        assert max_abs_diff(backbone, runner, _photos(size)) <= 1e-4
+        assert compare_outputs(backbone, runner, [_photos(size)])[
+            'max_abs_diff'] <= 1e-4
 
 
 @pytest.mark.slow
@@ -63,7 +64,8 @@ def test_executorch_equals_eager_at_two_sizes(backbone, tmp_path,
                            str(tmp_path / f'm{size}.pte'),
                            (1, 3, size, size))
         runner = load_runner('executorch', out, batch=1)
-        assert max_abs_diff(backbone, runner, _photos(size)) <= 1e-4
+        assert compare_outputs(backbone, runner, [_photos(size)])[
+            'max_abs_diff'] <= 1e-4
 
 
 def test_unknown_runtime_and_missing_package_messages(monkeypatch):

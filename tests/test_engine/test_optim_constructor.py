@@ -11,7 +11,7 @@ from mmengine.optim import \
     DefaultOptimWrapperConstructor as MMEngineConstructor
 
 from mbv3.engine.optim_constructor import (DefaultOptimWrapperConstructor,
-                                           merge_param_groups)
+                                           FlatStep, merge_param_groups)
 from mbv3.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from tests.conftest import DIGITS_CONFIG
 
@@ -66,7 +66,8 @@ def test_digits_recipe_gets_two_plain_groups_and_fused_adamw(digits_cfg):
     assert constructor is DefaultOptimWrapperConstructor
     wrapper = build(constructor, digits_cfg.optim_wrapper, small(digits_cfg))
     optimizer = wrapper.optimizer
-    assert type(optimizer) is torch.optim.AdamW
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert isinstance(optimizer, FlatStep)
     assert optimizer.defaults['fused'] is True
     # norm weights and biases, every bias: no decay; the rest: 0.05
     assert [g['weight_decay'] for g in optimizer.param_groups] == [0.05, 0.0]
@@ -108,3 +109,97 @@ def test_a_kernel_chosen_in_the_config_is_kept():
         optimizer=dict(type='AdamW', lr=0.1, foreach=False)))(model)
     assert wrapper.optimizer.defaults['foreach'] is False
     assert wrapper.optimizer.defaults['fused'] is None
+
+
+def adamw_pair(digits_cfg, clip_grad=None, **optimizer):
+    """Two Smalls with equal weights: one with mbv3's optim wrapper (fused
+    AdamW over flat groups), one with mmengine's 142 per-parameter groups
+    stepped by the same fused kernel."""
+    wrapper_cfg = copy.deepcopy(digits_cfg.optim_wrapper)
+    wrapper_cfg.optimizer.update(fused=True, **optimizer)
+    if clip_grad:
+        wrapper_cfg.clip_grad = clip_grad
+    ref_model, model = small(digits_cfg), small(digits_cfg)
+    return (ref_model, build(MMEngineConstructor, wrapper_cfg, ref_model),
+            model, build(DefaultOptimWrapperConstructor, wrapper_cfg, model))
+
+
+def assert_same_weights(model, ref_model):
+    reference = ref_model.state_dict()
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, reference[key]), key
+
+
+def test_flat_step_keeps_torchs_per_parameter_state_dict(digits_cfg):
+    """The checkpointed optimizer state is torch's per-parameter layout,
+    loads into torch's own AdamW, and one saved by torch's AdamW loads and
+    trains on to the same weights."""
+    ref_model, ref_wrapper, model, wrapper = adamw_pair(digits_cfg)
+    train(ref_model, ref_wrapper, steps=2)
+    train(model, wrapper, steps=2)
+    saved = wrapper.optimizer.state_dict()
+    reference = ref_wrapper.optimizer.state_dict()
+    assert len(saved['state']) == 142
+    first, last = saved['state'][0], saved['state'][141]
+    assert first['step'] is not last['step']  # one tensor per parameter
+    assert float(first['step']) == 2.0
+    params = [p for g in wrapper.optimizer.param_groups for p in g['params']]
+    assert first['exp_avg'].shape == params[0].shape
+    # torch's AdamW over the same parameters takes the saved state
+    plain = torch.optim.AdamW(
+        [dict(g, params=g['params']) for g in
+         wrapper.optimizer.param_groups], fused=True)
+    plain.load_state_dict(saved)
+    # the flat optimizer takes a state saved by torch's per-parameter one,
+    # once mapped to its groups, and trains on to the same weights
+    by_index = dict(enumerate(
+        p for g in ref_wrapper.optimizer.param_groups for p in g['params']))
+    index_of = {id(p): i for i, p in by_index.items()}
+    names = {id(p): n for n, p in ref_model.named_parameters()}
+    own_index = {n: i for i, n in enumerate(
+        {id(p): n for n, p in model.named_parameters()}[id(p)]
+        for g in wrapper.optimizer.param_groups for p in g['params'])}
+    state = {own_index[names[id(p)]]: reference['state'][index_of[id(p)]]
+             for p in by_index.values()}
+    wrapper.optimizer.load_state_dict(dict(saved, state=state))
+    train(ref_model, ref_wrapper, steps=3)
+    train(model, wrapper, steps=3)
+    assert_same_weights(model, ref_model)
+
+
+def test_a_parameter_without_gradient_is_skipped_as_torch_skips_it(
+        digits_cfg):
+    """A group with an unused parameter falls back to the per-parameter
+    step, so that parameter stays as it is, as with torch's optimizer."""
+    ref_model, ref_wrapper, model, wrapper = adamw_pair(digits_cfg)
+    train(ref_model, ref_wrapper, steps=1)
+    train(model, wrapper, steps=1)
+    for m in (ref_model, model):
+        m.head.layers[1].fc.weight.requires_grad_(False)
+    frozen = model.head.layers[1].fc.weight.detach().clone()
+    train(ref_model, ref_wrapper, steps=2)
+    train(model, wrapper, steps=2)
+    assert torch.equal(model.head.layers[1].fc.weight, frozen)
+    assert_same_weights(model, ref_model)
+    assert wrapper.optimizer._flat[0] is None  # the decayed group
+
+
+def test_replaced_parameter_data_falls_back_to_the_per_parameter_step(
+        digits_cfg):
+    ref_model, ref_wrapper, model, wrapper = adamw_pair(digits_cfg)
+    train(ref_model, ref_wrapper, steps=1)
+    train(model, wrapper, steps=1)
+    for m in (ref_model, model):
+        conv = m.backbone.layer0.conv
+        conv.weight.data = conv.weight.data.clone()
+    train(ref_model, ref_wrapper, steps=2)
+    train(model, wrapper, steps=2)
+    assert_same_weights(model, ref_model)
+
+
+def test_flat_step_with_gradient_clipping_and_amsgrad(digits_cfg):
+    ref_model, ref_wrapper, model, wrapper = adamw_pair(
+        digits_cfg, clip_grad=dict(max_norm=0.5), amsgrad=True)
+    train(ref_model, ref_wrapper, steps=3)
+    train(model, wrapper, steps=3)
+    assert_same_weights(model, ref_model)

@@ -6,7 +6,8 @@ import os
 import pytest
 from mmengine.config import Config
 
-from mbv3.reports.doc_figures import DIGITS_JSON, digits_run, stale
+from mbv3.reports.doc_figures import (DIGITS_JSON, PIPELINE_JSON, digits_run,
+                                      pipeline_costs, stale)
 from mbv3.reports.generated import read_section, replace_section
 from tests.conftest import DIGITS_CONFIG, REPO
 
@@ -44,6 +45,23 @@ def test_digits_sentence():
             'Measured on CPU X, 2 cores, load average 1.0: 20 epochs in '
             '2 min 19 s, 98.33% top-1 on the 360 validation images (the '
             "run's `results.json`, kept in `docs/results/digits.json`).")
+
+
+def test_pipeline_record_and_its_table():
+    results = load_json(PIPELINE_JSON)
+    assert results['config'] == 'mobilenet-v3-small_finetune-folder.py'
+    assert set(results['ms_per_image']) == {'config', 'torchvision'}
+    assert set(results['receive_ms_per_image']) == {'pseudo_collate',
+                                                    'collate_batch'}
+    text = pipeline_costs(dict(
+        config='c.py', machine='CPU X, 2 cores, load average 1.0',
+        ms_per_image=dict(config=1.234, torchvision=1.5),
+        receive_ms_per_image=dict(pseudo_collate=0.3456,
+                                  collate_batch=0.0381)))
+    assert '| JPEG decode, RandomResizedCrop 224, flip | 1.23 | 1.50 |' \
+        in text
+    assert 'configs/mobilenet_v3/c.py --out' in text
+    assert '0.346 ms of CPU with `pseudo_collate` and 0.038 ms' in text
 
 
 def test_replace_section_keeps_indent_and_needs_one_section():

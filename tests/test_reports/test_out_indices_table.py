@@ -4,9 +4,10 @@ import os
 
 import pytest
 
-from mbv3.reports.out_indices_table import (BEGIN, END, PAGE,
+from mbv3.reports.generated import replace_section
+from mbv3.reports.out_indices_table import (BEGIN, END, NAME, PAGE,
                                             out_indices_markdown,
-                                            out_indices_rows, update_page)
+                                            out_indices_rows)
 from tests.conftest import REPO
 
 
@@ -18,7 +19,7 @@ def test_docs_table_is_generated():
     assert table in page, ('docs/backbone_api.md table is stale: run '
                            'python tools/analysis_tools/out_indices_table.py'
                            ' --update docs/backbone_api.md')
-    assert update_page(page, table) == page
+    assert replace_section(page, NAME, table) == page
 
 
 def test_rows_match_references():
@@ -47,4 +48,4 @@ def test_tool_prints_and_updates(tmp_path, capsys):
 def test_update_needs_markers():
     with pytest.raises(ValueError, match="expected one generated section "
                        "'out-indices-table'.*found 0"):
-        update_page('# no markers', 'table')
+        replace_section('# no markers', NAME, 'table')

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from mbv3.reports.generated import replace_section
+from mbv3.reports.generated import rewrite_section
 from mbv3.reports.own_data_result import (NAME, PAGE, RESULT_JSON,
                                         command_work_dir, count_images,
                                         final_top1, own_data_steps,
@@ -62,10 +62,7 @@ def main(argv=None):
         section = result_markdown(json.load(f))
     print(section)
     if args.update:
-        with open(args.update, encoding='utf-8') as f:
-            text = f.read()
-        with open(args.update, 'w', encoding='utf-8') as f:
-            f.write(replace_section(text, NAME, section))
+        rewrite_section(args.update, NAME, section)
 
 
 if __name__ == '__main__':

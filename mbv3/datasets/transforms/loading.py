@@ -16,6 +16,7 @@ from mmengine.logging import print_log
 from PIL import Image, ImageOps
 
 from mbv3.registry import TRANSFORMS
+from mbv3.utils.checks import check_int
 
 _SIXTEEN_BIT_GRAY = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
 
@@ -59,10 +60,8 @@ def set_max_image_pixels(pixels: int) -> None:
     Raises:
         ValueError: If ``pixels`` is not an int >= 1.
     """
-    if isinstance(pixels, bool) or not isinstance(pixels, int) or \
-            pixels < 1:
-        raise ValueError(f'--max-image-pixels must be an int >= 1 (width x '
-                         f'height), got {pixels!r}')
+    check_int('--max-image-pixels', pixels, low=1,
+              allowed='an int >= 1 (width x height)')
     os.environ[MAX_PIXELS_ENV] = str(pixels)
     Image.MAX_IMAGE_PIXELS = max(pixels, PILLOW_MAX_PIXELS)
 
@@ -272,18 +271,26 @@ def read_image(filename: str, color_type: str = 'color',
         ImageDecodeError: For a file that cannot be read (named); see
             :func:`read_image_file` and :func:`decode_image`.
     """
-    if backend_args is None and '://' not in filename:
-        data = read_image_file(filename)
-    else:
-        try:
-            data = fileio.get(filename, backend_args=backend_args)
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f'image {filename!r} does not exist') from None
-    rgb = decode_image(data, filename)
+    data = read_image_file(filename) \
+        if backend_args is None and '://' not in filename else \
+        _backend_get(filename, backend_args)
+    return rgb_as(decode_image(data, filename), color_type, channel_order)
+
+
+def rgb_as(rgb: np.ndarray, color_type: str = 'color',
+           channel_order: str = 'rgb') -> np.ndarray:
+    """``(H, W, 3)`` RGB pixels as :func:`read_image` returns them for
+    ``color_type`` and ``channel_order``."""
     if color_type == 'grayscale':
         return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     return rgb[..., ::-1].copy() if channel_order == 'bgr' else rgb
+
+
+def _backend_get(filename: str, backend_args: Optional[dict]) -> bytes:
+    try:
+        return fileio.get(filename, backend_args=backend_args)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'image {filename!r} does not exist') from None
 
 
 @TRANSFORMS.register_module()
@@ -338,14 +345,11 @@ class LoadImageFromFile(BaseTransform):
         self.skip_bad_files = skip_bad_files
         self.backend_args = backend_args
 
-    def _read(self, filename: str) -> np.ndarray:
-        return read_image(filename, self.color_type, self.channel_order,
-                          self.backend_args)
-
     def transform(self, results: dict) -> Optional[dict]:
         filename = results['img_path']
         try:
-            img = self._read(filename)
+            img = read_image(filename, self.color_type, self.channel_order,
+                             self.backend_args)
         except (FileNotFoundError, ImageDecodeError) as err:
             if not self.skip_bad_files:
                 raise
@@ -390,11 +394,7 @@ class LoadImageBytes(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         filename = results['img_path']
-        try:
-            data = fileio.get(filename, backend_args=self.backend_args)
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f'image {filename!r} does not exist') from None
+        data = _backend_get(filename, self.backend_args)
         if not data:
             raise ImageDecodeError(f'cannot read image {filename!r}: the '
                                    'file is empty (0 bytes)')

@@ -1,24 +1,14 @@
 """Geometric transforms of the ImageNet recipes that mmcv lacks."""
 import math
 import random
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mbv3.registry import TRANSFORMS
-from mbv3.utils.checks import check_int
-
-
-def _pair(value, name) -> Tuple[int, int]:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    if not (isinstance(value, Sequence) and len(value) == 2
-            and all(isinstance(v, int) and v > 0 for v in value)):
-        raise ValueError(f'{name} must be a positive int or a (w, h) pair of '
-                         f'them, got {value!r}')
-    return tuple(value)
+from mbv3.utils.checks import check_int, check_pair
 
 
 @TRANSFORMS.register_module()
@@ -50,7 +40,7 @@ class RandomResizedCrop(BaseTransform):
     def __init__(self, scale, crop_ratio_range=(0.08, 1.0),
                  aspect_ratio_range=(3. / 4., 4. / 3.), max_attempts=10,
                  interpolation='bilinear', backend='cv2'):
-        self.scale = _pair(scale, 'scale')
+        self.scale = check_pair('scale', scale, 'a (w, h) pair')
         low, high = crop_ratio_range
         if not 0 < low <= high <= 1:
             raise ValueError(f'crop_ratio_range must satisfy 0 < low <= high '

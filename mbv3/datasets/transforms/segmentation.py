@@ -1,6 +1,5 @@
 """Transforms that move an image and its label mask together."""
 import random
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -9,6 +8,7 @@ from mmengine.structures import PixelData
 
 from mbv3.registry import TRANSFORMS
 from mbv3.structures import DataSample
+from mbv3.utils.checks import check_pair
 from .formatting import pack
 
 
@@ -35,16 +35,10 @@ class RandomCrop(BaseTransform):
 
     def __init__(self, crop_size, cat_max_ratio: float = 1.0,
                  ignore_index: int = 255):
-        if isinstance(crop_size, int):
-            crop_size = (crop_size, crop_size)
-        if not (isinstance(crop_size, Sequence) and len(crop_size) == 2
-                and all(isinstance(s, int) and s > 0 for s in crop_size)):
-            raise ValueError(f'crop_size must be a positive int or an (h, w) '
-                             f'pair of them, got {crop_size!r}')
         if not 0 < cat_max_ratio <= 1:
             raise ValueError(f'cat_max_ratio must be in (0, 1], got '
                              f'{cat_max_ratio!r}')
-        self.crop_size = tuple(crop_size)
+        self.crop_size = check_pair('crop_size', crop_size, 'an (h, w) pair')
         self.cat_max_ratio = cat_max_ratio
         self.ignore_index = ignore_index
 

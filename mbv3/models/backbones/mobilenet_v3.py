@@ -364,29 +364,22 @@ def select_outputs(plans, specs, out_indices=None, out_strides=None
 
 def _parse_index(index, plans, specs) -> LayerSpec:
     num_layers = len(specs)
-    allowed = (f'an int in [{-num_layers}, {num_layers - 1}] or '
-               f"'<i>.expand' with i a bneck in [1, {num_layers - 2}] "
-               'that has an expand conv')
     if isinstance(index, str):
         block, _, tap = index.partition('.')
-        if tap != EXPAND or not block.lstrip('-').isdigit():
-            raise ValueError(f'out_indices entry must be {allowed}, got '
-                             f'{index!r}')
-        block = int(block)
-        if block < 0:
-            block += num_layers
-        if not 1 <= block <= num_layers - 2 or \
-                plans[block - 1].in_channels == \
-                plans[block - 1].row.mid_channels:
-            raise ValueError(f'out_indices entry must be {allowed}, got '
-                             f'{index!r}')
-        return LayerSpec(block, EXPAND, plans[block - 1].row.mid_channels,
-                         specs[block - 1].stride, 1)
-    if not isinstance(index, numbers.Integral) or isinstance(index, bool) \
-            or not -num_layers <= index < num_layers:
-        raise ValueError(f'out_indices entry must be {allowed}, got '
-                         f'{index!r}')
-    return specs[int(index) % num_layers]
+        if tap == EXPAND and block.lstrip('-').isdigit():
+            block = int(block)
+            block += num_layers if block < 0 else 0
+            plan = plans[block - 1] if 1 <= block <= num_layers - 2 else None
+            if plan is not None and plan.in_channels != plan.row.mid_channels:
+                return LayerSpec(block, EXPAND, plan.row.mid_channels,
+                                 specs[block - 1].stride, 1)
+    elif isinstance(index, numbers.Integral) and \
+            not isinstance(index, bool) and -num_layers <= index < num_layers:
+        return specs[int(index) % num_layers]
+    raise ValueError(f'out_indices entry must be an int in [{-num_layers}, '
+                     f"{num_layers - 1}] or '<i>.expand' with i a bneck in "
+                     f'[1, {num_layers - 2}] that has an expand conv, got '
+                     f'{index!r}')
 
 
 def _outputs_at_strides(specs, strides) -> Tuple[LayerSpec, ...]:

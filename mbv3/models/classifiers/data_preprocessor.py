@@ -1,6 +1,4 @@
 """Batch normalisation for classifiers, on the model's device."""
-import math
-
 import torch
 import torch.nn.functional as F
 from mmengine.model import ImgDataPreprocessor
@@ -83,11 +81,9 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
         inputs = inputs.float()
         if self._enable_normalize:
             inputs = (inputs - self.mean) / self.std
-        height, width = inputs.shape[-2:]
-        pad_h = math.ceil(height / self.pad_size_divisor) * \
-            self.pad_size_divisor - height
-        pad_w = math.ceil(width / self.pad_size_divisor) * \
-            self.pad_size_divisor - width
+        # up to the next multiple of pad_size_divisor
+        pad_h, pad_w = (-side % self.pad_size_divisor
+                        for side in inputs.shape[-2:])
         if pad_h or pad_w:
             inputs = F.pad(inputs, (0, pad_w, 0, pad_h), value=self.pad_value)
         return inputs

@@ -9,24 +9,13 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mbv3.registry import MODELS
-from mbv3.utils.checks import check_int
+from mbv3.utils.checks import check_int, check_pair
 from ..layers import ConvNormAct
 
 # Fig. 10 of the paper: the attention branch pools with a 49x49 kernel and
 # a (16, 20) stride over the 1/16 features of 1024x2048 Cityscapes images.
 PAPER_POOL_KERNEL = (49, 49)
 PAPER_POOL_STRIDE = (16, 20)
-
-
-def _pair(value, name):
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    if not (isinstance(value, Sequence) and len(value) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0
-            for v in value)):
-        raise ValueError(f'LRASPPHead {name} must be a positive int or a '
-                         f'pair of them, got {value!r}')
-    return tuple(value)
 
 
 @MODELS.register_module()
@@ -102,9 +91,9 @@ class LRASPPHead(BaseModule):
         self.in_channels = tuple(in_channels)
         self.num_classes = num_classes
         self.in_index = None if in_index is None else tuple(in_index)
-        self.pool_kernel = None if pool_kernel is None else _pair(
-            pool_kernel, 'pool_kernel')
-        self.pool_stride = _pair(pool_stride, 'pool_stride')
+        self.pool_kernel = None if pool_kernel is None else check_pair(
+            'LRASPPHead pool_kernel', pool_kernel)
+        self.pool_stride = check_pair('LRASPPHead pool_stride', pool_stride)
         self.align_corners = align_corners
 
         high = self.in_channels[-1]

@@ -11,15 +11,6 @@ from mbv3.utils.checks import check_fraction
 REDUCTIONS = ('mean', 'sum', 'none')
 
 
-def _reject_sigmoid(use_sigmoid, loss: str) -> None:
-    if use_sigmoid:
-        raise ValueError(
-            f'{loss} use_sigmoid must be False or None: mbv3 trains '
-            f'single-label softmax classifiers, and the binary (multi-label) '
-            f'cross-entropy of mmpretrain is not implemented; got '
-            f'use_sigmoid={use_sigmoid!r}')
-
-
 @MODELS.register_module()
 class CrossEntropyLoss(nn.Module):
     """Softmax cross-entropy with optional class weights and label
@@ -60,7 +51,12 @@ class CrossEntropyLoss(nn.Module):
                  class_weight: Optional[Sequence[float]] = None,
                  label_smooth_val: float = 0.0, ignore_index: int = -100):
         super().__init__()
-        _reject_sigmoid(use_sigmoid, type(self).__name__)
+        if use_sigmoid:
+            raise ValueError(
+                f'{type(self).__name__} use_sigmoid must be False or None: '
+                'mbv3 trains single-label softmax classifiers, and the binary '
+                '(multi-label) cross-entropy of mmpretrain is not implemented;'
+                f' got use_sigmoid={use_sigmoid!r}')
         if reduction not in REDUCTIONS:
             raise ValueError(f'reduction must be one of {REDUCTIONS}, got '
                              f'{reduction!r}')
