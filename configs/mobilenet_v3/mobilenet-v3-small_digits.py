@@ -19,7 +19,9 @@ model = dict(
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=0.004, weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
-max_epochs = 20
+# 40 epochs: 98.06-99.44% top-1 over the seeds and thread counts measured
+# (docs/training.md, "The digits recipe's accuracy")
+max_epochs = 40
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2,
          convert_to_iter_based=True),

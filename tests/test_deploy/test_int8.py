@@ -49,6 +49,7 @@ def textures(tmp_path_factory):
     out = run_tool('train.py', TEXTURES_CONFIG, '--work-dir', work_dir,
                    '--cfg-options', *data_root_options(root),
                    'train_cfg.max_epochs=5', 'train_cfg.val_interval=5',
+                   'param_scheduler.1.end=20',
                    env={'OMP_NUM_THREADS': '1'})
     assert out.returncode == 0, out.stderr[-3000:]
     cfg = Config.fromfile(TEXTURES_CONFIG)
