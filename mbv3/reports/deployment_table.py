@@ -18,7 +18,7 @@ ACCURACY_JSON = 'docs/results/int8_accuracy.json'
 
 _EXPORT = 'tools/deployment/export_{}.py CONFIG CKPT OUT{}'
 _RUNTIME_TEST = 'tests/test_deploy/test_runtimes.py: fp32 <= 1e-4 at 64 and 96 px'
-_INT8_TEST = ('tests/test_deploy/test_int8.py: agreement >= 97% and mean '
+_INT8_TEST = ('tests/test_deploy/test_int8.py: agreement >= 90% and mean '
               'cosine >= 0.99 against fp32 on texture photos, 64 and '
               '81x73 px')
 QAT = 'mbv3 pt2e-qat int8'
