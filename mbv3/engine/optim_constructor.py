@@ -167,9 +167,9 @@ class FlatStep:
 
     On MobileNetV3-Small (142 tensors, 1.5M weights, 2 CPU threads, the
     step alone and its caches cold) the fused AdamW step takes 0.78 ms
-    instead of 1.46 ms; inside a training iteration, where the step
-    streams weights, gradients and moments from memory, the gain is
-    0.2-0.4 ms of 2.5-3 ms (``tools/analysis_tools/benchmark_train.py``).
+    instead of 1.46 ms; inside a training iteration the gain is 0.2-0.4 ms
+    of 2.5-3 ms, as gathering the gradients into the flat tensor costs
+    about 0.7 ms (``tools/analysis_tools/benchmark_train.py``).
     """
 
     def _flatten(self) -> None:
