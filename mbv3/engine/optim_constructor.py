@@ -172,7 +172,8 @@ class FlatStep:
     about 0.7 ms (``tools/analysis_tools/benchmark_train.py``).
     """
 
-    def _flatten(self) -> None:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self._flat: List[Optional[_FlatGroup]] = [
             _FlatGroup(g['params']) if _FlatGroup.fits(g['params']) else None
             for g in self.param_groups]
@@ -290,7 +291,6 @@ class DefaultOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             optimizer_cfg))
         if optimizer_cfg.get('fused'):
             optimizer = flat_step_class(optimizer_cls)(groups, **optimizer_cfg)
-            optimizer._flatten()
         else:
             optimizer = optimizer_cls(groups, **optimizer_cfg)
         wrapper_cfg = dict(self.optim_wrapper_cfg)
