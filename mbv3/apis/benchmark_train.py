@@ -3,6 +3,7 @@ model, optimizer and hooks, split by phase; the model alone; and the
 loop's fixed cost with a trivial model (the command is
 :mod:`mbv3.cli.benchmark_train`)."""
 import copy
+import resource
 import statistics
 import tempfile
 import time
@@ -109,6 +110,7 @@ class TimedTrainLoop(EpochBasedTrainLoop):
             self.run_iter(*next(batches))
         self._instrument(clock)
         split: List[Dict[str, float]] = []
+        faults = _minor_page_faults()
         for _ in range(split_iters):
             clock.take()
             start = _now(device)
@@ -121,6 +123,7 @@ class TimedTrainLoop(EpochBasedTrainLoop):
             phases['other'] = iteration - sum(phases.values())
             phases['iteration'] = iteration
             split.append(phases)
+        faults = (_minor_page_faults() - faults) / split_iters
         clock.enabled = False
         images = 0
         start = _now(device)
@@ -131,7 +134,7 @@ class TimedTrainLoop(EpochBasedTrainLoop):
         end_to_end = images / (_now(device) - start)
         self.results = dict(
             batch_size=self.dataloader.batch_size, split=split,
-            end_to_end_img_per_s=end_to_end,
+            page_faults_per_iter=faults, end_to_end_img_per_s=end_to_end,
             model_only_img_per_s=self._model_only(device))
         return self.runner.model
 
@@ -152,6 +155,12 @@ class TimedTrainLoop(EpochBasedTrainLoop):
         step()
         return len(data['inputs']) / seconds_per_call(
             step, max(self.counts[1], 1), device)
+
+
+def _minor_page_faults() -> int:
+    """Minor page faults of this process so far: memory the OS maps in
+    on first touch (:mod:`mbv3.deploy.malloc`)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def _now(device: torch.device) -> float:
@@ -218,6 +227,7 @@ def _timed_run(cfg, device: str, trivial: bool) -> dict:
                           for phase in PHASES},
                 iteration_ms=_mean_ms(results['split'], 'iteration'),
                 batch_size=results['batch_size'],
+                page_faults_per_iter=results['page_faults_per_iter'],
                 end_to_end_img_per_s=results['end_to_end_img_per_s'],
                 model_only_img_per_s=results['model_only_img_per_s'],
                 optimizer_groups=len(
@@ -253,7 +263,8 @@ def benchmark_training(config: str, device: str = 'cpu', warmup: int = 3,
         ``optimizer_groups``, ``split_ms`` (a mean per phase of
         :data:`PHASES`, ms per iteration; 'other' is the iteration's time
         outside the named phases), ``iteration_ms`` (the mean wall time of
-        an iteration, data wait included),
+        an iteration, data wait included), ``page_faults_per_iter`` (the
+        main process's minor page faults per split iteration),
         ``end_to_end_img_per_s``, ``model_only_img_per_s``, and
         ``fixed_cost`` (``split_ms``, ``iteration_ms`` and
         ``outside_data_wait_ms`` with the trivial model).
@@ -286,6 +297,7 @@ def benchmark_training(config: str, device: str = 'cpu', warmup: int = 3,
         device=device, batch_size=batch, iters=iters,
         optimizer_groups=real['optimizer_groups'],
         split_ms=real['split_ms'], iteration_ms=real['iteration_ms'],
+        page_faults_per_iter=real['page_faults_per_iter'],
         end_to_end_img_per_s=real['end_to_end_img_per_s'],
         model_only_img_per_s=real['model_only_img_per_s'],
         fixed_cost=dict(

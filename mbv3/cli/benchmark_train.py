@@ -20,6 +20,7 @@ from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from mbv3.apis.benchmark_train import PHASES, benchmark_training
+from mbv3.deploy.malloc import tune_allocator
 from mbv3.engine.hooks.results import machine
 from ._command import add_command_args, add_config_arg, command, write_json
 
@@ -41,6 +42,11 @@ def format_report(results: dict) -> str:
               f"{fixed['outside_data_wait_ms']:.2f} ms per iteration",
               f"end to end {results['end_to_end_img_per_s']:.1f} img/s, "
               f"model only {results['model_only_img_per_s']:.1f} img/s"]
+    faults = f"{results['page_faults_per_iter']:.0f} minor page faults " \
+        'per iteration'
+    if 'allocator' in results:
+        faults += f"; allocator: {results['allocator']}"
+    lines.append(faults)
     return '\n'.join(lines)
 
 
@@ -64,11 +70,13 @@ def main(argv=None):
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     init_default_scope('mbv3')
+    allocator = tune_allocator()
     results = benchmark_training(args.config, device=args.device,
                                  warmup=args.warmup, iters=args.iters,
                                  cfg_options=dict(log_level='WARNING',
                                                   **args.cfg_options))
     results['machine'] = machine()
+    results['allocator'] = allocator
     results['threads'] = torch.get_num_threads()
     print(format_report(results))
     write_json(args.out, results)

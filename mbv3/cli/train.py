@@ -4,10 +4,12 @@
 """
 import argparse
 import os
+import sys
 
 from mmengine.config import Config, DictAction
 
 from mbv3.apis.train import build_train_config, run_training
+from mbv3.deploy.malloc import tune_allocator
 from ._command import (add_command_args, add_config_arg, add_data_root_arg,
                        add_max_image_pixels_arg,
                        command)
@@ -63,6 +65,7 @@ def main(argv=None):
         nn.Module: The trained model.
     """
     args = parse_args(argv)
+    print(f'allocator: {tune_allocator()}', file=sys.stderr)
     return run_training(build_config(args))
 
 

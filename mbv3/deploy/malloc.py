@@ -10,8 +10,8 @@ page faults per forward with glibc's defaults, 0 with both thresholds at
 2 GiB. The price is a larger resident size (about +20%, the freed buffers
 stay mapped for the next forward).
 
-Only mbv3's inference and benchmark commands call :func:`tune_allocator`,
-at start; importing mbv3 changes nothing. Switch it off with the
+mbv3's training, inference and benchmark commands call
+:func:`tune_allocator` at start; importing mbv3 changes nothing. Switch it off with the
 ``MBV3_MALLOC=default`` environment variable or the commands'
 ``--malloc default``. Where jemalloc or tcmalloc is preloaded
 (``LD_PRELOAD``), that allocator is kept and glibc is not touched.

@@ -82,7 +82,9 @@ def benchmark_train(results: dict) -> str:
         f"batch) {results['model_only_img_per_s']:.0f} img/s. The loop's "
         f"fixed cost (trivial model): {fixed['iteration_ms']:.2f} ms per "
         f"iteration, {fixed['outside_data_wait_ms']:.2f} ms of it outside "
-        'the data wait.',
+        'the data wait. The main process took '
+        f"{results['page_faults_per_iter']:.0f} minor page faults per "
+        f"iteration; allocator: {results['allocator']}.",
         '',
         'GPU: not measured on a GPU yet; '
         f'`{command} --device cuda --out '

@@ -6,6 +6,7 @@ import pytest
 
 from mbv3.apis.benchmark_train import PHASES
 from mbv3.cli.benchmark_train import format_report, main
+from mbv3.deploy.malloc import tune_allocator
 from mbv3.reports.doc_figures import benchmark_train
 from tests.conftest import DIGITS_CONFIG, data_root_options
 
@@ -38,8 +39,13 @@ def test_split_end_to_end_and_fixed_cost_in_one_run(digits_subset, tmp_path,
     assert results['end_to_end_img_per_s'] > 0
     assert results['model_only_img_per_s'] > 0
     assert results['machine'] and results['threads'] == 1
+    # the allocator tools/train.py runs with (mbv3.deploy.malloc)
+    assert results['allocator'] == tune_allocator()
     printed = capsys.readouterr().out
     assert format_report(results) in printed
+    assert f"minor page faults per iteration; allocator: " \
+        f"{results['allocator']}\n" in printed
+    assert results['page_faults_per_iter'] >= 0
     section = benchmark_train(results)
     assert 'not measured on a GPU yet' in section
     assert '--device cuda' in section

@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from mbv3.deploy.malloc import preloaded_allocator, tune_allocator
-from tests.conftest import REPO
+from tests.conftest import DIGITS_CONFIG, REPO
 
 # Minor page faults per eager forward of MobileNetV3-Small at batch 16,
 # 224x224, after two warm-up forwards.
@@ -63,3 +63,12 @@ def test_preloaded_allocator_is_found_in_the_maps(tmp_path):
     maps.write_text('7f00 r-xp 00000000 08:01 1 /usr/lib/libc.so.6\n')
     assert preloaded_allocator(str(maps)) is None
     assert preloaded_allocator(str(tmp_path / 'missing')) is None
+
+
+def test_train_sets_the_allocator_up_first(monkeypatch, tmp_path):
+    from mbv3.cli.train import main as train
+    monkeypatch.setenv('MBV3_MALLOC', 'off')
+    with pytest.raises(ValueError, match=r"MBV3_MALLOC must be one of "
+                       r"\('tuned', 'default'\), got 'off'"):
+        train([DIGITS_CONFIG, '--work-dir', str(tmp_path / 'work')])
+    assert not (tmp_path / 'work').exists()
