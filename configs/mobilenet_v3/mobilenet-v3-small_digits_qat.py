@@ -1,7 +1,7 @@
 # Quantization-aware fine-tune (PT2E, x86 int8) of the digits
 # model: a few epochs at a low learning rate from its float checkpoint.
 #   python tools/train.py configs/mobilenet_v3/mobilenet-v3-small_digits_qat.py \
-#       --cfg-options load_from=work_dirs/mobilenet-v3-small_digits/epoch_40.pth
+#       --cfg-options load_from=work_dirs/mobilenet-v3-small_digits/epoch_20.pth
 # The int8 model: mbv3.models.quantization.convert(init_model(CONFIG, CKPT)).
 _base_ = ['./mobilenet-v3-small_digits.py']
 

@@ -29,7 +29,7 @@ def test_quickstart_figure_is_the_recorded_result():
     # the digits recipe's schedule, on the folder the page's block writes:
     # 13 x 29 train and 4 x 8 val crops of each of the 3 photos
     assert result['epochs'] == Config.fromfile(
-        DIGITS_CONFIG).train_cfg.max_epochs == 40
+        DIGITS_CONFIG).train_cfg.max_epochs == 20
     assert (result['train_images'], result['val_images']) == (1131, 96)
 
 
