@@ -14,7 +14,7 @@ from mmengine.utils import ProgressBar
 
 from mbv3.datasets.folder import IMAGE_EXTENSIONS, display_path
 from mbv3.datasets.transforms.loading import rgb_as, to_rgb8
-from mbv3.models.input_spec import model_channels
+from mbv3.models.input_spec import model_channels, pipeline_channel_order
 from mbv3.utils.checkpoint import atomic_write
 from mbv3.utils.checks import check_int
 
@@ -26,14 +26,12 @@ def _test_pipeline(cfg, in_memory: bool, channels: int):
     a 1-channel model's files load as grayscale, and in-memory images skip
     the loading."""
     pipeline = [dict(t) for t in cfg.test_dataloader.dataset.pipeline]
-    order = 'bgr'
     if pipeline[0]['type'].endswith('LoadImageFromFile'):
-        order = pipeline[0].get('channel_order', order)
         if in_memory:
             pipeline = pipeline[1:]
         elif channels == 1:
             pipeline[0]['color_type'] = 'grayscale'
-    return Compose(pipeline), order
+    return Compose(pipeline), pipeline_channel_order(cfg)
 
 
 IN_MEMORY_TYPES = ('a PIL image (any mode), an (H, W, 3) RGB or (H, W) '

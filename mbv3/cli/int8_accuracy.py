@@ -16,7 +16,6 @@ from mbv3.reports.generated import read_section, replace_section
 from mbv3.reports.int8_table import NAME, int8_table
 from mbv3.deploy.calibration import CALIB_IMAGES
 from mbv3.deploy.runtimes import RUNTIMES
-from mbv3.engine.mmengine_patches import apply_mmengine_fixes
 from mbv3.utils.checks import check_int
 from ._command import add_command_args, command, write_json
 
@@ -94,7 +93,6 @@ def main(argv=None) -> dict:
     if args.doc:  # before any work: the file and its markers exist
         with open(args.doc, encoding='utf-8') as f:
             read_section(f.read(), NAME)
-    apply_mmengine_fixes()
     results = {}
     for name, config, checkpoint in args.model:
         qat_model = init_model(*qat[name]) if name in qat else None
