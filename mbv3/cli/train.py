@@ -4,7 +4,6 @@
 """
 import argparse
 import os
-import sys
 
 from mmengine.config import Config, DictAction
 
@@ -65,7 +64,8 @@ def main(argv=None):
         nn.Module: The trained model.
     """
     args = parse_args(argv)
-    print(f'allocator: {tune_allocator()}', file=sys.stderr)
+    # stdout, with the run's log: stderr keeps errors to one line
+    print(f'allocator: {tune_allocator()}')
     return run_training(build_config(args))
 
 
