@@ -8,8 +8,10 @@ model, optimizer and hooks.
 Prints the mean split of an iteration (data wait, preprocessor, forward,
 backward, optimizer, hooks, other; ms), the end-to-end img/s next to the
 model-only img/s (forward, backward and optimizer step on a synthetic
-batch on the device), and the loop's fixed cost with a one-parameter
-model of the same interface, all from one run
+batch on the device), the loop's fixed cost with a one-parameter model of
+the same interface, and the main process's minor page faults per
+iteration under the allocator ``tools/train.py`` sets up
+(:mod:`mbv3.deploy.malloc`), all from one run
 (:func:`mbv3.apis.benchmark_train.benchmark_training`). ``--out`` writes
 them as JSON, with the machine they were measured on.
 """
