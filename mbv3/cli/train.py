@@ -64,8 +64,9 @@ def main(argv=None):
         nn.Module: The trained model.
     """
     args = parse_args(argv)
-    # stdout, with the run's log: stderr keeps errors to one line
-    print(f'allocator: {tune_allocator()}')
+    # glibc keeps freed activation memory (mbv3.deploy.malloc; said by
+    # benchmark_train.py, switched off by MBV3_MALLOC=default)
+    tune_allocator()
     return run_training(build_config(args))
 
 

@@ -121,6 +121,9 @@ def test_executorch_without_its_backends_gives_the_install_line(
 # Ctrl-C: the process must get KeyboardInterrupt, not die of SIGSEGV.
 DROP_TWO_RUNNERS_THEN_SIGINT = """
 import gc, signal, sys
+# Python's own handler, as in a terminal: a parent started in the
+# background may hand SIGINT down ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import torch
 from mbv3.deploy import export_model, load_runner
 model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
