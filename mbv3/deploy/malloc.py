@@ -11,9 +11,9 @@ page faults per forward with glibc's defaults, 0 with both thresholds at
 stay mapped for the next forward).
 
 mbv3's training, inference and benchmark commands call
-:func:`tune_allocator` at start; importing mbv3 changes nothing. Switch it off with the
-``MBV3_MALLOC=default`` environment variable or the commands'
-``--malloc default``. Where jemalloc or tcmalloc is preloaded
+:func:`tune_allocator` at start; importing mbv3 changes nothing. Switch it
+off with the ``MBV3_MALLOC=default`` environment variable (or
+``--malloc default`` of ``infer`` and ``benchmark``). Where jemalloc or tcmalloc is preloaded
 (``LD_PRELOAD``), that allocator is kept and glibc is not touched.
 """
 import ctypes

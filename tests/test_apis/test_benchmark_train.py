@@ -43,9 +43,10 @@ def test_split_end_to_end_and_fixed_cost_in_one_run(digits_subset, tmp_path,
     assert results['allocator'] == tune_allocator()
     printed = capsys.readouterr().out
     assert format_report(results) in printed
-    assert f"minor page faults per iteration; allocator: " \
-        f"{results['allocator']}\n" in printed
-    assert results['page_faults_per_iter'] >= 0
+    # the printed count is the recorded one (a 2-iteration run is too short
+    # for a bound: the heap still grows, 0-1,126 faults seen here)
+    assert f"\n{results['page_faults_per_iter']:.0f} minor page faults per " \
+        f"iteration; allocator: {results['allocator']}\n" in printed + '\n'
     section = benchmark_train(results)
     assert 'not measured on a GPU yet' in section
     assert '--device cuda' in section
